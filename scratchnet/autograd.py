@@ -1,0 +1,607 @@
+"""Reverse-mode automatic differentiation: ``Tensor``, ``Function`` and the backward engine.
+
+How it works, in four sentences:
+
+1. A :class:`Tensor` wraps an array (``.data``). When an operation is applied to tensors that
+   require gradients, the :class:`Function` that computed it is recorded as the output's
+   ``creator``, together with its inputs: the computation builds a graph as it runs.
+2. ``loss.backward()`` walks that graph from the loss back to the leaves, in reverse
+   topological order, and applies the chain rule at every node: each ``Function.backward``
+   turns the gradient of its outputs into the gradient of its inputs.
+3. ``Function.backward`` is itself written with Tensor operations. When the engine runs it
+   with graph recording switched on (``create_graph=True``), the gradient is again a node of
+   a graph, so it can be differentiated again: Hessian-vector products, Newton's method,
+   the contractive autoencoder's Jacobian penalty and WGAN-GP's gradient penalty all come
+   from this one idea.
+4. Broadcasting is undone in one place: after every ``Function.backward`` the engine sums
+   each input gradient back to that input's shape (:func:`sum_to`), so no op repeats it.
+
+Reference: Baydin et al., "Automatic differentiation in machine learning: a survey", JMLR 2018.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import sys
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from scratchnet.backend import (
+    BackendError,
+    as_numpy,
+    get_array_module,
+    get_backend_module,
+    to_device,
+)
+
+__all__ = [
+    "Function",
+    "Tensor",
+    "as_tensor",
+    "enable_grad",
+    "get_default_dtype",
+    "grad",
+    "is_grad_enabled",
+    "no_grad",
+    "set_default_dtype",
+]
+
+
+# --------------------------------------------------------------------------------------
+# Global settings: graph recording and the default floating-point dtype.
+# --------------------------------------------------------------------------------------
+class _Config:
+    enable_grad = True
+    default_dtype = np.dtype(np.float32)
+
+
+@contextlib.contextmanager
+def _grad_mode(enabled: bool) -> Iterator[None]:
+    previous = _Config.enable_grad
+    _Config.enable_grad = enabled
+    try:
+        yield
+    finally:
+        _Config.enable_grad = previous
+
+
+def no_grad() -> contextlib.AbstractContextManager[None]:
+    """Context manager: operations inside record no graph (evaluation, parameter updates)."""
+    return _grad_mode(False)
+
+
+def enable_grad() -> contextlib.AbstractContextManager[None]:
+    """Context manager: switch graph recording back on inside a ``no_grad`` block."""
+    return _grad_mode(True)
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations currently record a graph."""
+    return _Config.enable_grad
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Set the floating-point dtype of tensors built from Python numbers (float32 or float64)."""
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"set_default_dtype: expected float32 or float64, got {dtype}")
+    _Config.default_dtype = dtype
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of tensors built from Python floats (float32 unless changed)."""
+    return _Config.default_dtype
+
+
+# --------------------------------------------------------------------------------------
+# Tensor
+# --------------------------------------------------------------------------------------
+def _to_array(data: Any, dtype: Any, copy: bool) -> Any:
+    """Turn ``data`` into a backend array; Python floats get the default dtype."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if hasattr(data, "__array_namespace__") or isinstance(data, np.ndarray):
+        xp = get_array_module(data)
+        if dtype is not None:
+            return xp.array(data, dtype=dtype, copy=copy)
+        return xp.array(data, copy=copy)
+    xp = get_backend_module()
+    array = np.asarray(data)
+    if dtype is None and array.dtype.kind == "f" and not isinstance(data, np.generic):
+        dtype = _Config.default_dtype
+    if array.dtype.kind not in "biuf" :
+        raise TypeError(f"Tensor: cannot hold data of dtype {array.dtype} ({type(data).__name__})")
+    return xp.asarray(array, dtype=dtype)
+
+
+class Tensor:
+    """An array plus what is needed to differentiate through it.
+
+    Attributes:
+        data: the values, a ``numpy.ndarray`` (or ``cupy.ndarray``).
+        grad: ``None`` or a Tensor of ``data``'s shape, filled by :meth:`backward`.
+        requires_grad: whether gradients flow into this tensor.
+        creator: the :class:`Function` that produced it (``None`` for leaves).
+
+    ``Tensor(data)`` copies ``data``. Python floats and lists of them become the default
+    dtype (float32); NumPy arrays keep their dtype, so float64 inputs stay float64.
+    Only floating-point tensors may require gradients.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "creator", "generation", "name",
+                 "_retain_grad", "__weakref__")
+    # Make NumPy hand mixed expressions (ndarray * Tensor) to Tensor's reflected operators.
+    __array_ufunc__ = None
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
+                 name: str | None = None) -> None:
+        self.data = _to_array(data, dtype, copy=True)
+        self.grad: Tensor | None = None
+        self.creator: Function | None = None
+        self.generation = 0
+        self.name = name
+        self._retain_grad = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, data: Any) -> Tensor:
+        """Fast internal constructor for an op's output: no copy, no checks."""
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.creator = None
+        t.generation = 0
+        t.name = None
+        t._retain_grad = False
+        t.requires_grad = False
+        return t
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place (leaves only) and return ``self``."""
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"only floating-point tensors can require gradients; this tensor has dtype "
+                f"{self.data.dtype}. Convert it first, e.g. Tensor(x, dtype=np.float32)"
+            )
+        if not requires_grad and self.creator is not None:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use .detach()")
+        self.requires_grad = requires_grad
+        return self
+
+    # ---- array-like properties --------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors created by the user rather than by an operation."""
+        return self.creator is None
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - NumPy's name
+        return _ops.transpose(self)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        array = as_numpy(self.data)
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def __repr__(self) -> str:
+        body = np.array2string(as_numpy(self.data), separator=", ", prefix="Tensor(")
+        extra = ""
+        if self.data.dtype != _Config.default_dtype:
+            extra += f", dtype={self.data.dtype}"
+        if self.creator is not None:
+            extra += f", grad_fn={type(self.creator).__name__}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"Tensor({body}{extra})"
+
+    def numpy(self) -> np.ndarray:
+        """The values as a NumPy array (shared with the tensor on the CPU backend)."""
+        return as_numpy(self.data)
+
+    def item(self) -> float | int | bool:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item(): tensor has {self.data.size} elements, expected 1")
+        return self.data.item()
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data, cut off from the graph."""
+        return Tensor._wrap(self.data)
+
+    def retain_grad(self) -> Tensor:
+        """Keep ``.grad`` on this intermediate tensor after backward (leaves always keep it)."""
+        self._retain_grad = True
+        return self
+
+    def to(self, backend: str) -> Tensor:
+        """A copy on ``backend`` ("numpy" or "cupy"); it is a new leaf."""
+        out = Tensor._wrap(to_device(self.data, backend))
+        if self.requires_grad:
+            out.requires_grad = True
+        return out
+
+    # ---- backward ---------------------------------------------------------------------
+    def backward(self, grad: Any = None, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+
+        ``grad`` is the upstream gradient, of ``self``'s shape; it may be left out only
+        when ``self`` has one element (a loss), where it defaults to 1. Calling backward
+        twice adds to ``.grad``. With ``create_graph=True`` the gradients are themselves
+        differentiable.
+        """
+        run_backward([self], [grad], create_graph=create_graph, accumulate=True)
+
+    # ---- operators (implemented in scratchnet.functional.math) -------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return _ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _ops.div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return _ops.pow(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _ops.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return _ops.neg(self)
+
+    def __abs__(self) -> Tensor:
+        return _ops.abs(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return _ops.getitem(self, index)
+
+    # Comparisons give boolean tensors (masks) and are not differentiable. ``==`` is left
+    # as identity so tensors stay hashable.
+    def __lt__(self, other: Any) -> Tensor:
+        return Tensor._wrap(self.data < _ops.raw(other))
+
+    def __le__(self, other: Any) -> Tensor:
+        return Tensor._wrap(self.data <= _ops.raw(other))
+
+    def __gt__(self, other: Any) -> Tensor:
+        return Tensor._wrap(self.data > _ops.raw(other))
+
+    def __ge__(self, other: Any) -> Tensor:
+        return Tensor._wrap(self.data >= _ops.raw(other))
+
+    # ---- methods ----------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _ops.reshape(self, shape)
+
+    def transpose(self, *axes: int) -> Tensor:
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _ops.transpose(self, axes or None)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return _ops.sum(self, axis, keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return _ops.mean(self, axis, keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return _ops.max(self, axis, keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return _ops.min(self, axis, keepdims)
+
+    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        return _ops.var(self, axis, keepdims, ddof)
+
+    def exp(self) -> Tensor:
+        return _ops.exp(self)
+
+    def log(self) -> Tensor:
+        return _ops.log(self)
+
+    def sqrt(self) -> Tensor:
+        return _ops.sqrt(self)
+
+    def clip(self, low: float | None = None, high: float | None = None) -> Tensor:
+        return _ops.clip(self, low, high)
+
+
+def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
+    """Return ``value`` as a Tensor without copying a Tensor or an array.
+
+    A Python number combined with a floating-point tensor ``like`` takes ``like``'s dtype
+    and backend, so ``x * 2.0`` stays float32 for a float32 ``x`` (and float64 for float64).
+    """
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray) or hasattr(value, "__array_namespace__"):
+        return Tensor._wrap(value)
+    if like is not None and like.data.dtype.kind == "f":
+        xp = get_array_module(like.data)
+        return Tensor._wrap(xp.asarray(value, dtype=like.data.dtype))
+    return Tensor._wrap(_to_array(value, None, copy=False))
+
+
+# --------------------------------------------------------------------------------------
+# Function
+# --------------------------------------------------------------------------------------
+class Function:
+    """One differentiable operation: a node of the graph.
+
+    Subclasses implement
+
+    * ``forward(*arrays) -> array | tuple[array, ...]`` on raw arrays, and
+    * ``backward(*grad_outputs) -> Tensor | None | tuple[...]``, one gradient per input,
+      written with Tensor operations so it can itself be differentiated.
+
+    Inside ``backward``, ``self.inputs`` holds the input tensors, ``self.output(i)``
+    returns the i-th output tensor, and ``self.needs_input_grad[i]`` says whether input
+    ``i`` wants a gradient (return ``None`` to skip work for it). A gradient may have a
+    broadcast shape: the engine sums it back to the input's shape.
+    """
+
+    generation = 0
+    inputs: tuple[Tensor, ...] = ()
+    needs_input_grad: tuple[bool, ...] = ()
+    _outputs: tuple[weakref.ref, ...] = ()
+
+    def __call__(self, *inputs: Tensor) -> Any:
+        xs = [x.data for x in inputs]
+        if "cupy" in sys.modules:  # only then can arrays from two backends meet
+            try:
+                get_array_module(*xs)
+            except BackendError as exc:
+                raise BackendError(f"{type(self).__name__}: {exc}") from None
+        ys = self.forward(*xs)
+        single = not isinstance(ys, tuple)
+        if single:
+            ys = (ys,)
+        # NumPy reductions of 0-d arrays return scalars; keep .data an array.
+        outputs = [Tensor._wrap(y if not isinstance(y, np.generic) else np.asarray(y))
+                   for y in ys]
+        if _Config.enable_grad:
+            needs = tuple(x.requires_grad for x in inputs)
+            if True in needs:
+                self.inputs = inputs
+                self.needs_input_grad = needs
+                self.generation = max(x.generation for x in inputs)
+                self._outputs = tuple(weakref.ref(y) for y in outputs)
+                for y in outputs:
+                    y.creator = self
+                    y.generation = self.generation + 1
+                    y.requires_grad = True
+        return outputs[0] if single else outputs
+
+    def output(self, i: int = 0) -> Tensor:
+        """The i-th output tensor (alive whenever a gradient flows from it)."""
+        return self._outputs[i]()
+
+    def forward(self, *arrays: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement forward")
+
+    def backward(self, *grad_outputs: Tensor) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement backward")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} generation={self.generation}>"
+
+
+# --------------------------------------------------------------------------------------
+# The backward engine
+# --------------------------------------------------------------------------------------
+def _root_gradient(root: Tensor, grad: Any) -> Tensor:
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward() on a tensor of shape {root.shape} needs grad=...: an implicit "
+                "gradient of 1 only makes sense for a single-element output such as a loss"
+            )
+        xp = get_array_module(root.data)
+        return Tensor._wrap(xp.ones_like(root.data))
+    grad = as_tensor(grad, like=root)
+    if grad.shape != root.shape:
+        raise ValueError(f"backward(): grad has shape {grad.shape} but the output has shape "
+                         f"{root.shape}; they must match")
+    return grad
+
+
+def _relevant_functions(roots: Sequence[Tensor], wanted: set[int]) -> set[Function]:
+    """Functions on some path from a wanted tensor to a root (the rest can be skipped)."""
+    found: dict[int, Function] = {}
+    stack = [r.creator for r in roots if r.creator is not None]
+    while stack:
+        f = stack.pop()
+        if id(f) in found:
+            continue
+        found[id(f)] = f
+        stack.extend(x.creator for x in f.inputs if x.creator is not None)
+    relevant: set[Function] = set()
+    # Lower generations first, so an input's creator is decided before its consumers.
+    for f in sorted(found.values(), key=lambda f: f.generation):
+        if any(id(x) in wanted or x.creator in relevant for x in f.inputs):
+            relevant.add(f)
+    return relevant
+
+
+def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], create_graph: bool,
+                 accumulate: bool, wanted: Sequence[Tensor] = ()) -> list[Tensor | None]:
+    """Backpropagate from ``roots``; the engine behind :meth:`Tensor.backward` and :func:`grad`.
+
+    Functions are taken from a heap ordered by generation (the highest first), so a
+    tensor's gradient is complete — every consumer has contributed — before its creator
+    runs. The loop is iterative: graph depth is limited by memory, not by recursion.
+
+    With ``accumulate=True`` gradients are added to the ``.grad`` of leaves (and of
+    tensors that called :meth:`Tensor.retain_grad`); otherwise the gradients of ``wanted``
+    are returned and no ``.grad`` is touched.
+    """
+    for root in roots:
+        if not root.requires_grad:
+            raise RuntimeError("backward(): the output does not require grad; did you build "
+                               "it from tensors with requires_grad=True, outside no_grad()?")
+    wanted_ids = {id(t) for t in wanted}
+    relevant = None if accumulate else _relevant_functions(roots, wanted_ids)
+
+    grads: dict[int, Tensor] = {}
+    keep: dict[int, Tensor] = {}  # tensors whose gradient outlives the pass
+    heap: list[tuple[int, int, Function]] = []
+    queued: set[int] = set()
+
+    def queue(f: Function | None) -> None:
+        if f is not None and id(f) not in queued and (relevant is None or f in relevant):
+            queued.add(id(f))
+            heapq.heappush(heap, (-f.generation, len(queued), f))
+
+    def add_grad(t: Tensor, g: Tensor) -> None:
+        key = id(t)
+        grads[key] = grads[key] + g if key in grads else g
+        if (accumulate and (t.creator is None or t._retain_grad)) or key in wanted_ids:
+            keep[key] = t
+
+    with _grad_mode(create_graph):
+        for root, g in zip(roots, root_grads):
+            add_grad(root, _root_gradient(root, g))
+            queue(root.creator)
+
+        while heap:
+            f = heapq.heappop(heap)[2]
+            outputs = [ref() for ref in f._outputs]
+            gys = [None if y is None else (grads[id(y)] if id(y) in keep else
+                                           grads.pop(id(y), None)) for y in outputs]
+            if all(g is None for g in gys):
+                continue
+            if len(gys) > 1:  # an output nobody used contributes a zero gradient
+                gys = [g if g is not None else Tensor._wrap(get_array_module(y.data)
+                                                             .zeros_like(y.data))
+                       for g, y in zip(gys, outputs)]
+            gxs = f.backward(*gys)
+            if not isinstance(gxs, tuple):
+                gxs = (gxs,)
+            if len(gxs) != len(f.inputs):
+                raise RuntimeError(f"{type(f).__name__}.backward returned {len(gxs)} "
+                                   f"gradients for {len(f.inputs)} inputs")
+            for x, gx in zip(f.inputs, gxs):
+                if gx is None or not x.requires_grad:
+                    continue
+                if relevant is not None and id(x) not in wanted_ids and x.creator not in relevant:
+                    continue
+                if gx.shape != x.shape:  # undo broadcasting, once, for every op
+                    gx = _ops.sum_to(gx, x.shape)
+                add_grad(x, gx)
+                queue(x.creator)
+
+    if accumulate:
+        for key, t in keep.items():
+            g = grads[key]
+            t.grad = g if t.grad is None else t.grad + g
+        return []
+    return [grads.get(id(t)) for t in wanted]
+
+
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Any = None, create_graph: bool = False,
+         allow_unused: bool = False) -> list[Tensor | None]:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned rather than stored.
+
+    Computes ``sum_k grad_outputs[k]ᵀ · d outputs[k] / d inputs[i]`` for every input ``i``
+    and leaves every ``.grad`` untouched. With ``create_graph=True`` the results are part of
+    a graph and can be differentiated again (gradient penalties, Hessian-vector products).
+
+    Args:
+        outputs: a tensor or a sequence of tensors.
+        inputs: the tensors to differentiate with respect to (leaves or intermediates).
+        grad_outputs: upstream gradients, one per output (``None`` = ones for a scalar).
+        create_graph: record the backward computation so it can be differentiated.
+        allow_unused: return ``None`` for an input the outputs do not depend on instead
+            of raising.
+
+    Returns:
+        A list of gradients, one per input, each of that input's shape.
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad(): {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad(): input {i} does not require grad")
+    result = run_backward(outputs, grad_outputs, create_graph=create_graph, accumulate=False,
+                          wanted=inputs)
+    if not allow_unused:
+        for i, g in enumerate(result):
+            if g is None:
+                raise RuntimeError(f"grad(): input {i} is not used to compute the outputs; "
+                                   "pass allow_unused=True to get None for it")
+    return result
+
+
+def iter_functions(root: Tensor) -> Iterable[Function]:
+    """Every Function in ``root``'s graph, each once (handy for drawing a graph)."""
+    seen: set[int] = set()
+    stack = [root.creator] if root.creator is not None else []
+    while stack:
+        f = stack.pop()
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        yield f
+        stack.extend(x.creator for x in f.inputs if x.creator is not None)
+
+
+# The operators above are defined with the differentiable ops, which themselves build on
+# Tensor and Function; importing them last breaks the cycle.
+from scratchnet.functional import math as _ops  # noqa: E402

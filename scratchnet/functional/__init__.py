@@ -1,0 +1,63 @@
+"""Differentiable operations on tensors, usually imported as ``scratchnet.functional as F``."""
+
+from scratchnet.functional.activations import (
+    dropout,
+    leaky_relu,
+    log_sigmoid,
+    log_softmax,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    tanh,
+)
+from scratchnet.functional.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    gaussian_kl,
+    mse_loss,
+)
+from scratchnet.functional.math import (
+    abs,
+    add,
+    broadcast_to,
+    clip,
+    concatenate,
+    div,
+    exp,
+    expand_dims,
+    getitem,
+    log,
+    logsumexp,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mul,
+    neg,
+    pow,
+    reshape,
+    sqrt,
+    squeeze,
+    stack,
+    sub,
+    sum,
+    sum_to,
+    transpose,
+    var,
+    where,
+)
+
+permute = transpose
+
+__all__ = [
+    "abs", "add", "binary_cross_entropy", "binary_cross_entropy_with_logits", "broadcast_to",
+    "clip", "concatenate", "cross_entropy", "div", "dropout", "exp", "expand_dims",
+    "gaussian_kl", "getitem", "leaky_relu", "log", "log_sigmoid", "log_softmax", "logsumexp",
+    "matmul", "max", "maximum", "mean", "min", "minimum", "mse_loss", "mul", "neg", "permute",
+    "pow", "relu", "reshape", "sigmoid", "softmax", "softplus", "sqrt", "squeeze", "stack",
+    "sub", "sum", "sum_to", "tanh", "transpose", "var", "where",
+]

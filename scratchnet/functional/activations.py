@@ -1,0 +1,173 @@
+"""Activation functions and dropout.
+
+The exponentials are arranged so that nothing overflows: ``sigmoid`` and ``softplus`` only
+ever evaluate ``exp(-|x|)``, and ``softmax``/``log_softmax`` subtract the maximum first.
+They are finite and correct for inputs of ±1e4 in float32 and float64.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from scratchnet.autograd import Function, Tensor, as_tensor
+from scratchnet.backend import get_array_module
+from scratchnet.functional.math import exp, logsumexp, sum, where
+from scratchnet.random import get_generator
+
+__all__ = ["dropout", "leaky_relu", "log_sigmoid", "log_softmax", "relu", "sigmoid", "softmax",
+           "softplus", "tanh"]
+
+
+class ReLU(Function):
+    """max(x, 0); the gradient at exactly 0 is taken as 0."""
+
+    def forward(self, x):
+        return get_array_module(x).maximum(x, 0)
+
+    def backward(self, gy):
+        return where(self.inputs[0].data > 0, gy, 0.0)
+
+
+class LeakyReLU(Function):
+    """x for x > 0, slope·x otherwise (Maas et al., 2013)."""
+
+    def __init__(self, slope: float) -> None:
+        self.slope = slope
+
+    def forward(self, x):
+        return get_array_module(x).where(x > 0, x, x * self.slope)
+
+    def backward(self, gy):
+        return where(self.inputs[0].data > 0, gy, gy * self.slope)
+
+
+def _stable_sigmoid(x: Any) -> Any:
+    xp = get_array_module(x)
+    e = xp.exp(-xp.abs(x))  # in (0, 1]: never overflows
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Sigmoid(Function):
+    """σ(x) = 1 / (1 + e^{-x});  σ'(x) = σ(x)(1 - σ(x))."""
+
+    def forward(self, x):
+        return _stable_sigmoid(x)
+
+    def backward(self, gy):
+        y = self.output()
+        return gy * y * (1.0 - y)
+
+
+class Tanh(Function):
+    """tanh(x);  tanh'(x) = 1 - tanh(x)²."""
+
+    def forward(self, x):
+        return get_array_module(x).tanh(x)
+
+    def backward(self, gy):
+        y = self.output()
+        return gy * (1.0 - y * y)
+
+
+class Softplus(Function):
+    """log(1 + e^x) = max(x, 0) + log(1 + e^{-|x|});  its derivative is σ(x)."""
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, gy):
+        return gy * sigmoid(self.inputs[0])
+
+
+class Softmax(Function):
+    """softmax(x)_i = e^{x_i} / Σ_j e^{x_j} over ``axis``;  dx = y ⊙ (dy - Σ dy ⊙ y)."""
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
+        return e / e.sum(axis=self.axis, keepdims=True)
+
+    def backward(self, gy):
+        y = self.output()
+        return y * (gy - sum(gy * y, axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """x - logsumexp(x) over ``axis``;  dx = dy - softmax(x) Σ dy."""
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        shifted = x - x.max(axis=self.axis, keepdims=True)
+        return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+
+    def backward(self, gy):
+        return gy - exp(self.output()) * sum(gy, axis=self.axis, keepdims=True)
+
+
+def relu(x: Tensor) -> Tensor:
+    """Rectified linear unit, max(x, 0)."""
+    return ReLU()(as_tensor(x))
+
+
+def leaky_relu(x: Tensor, slope: float = 0.01) -> Tensor:
+    """x if x > 0 else slope · x."""
+    return LeakyReLU(slope)(as_tensor(x))
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """Logistic sigmoid 1 / (1 + e^{-x}), computed without overflow."""
+    return Sigmoid()(as_tensor(x))
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent."""
+    return Tanh()(as_tensor(x))
+
+
+def softplus(x: Tensor) -> Tensor:
+    """log(1 + e^x), a smooth ReLU; stable for any x."""
+    return Softplus()(as_tensor(x))
+
+
+def log_sigmoid(x: Tensor) -> Tensor:
+    """log σ(x) = -softplus(-x); finite even where σ(x) underflows to 0."""
+    return -softplus(-as_tensor(x))
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """Normalised exponentials along ``axis`` (sums to 1)."""
+    return Softmax(axis)(as_tensor(x))
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """log softmax(x) along ``axis``, computed as x - logsumexp(x)."""
+    return LogSoftmax(axis)(as_tensor(x))
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True,
+            rng: np.random.Generator | int | None = None) -> Tensor:
+    """Inverted dropout (Srivastava et al., 2014): zero each element with probability ``p``.
+
+    The survivors are scaled by 1 / (1 - p), so the expected value is unchanged and
+    evaluation (``training=False``) is the identity. The mask is drawn from ``rng``
+    (a ``numpy.random.Generator`` or a seed), or from the library generator that
+    :func:`scratchnet.manual_seed` seeds.
+    """
+    x = as_tensor(x)
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    if not training or p == 0.0:
+        return x
+    keep = get_generator(rng).random(x.shape) >= p
+    xp = get_array_module(x.data)
+    scale = xp.asarray(keep, dtype=x.dtype) * (1.0 / (1.0 - p))
+    return x * Tensor._wrap(scale)

@@ -1,0 +1,140 @@
+"""Loss functions: squared error, binary and categorical cross-entropy, Gaussian KL.
+
+Every loss takes ``reduction``: ``"mean"`` (over all elements), ``"sum"``, or ``"none"``
+(elementwise, or per sample for ``cross_entropy`` and ``gaussian_kl``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from scratchnet.autograd import Function, Tensor, as_tensor
+from scratchnet.backend import get_array_module
+from scratchnet.functional.activations import log_softmax, softplus
+from scratchnet.functional.math import clip, exp, getitem, log, sum
+
+__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+           "gaussian_kl", "mse_loss"]
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(loss: Tensor, reduction: str, name: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _same_shape(prediction: Tensor, target: Tensor, name: str) -> None:
+    # A silent broadcast of (N, 1) against (N,) gives an (N, N) loss: refuse it.
+    if prediction.shape != target.shape:
+        raise ValueError(f"{name}: prediction has shape {prediction.shape} but target has shape "
+                         f"{target.shape}; they must match")
+
+
+def mse_loss(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Squared error ``(prediction - target)²``."""
+    prediction = as_tensor(prediction)
+    target = as_tensor(target, like=prediction)
+    _same_shape(prediction, target, "mse_loss")
+    diff = prediction - target
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+# log(p) is clamped at -100 (as PyTorch does) so a saturated p = 0 or 1 gives a large,
+# finite loss instead of inf; exp(-100) is the probability where the clamp starts.
+_LOG_FLOOR = -100.0
+_P_FLOOR = math.exp(_LOG_FLOOR)
+
+
+class BinaryCrossEntropy(Function):
+    """``-[t log p + (1 - t) log(1 - p)]`` elementwise, with the logs clamped at -100.
+
+    d/dp = (p - t) / (p (1 - p)), with the denominator kept ≥ 1e-12;
+    d/dt = log(1 - p) - log p.
+    """
+
+    def forward(self, p, t):
+        xp = get_array_module(p)
+        log_p = xp.log(xp.maximum(p, _P_FLOOR))
+        log_q = xp.log(xp.maximum(1 - p, _P_FLOOR))
+        return -(t * log_p + (1 - t) * log_q)
+
+    def backward(self, gy):
+        p, t = self.inputs
+        gp = gt = None
+        if self.needs_input_grad[0]:
+            gp = gy * (p - t) / clip(p * (1.0 - p), 1e-12, None)
+        if self.needs_input_grad[1]:
+            gt = gy * (log(clip(1.0 - p, _P_FLOOR, None)) - log(clip(p, _P_FLOOR, None)))
+        return gp, gt
+
+
+def binary_cross_entropy(probabilities: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Bernoulli negative log-likelihood of ``target`` ∈ [0, 1] under ``probabilities``.
+
+    Prefer :func:`binary_cross_entropy_with_logits` when you have logits: it needs no clamp.
+    """
+    p = as_tensor(probabilities)
+    t = as_tensor(target, like=p)
+    _same_shape(p, t, "binary_cross_entropy")
+    return _reduce(BinaryCrossEntropy()(p, t), reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(logits: Tensor, target: Any,
+                                     reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of ``target`` under ``p = sigmoid(logits)``, without computing p.
+
+    ``-[t log σ(z) + (1 - t) log(1 - σ(z))] = softplus(z) - t z``, exact for any z
+    (its gradient is ``σ(z) - t``).
+    """
+    z = as_tensor(logits)
+    t = as_tensor(target, like=z)
+    _same_shape(z, t, "binary_cross_entropy_with_logits")
+    return _reduce(softplus(z) - t * z, reduction, "binary_cross_entropy_with_logits")
+
+
+def cross_entropy(logits: Tensor, labels: Any, reduction: str = "mean") -> Tensor:
+    """Categorical cross-entropy ``-log softmax(logits)[label]`` for each row.
+
+    Shapes: ``logits`` (N, C) unnormalised scores; ``labels`` (N,) integers in [0, C).
+    With ``reduction="none"`` the result has shape (N,).
+    """
+    logits = as_tensor(logits)
+    labels = labels.data if isinstance(labels, Tensor) else labels
+    xp = get_array_module(logits.data)
+    labels = xp.asarray(labels)
+    if logits.ndim != 2:
+        raise ValueError(f"cross_entropy: logits must have shape (N, C), got {logits.shape}")
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: labels must be integers, got dtype {labels.dtype}")
+    if labels.shape != logits.shape[:1]:
+        raise ValueError(f"cross_entropy: labels have shape {labels.shape}, expected "
+                         f"({logits.shape[0]},) for logits of shape {logits.shape}")
+    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= logits.shape[1]):
+        raise ValueError(f"cross_entropy: labels must lie in [0, {logits.shape[1]}), got values "
+                         f"from {int(labels.min())} to {int(labels.max())}")
+    picked = getitem(log_softmax(logits, axis=1), (xp.arange(logits.shape[0]), labels))
+    return _reduce(-picked, reduction, "cross_entropy")
+
+
+def gaussian_kl(mu: Tensor, logvar: Tensor, reduction: str = "none") -> Tensor:
+    """KL( N(mu, diag(exp(logvar))) || N(0, I) ) for each sample.
+
+    ``KL = ½ Σ_j (exp(logvar_j) + mu_j² - 1 - logvar_j)``, summed over every axis but the
+    first (Kingma & Welling, 2014, appendix B). Shapes: ``mu``, ``logvar`` (N, D) -> (N,).
+    The default reduction is ``"none"`` (per sample), as the ELBO needs it.
+    """
+    mu = as_tensor(mu)
+    logvar = as_tensor(logvar, like=mu)
+    _same_shape(mu, logvar, "gaussian_kl")
+    if mu.ndim < 1:
+        raise ValueError("gaussian_kl: mu needs a batch axis, got a scalar")
+    terms = exp(logvar) + mu * mu - 1.0 - logvar
+    per_sample = sum(terms, axis=tuple(range(1, mu.ndim))) * 0.5
+    return _reduce(per_sample, reduction, "gaussian_kl")
