@@ -132,8 +132,16 @@ class Tensor:
     Only floating-point tensors may require gradients.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "creator", "generation", "name",
-                 "_retain_grad", "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_retain_grad",
+        "creator",
+        "data",
+        "generation",
+        "grad",
+        "name",
+        "requires_grad",
+    )
     # Make NumPy hand mixed expressions (ndarray * Tensor) to Tensor's reflected operators.
     __array_ufunc__ = None
 

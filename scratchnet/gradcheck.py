@@ -70,7 +70,7 @@ def _prepare(inputs: Sequence[Any]) -> list[Any]:
     prepared = []
     for value in inputs:
         data = value.data if isinstance(value, Tensor) else value
-        if hasattr(data, "dtype") and data.dtype.kind == "f" or isinstance(data, float):
+        if (hasattr(data, "dtype") and data.dtype.kind == "f") or isinstance(data, float):
             xp = get_array_module(data)
             prepared.append(Tensor(xp.asarray(data, dtype=np.float64), requires_grad=True))
         elif hasattr(data, "dtype"):

@@ -13,7 +13,7 @@ import numpy as np
 
 from scratchnet.autograd import Function, Tensor, as_tensor
 from scratchnet.backend import get_array_module
-from scratchnet.functional.math import exp, logsumexp, sum, where
+from scratchnet.functional.math import exp, sum, where
 from scratchnet.random import get_generator
 
 __all__ = ["dropout", "leaky_relu", "log_sigmoid", "log_softmax", "relu", "sigmoid", "softmax",

@@ -241,7 +241,7 @@ def neg(x: Tensor) -> Tensor:
     return Neg()(as_tensor(x))
 
 
-def pow(x: Any, exponent: Any) -> Tensor:  # noqa: A001 - mirrors the builtin on tensors
+def pow(x: Any, exponent: Any) -> Tensor:
     """``x ** exponent``; a Python-number exponent is a constant, a Tensor one is differentiated."""
     if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
         return PowConst(exponent)(as_tensor(x))
@@ -263,7 +263,7 @@ def sqrt(x: Tensor) -> Tensor:
     return Sqrt()(as_tensor(x))
 
 
-def abs(x: Tensor) -> Tensor:  # noqa: A001
+def abs(x: Tensor) -> Tensor:
     """|x|."""
     return Abs()(as_tensor(x))
 
@@ -288,8 +288,9 @@ def clip(x: Tensor, low: float | None = None, high: float | None = None) -> Tens
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``condition`` holds, else ``b``; ``condition`` is a boolean array or Tensor."""
     condition = raw(condition)
-    if getattr(condition, "dtype", None) != bool:
-        raise TypeError(f"where: condition must be boolean, got {getattr(condition, 'dtype', type(condition))}")
+    kind = getattr(condition, "dtype", type(condition))
+    if kind != np.bool_:
+        raise TypeError(f"where: condition must be a boolean array, got {kind}")
     return Where(condition)(*_pair(a, b))
 
 
@@ -426,7 +427,7 @@ class LogSumExp(Function):
         return reshape(gy, keep) * exp(x - reshape(self.output(), keep))
 
 
-def sum(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def sum(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Sum over ``axis`` (all axes when ``None``)."""
     x = as_tensor(x)
     _normalize_axis(axis, x.ndim)
@@ -450,14 +451,14 @@ def var(x: Tensor, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> 
     return sum(centred * centred, axis, keepdims) * (1.0 / (count - ddof))
 
 
-def max(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def max(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Maximum over ``axis``; ties share the gradient equally."""
     x = as_tensor(x)
     _normalize_axis(axis, x.ndim)
     return Max(axis, keepdims)(x)
 
 
-def min(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def min(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Minimum over ``axis``; ties share the gradient equally."""
     x = as_tensor(x)
     _normalize_axis(axis, x.ndim)
@@ -594,7 +595,7 @@ def expand_dims(x: Tensor, axis: int) -> Tensor:
     """Insert an axis of length 1 at position ``axis``."""
     x = as_tensor(x)
     axis = axis % (x.ndim + 1)
-    return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+    return reshape(x, (*x.shape[:axis], 1, *x.shape[axis:]))
 
 
 def squeeze(x: Tensor, axis: int) -> Tensor:
@@ -602,7 +603,8 @@ def squeeze(x: Tensor, axis: int) -> Tensor:
     x = as_tensor(x)
     axis = axis % x.ndim
     if x.shape[axis] != 1:
-        raise ValueError(f"squeeze: axis {axis} of shape {x.shape} has length {x.shape[axis]}, not 1")
+        raise ValueError(f"squeeze: axis {axis} of shape {x.shape} has length "
+                         f"{x.shape[axis]}, not 1")
     return reshape(x, x.shape[:axis] + x.shape[axis + 1:])
 
 
