@@ -1,0 +1,75 @@
+"""Every lesson in ``lessons/`` runs top to bottom in ``--quick`` mode and saves its figures.
+
+Each lesson is started as a student would start it (``python lessons/NN_topic.py --quick``),
+in a fresh interpreter with the repository root as working directory and a headless
+matplotlib backend. The checks are deliberately about behaviour that a broken lesson
+cannot fake: it exits with status 0, it prints its numbers, and it writes at least one
+figure into ``lessons/figures/NN_topic/`` during this run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS_DIR = ROOT / "lessons"
+LESSONS = sorted(LESSONS_DIR.glob("[0-9][0-9]_*.py"))
+TIMEOUT_S = 300  # per lesson; in --quick mode each should take seconds
+
+
+def _lesson_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["SCRATCHNET_QUICK"] = "1"
+    env["MPLBACKEND"] = "Agg"
+    # Make `import scratchnet` find this checkout even when the package is not installed.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    return env
+
+
+def test_there_are_lessons() -> None:
+    assert LESSONS, f"no lessons matching NN_*.py found in {LESSONS_DIR}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
+def test_lesson_is_in_percent_format(lesson: Path) -> None:
+    lines = lesson.read_text(encoding="utf-8").splitlines()
+    first = next((line for line in lines if line.strip()), "")
+    assert first.startswith("# %% [markdown]"), (
+        f"{lesson.name}: should open with a markdown cell ('# %% [markdown]'), "
+        f"but its first line is {first!r}"
+    )
+    code_cells = [line for line in lines if line.rstrip() == "# %%"]
+    assert code_cells, f"{lesson.name}: has no '# %%' code cells"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
+def test_lesson_runs_in_quick_mode(lesson: Path) -> None:
+    figures = LESSONS_DIR / "figures" / lesson.stem
+    started = time.time()
+    try:
+        result = subprocess.run(
+            [sys.executable, str(lesson), "--quick"],
+            cwd=ROOT, env=_lesson_env(), capture_output=True, text=True, timeout=TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired as exc:
+        output = exc.stdout or b""  # raw bytes here, even with text=True
+        if isinstance(output, bytes):
+            output = output.decode(errors="replace")
+        pytest.fail(f"{lesson.name} did not finish within {TIMEOUT_S} s in --quick mode:\n"
+                    f"{output[-3000:]}")
+    assert result.returncode == 0, (
+        f"{lesson.name} exited with status {result.returncode}\n"
+        f"--- stdout (end) ---\n{result.stdout[-3000:]}\n"
+        f"--- stderr (end) ---\n{result.stderr[-5000:]}"
+    )
+    assert result.stdout.strip(), f"{lesson.name} printed nothing"
+    assert figures.is_dir(), f"{lesson.name} did not create its figure folder {figures}"
+    # Written by this run (allow for coarse file-system timestamps), not left over.
+    fresh = [p for p in figures.iterdir() if p.is_file() and p.stat().st_mtime >= started - 2]
+    assert fresh, f"{lesson.name} saved no figure into {figures} during this run"
