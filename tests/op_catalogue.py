@@ -1,0 +1,355 @@
+"""The op catalogue: every differentiable operation of scratchnet, with inputs to check it on.
+
+An :class:`OpCase` names one ``Function`` subclass, says how to draw float64 inputs for it
+from a seeded ``numpy.random.Generator``, and calls it on Tensors. ``test_op_catalogue.py``
+runs ``sn.gradcheck`` on every case (first derivatives) and ``sn.gradgradcheck`` on every
+``smooth`` case (second derivatives), and fails when some ``Function`` subclass in the
+package has no case at all.
+
+Adding an op (conv2d, pooling, ...) means appending cases to ``CATALOGUE``, for example::
+
+    CATALOGUE += [
+        OpCase("conv2d-stride2", Conv2d, inputs(normal((2, 3, 5, 5)), normal((4, 3, 3, 3))),
+               lambda x, w: F.conv2d(x, w, stride=2)),
+    ]
+
+Two rules keep the checks honest:
+
+* **Stay away from kinks.** Where an op is not differentiable (0 for relu and abs, the
+  bounds of clip, ties of max/min) a finite difference that straddles the kink measures
+  the average of two slopes, and a correct backward would fail. The samplers below keep
+  inputs at least a margin away from every kink.
+* **Stay small.** gradcheck compares the full Jacobian when inputs and outputs have at most
+  256 elements; shapes such as (3, 4) or (2, 3, 4) keep every check exact and fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+
+import scratchnet.functional as F
+from scratchnet.autograd import Function, Tensor
+from scratchnet.functional.activations import (
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from scratchnet.functional.losses import BinaryCrossEntropy
+from scratchnet.functional.math import (
+    Abs,
+    Add,
+    BroadcastTo,
+    Clip,
+    Concatenate,
+    Div,
+    Exp,
+    GetItem,
+    Log,
+    LogSumExp,
+    MatMul,
+    Max,
+    Maximum,
+    Min,
+    Minimum,
+    Mul,
+    Neg,
+    Pow,
+    PowConst,
+    Reshape,
+    ScatterAdd,
+    Sqrt,
+    Sub,
+    Sum,
+    SumTo,
+    Transpose,
+    Where,
+)
+
+Sampler = Callable[[np.random.Generator], np.ndarray]
+InputMaker = Callable[[np.random.Generator], list[np.ndarray]]
+
+
+@dataclass(frozen=True)
+class OpCase:
+    """One gradient check.
+
+    Attributes:
+        name: the pytest id, e.g. ``"sum-axis=0,2-keepdims"``.
+        function: the ``Function`` subclass this case exercises (it must appear in the
+            graph that ``fn`` builds).
+        make_inputs: draws the float64 input arrays from a seeded generator.
+        fn: the function under test; takes one Tensor per input, returns a Tensor.
+        smooth: ``fn`` is twice differentiable at every input ``make_inputs`` can draw,
+            so ``gradgradcheck`` applies too. Piecewise-linear ops (relu, abs, max, ...)
+            qualify once inputs keep away from their kinks: their second derivative is
+            then exactly 0, and the check still tests that backward is linear in the
+            upstream gradient.
+    """
+
+    name: str
+    function: type[Function]
+    make_inputs: InputMaker
+    fn: Callable[..., Tensor]
+    smooth: bool = True
+
+
+# --------------------------------------------------------------------------------------
+# Samplers: each returns a function rng -> float64 array.
+# --------------------------------------------------------------------------------------
+def inputs(*samplers: Sampler) -> InputMaker:
+    """Combine one sampler per input into an ``OpCase.make_inputs``."""
+    return lambda rng: [sample(rng) for sample in samplers]
+
+
+def normal(shape: tuple[int, ...]) -> Sampler:
+    """Standard normal values."""
+    return lambda rng: rng.standard_normal(shape)
+
+
+def uniform(low: float, high: float, shape: tuple[int, ...]) -> Sampler:
+    """Uniform values in [low, high)."""
+    return lambda rng: rng.uniform(low, high, shape)
+
+
+def positive(shape: tuple[int, ...]) -> Sampler:
+    """Values in [0.5, 2): safe for log, sqrt and a ** b."""
+    return uniform(0.5, 2.0, shape)
+
+
+def probabilities(shape: tuple[int, ...]) -> Sampler:
+    """Values in [0.05, 0.95): probabilities kept away from the clamps at 0 and 1."""
+    return uniform(0.05, 0.95, shape)
+
+
+def away_from_zero(shape: tuple[int, ...], margin: float = 0.1) -> Sampler:
+    """``sign * (margin + |u|)``: random signs, never closer to 0 than ``margin``."""
+    def sample(rng: np.random.Generator) -> np.ndarray:
+        sign = rng.choice([-1.0, 1.0], size=shape)
+        return sign * (margin + np.abs(rng.standard_normal(shape)))
+    return sample
+
+
+def away_from(kinks: tuple[float, ...], shape: tuple[int, ...], margin: float = 0.1,
+              low: float = -2.0, high: float = 2.0) -> Sampler:
+    """Uniform values in [low, high) at least ``margin`` away from every point in ``kinks``."""
+    def sample(rng: np.random.Generator) -> np.ndarray:
+        x = rng.uniform(low, high, shape)
+        while True:
+            near = np.zeros(shape, dtype=bool)
+            for kink in kinks:
+                near |= np.abs(x - kink) < margin
+            if not near.any():
+                return x
+            x[near] = rng.uniform(low, high, int(near.sum()))  # redraw the bad ones
+    return sample
+
+
+def distinct(shape: tuple[int, ...], spacing: float = 0.1) -> Sampler:
+    """A random permutation of evenly spaced values: no two closer than ``spacing``.
+
+    For max/min reductions: with no ties, a small step never changes which element wins.
+    """
+    def sample(rng: np.random.Generator) -> np.ndarray:
+        n = int(np.prod(shape))
+        return spacing * (rng.permutation(n) - (n - 1) / 2).reshape(shape)
+    return sample
+
+
+def separated_pair(shape_a: tuple[int, ...], shape_b: tuple[int, ...],
+                   margin: float = 0.1) -> InputMaker:
+    """Inputs ``(a, b)`` with ``|a - b| >= margin`` everywhere once broadcast (for maximum/minimum).
+
+    ``shape_a`` must be the broadcast shape; ``b`` may be smaller and broadcast against it.
+    """
+    def make(rng: np.random.Generator) -> list[np.ndarray]:
+        b = rng.standard_normal(shape_b)
+        a = b + away_from_zero(shape_a, margin)(rng)
+        return [a, b]
+    return make
+
+
+# Fixed, non-differentiable arguments (conditions, masks, indices, labels).
+MASK_3x4 = np.array([[True, False, False, True],
+                     [False, True, True, False],
+                     [True, True, False, False]])
+REPEATED_ROWS = np.array([0, 2, 0, 0, 1])            # row 0 three times: gradients must add
+HARD_TARGETS_3x4 = MASK_3x4.astype(np.float64)       # 0/1 targets for the losses
+LABELS_4 = np.array([2, 0, 4, 2])                    # class labels for cross_entropy, C = 5
+
+
+def _axis_name(axis: int | tuple[int, ...] | None) -> str:
+    if axis is None:
+        return "all"
+    return ",".join(map(str, axis)) if isinstance(axis, tuple) else str(axis)
+
+
+def _reductions(name: str, function: type[Function], op: Callable[..., Tensor],
+                sampler: Sampler) -> list[OpCase]:
+    """One case per (axis, keepdims) pair for a reduction over a (2, 3, 4) input."""
+    return [OpCase(f"{name}-axis={_axis_name(axis)}" + ("-keepdims" if keepdims else ""),
+                   function, inputs(sampler), partial(op, axis=axis, keepdims=keepdims))
+            for axis in (None, 0, -1, (0, 2))
+            for keepdims in (False, True)]
+
+
+# --------------------------------------------------------------------------------------
+# The catalogue
+# --------------------------------------------------------------------------------------
+CATALOGUE: list[OpCase] = [
+    # ---- arithmetic (the second input of a broadcast case is summed back by the engine)
+    OpCase("add", Add, inputs(normal((3, 4)), normal((3, 4))), F.add),
+    OpCase("add-broadcast", Add, inputs(normal((2, 3, 4)), normal((3, 1))), F.add),
+    OpCase("add-scalar", Add, inputs(normal((3, 4))), lambda x: x + 2.0),
+    OpCase("sub", Sub, inputs(normal((3, 4)), normal((3, 4))), F.sub),
+    OpCase("sub-broadcast", Sub, inputs(normal((3, 4)), normal((4,))), F.sub),
+    OpCase("sub-reflected", Sub, inputs(normal((3, 4))), lambda x: 1.0 - x),
+    OpCase("mul", Mul, inputs(normal((3, 4)), normal((3, 4))), F.mul),
+    OpCase("mul-broadcast", Mul, inputs(normal((2, 1, 4)), normal((3, 1))), F.mul),
+    OpCase("mul-same-tensor", Mul, inputs(normal((3, 4))), lambda x: x * x),
+    OpCase("div", Div, inputs(normal((3, 4)), away_from_zero((3, 4), 0.5)), F.div),
+    OpCase("div-broadcast", Div, inputs(normal((3, 4)), away_from_zero((4,), 0.5)), F.div),
+    OpCase("div-reflected", Div, inputs(away_from_zero((3, 4), 0.5)), lambda x: 1.0 / x),
+    OpCase("neg", Neg, inputs(normal((3, 4))), F.neg),
+    OpCase("pow-const-2", PowConst, inputs(normal((3, 4))), lambda x: x ** 2),
+    OpCase("pow-const-3", PowConst, inputs(normal((3, 4))), lambda x: x ** 3),
+    OpCase("pow-const-half", PowConst, inputs(positive((3, 4))), lambda x: x ** 0.5),
+    OpCase("pow-const-negative", PowConst, inputs(positive((3, 4))), lambda x: x ** -1.5),
+    OpCase("pow", Pow, inputs(positive((3, 4)), normal((3, 4))), F.pow),
+    OpCase("pow-broadcast", Pow, inputs(positive((3, 4)), normal((4,))), F.pow),
+    OpCase("pow-reflected", Pow, inputs(normal((3, 4))), lambda x: 2.0 ** x),
+    OpCase("exp", Exp, inputs(normal((3, 4))), F.exp),
+    OpCase("log", Log, inputs(positive((3, 4))), F.log),
+    OpCase("sqrt", Sqrt, inputs(positive((3, 4))), F.sqrt),
+    OpCase("abs", Abs, inputs(away_from_zero((3, 4))), F.abs),
+    OpCase("maximum", Maximum, separated_pair((3, 4), (3, 4)), F.maximum),
+    OpCase("maximum-broadcast", Maximum, separated_pair((3, 4), (4,)), F.maximum),
+    OpCase("maximum-broadcast-first", Maximum, separated_pair((3, 4), (3, 1)),
+           lambda big, small: F.maximum(small, big)),
+    OpCase("minimum", Minimum, separated_pair((3, 4), (3, 4)), F.minimum),
+    OpCase("minimum-broadcast", Minimum, separated_pair((3, 4), (4,)), F.minimum),
+    OpCase("clip", Clip, inputs(away_from((-0.5, 0.5), (3, 4))),
+           lambda x: F.clip(x, -0.5, 0.5)),
+    OpCase("clip-low", Clip, inputs(away_from((0.3,), (3, 4))), lambda x: F.clip(x, 0.3)),
+    OpCase("clip-high", Clip, inputs(away_from((-0.2,), (3, 4))),
+           lambda x: F.clip(x, None, -0.2)),
+    OpCase("where", Where, inputs(normal((3, 4)), normal((3, 4))),
+           lambda a, b: F.where(MASK_3x4, a, b)),
+    OpCase("where-broadcast", Where, inputs(normal((4,)), normal((3, 1))),
+           lambda a, b: F.where(MASK_3x4, a, b)),
+    # ---- matrix product: 1-D operands go through reshape (expand_dims/squeeze)
+    OpCase("matmul", MatMul, inputs(normal((3, 4)), normal((4, 2))), F.matmul),
+    OpCase("matmul-batched", MatMul, inputs(normal((2, 3, 4)), normal((2, 4, 2))), F.matmul),
+    OpCase("matmul-broadcast-batch", MatMul, inputs(normal((2, 1, 3, 4)), normal((3, 4, 2))),
+           F.matmul),
+    OpCase("matmul-batched-by-matrix", MatMul, inputs(normal((2, 3, 4)), normal((4, 2))),
+           lambda a, b: a @ b),
+    OpCase("matmul-vector-left", MatMul, inputs(normal((4,)), normal((4, 3))), F.matmul),
+    OpCase("matmul-vector-right", MatMul, inputs(normal((3, 4)), normal((4,))), F.matmul),
+    OpCase("matmul-vector-left-batched", MatMul, inputs(normal((4,)), normal((2, 4, 3))),
+           F.matmul),
+    OpCase("matmul-vector-vector", Mul, inputs(normal((4,)), normal((4,))), F.matmul),
+    # ---- reductions
+    *_reductions("sum", Sum, F.sum, normal((2, 3, 4))),
+    OpCase("mean-axis=1", Sum, inputs(normal((2, 3, 4))), lambda x: x.mean(axis=1)),
+    OpCase("mean-axis=all", Sum, inputs(normal((2, 3, 4))), F.mean),
+    OpCase("var-axis=0", Sum, inputs(normal((4, 3))), lambda x: x.var(axis=0)),
+    OpCase("var-ddof1-keepdims", Sum, inputs(normal((4, 3))),
+           lambda x: F.var(x, axis=-1, keepdims=True, ddof=1)),
+    *_reductions("max", Max, F.max, distinct((2, 3, 4))),
+    *_reductions("min", Min, F.min, distinct((2, 3, 4))),
+    *_reductions("logsumexp", LogSumExp, F.logsumexp, normal((2, 3, 4))),
+    # ---- shape operations
+    OpCase("reshape", Reshape, inputs(normal((2, 3, 4))), lambda x: x.reshape(6, 4)),
+    OpCase("reshape-infer", Reshape, inputs(normal((2, 3, 4))), lambda x: F.reshape(x, (4, -1))),
+    OpCase("expand-squeeze", Reshape, inputs(normal((3, 4))),
+           lambda x: F.squeeze(F.expand_dims(x, 1) * 2.0, 1)),
+    OpCase("transpose", Transpose, inputs(normal((2, 3, 4))), F.transpose),
+    OpCase("transpose-axes", Transpose, inputs(normal((2, 3, 4))),
+           lambda x: F.transpose(x, (1, 2, 0))),
+    OpCase("transpose-negative-axes", Transpose, inputs(normal((2, 3, 4))),
+           lambda x: x.transpose(-1, 0, 1)),
+    OpCase("transpose-T", Transpose, inputs(normal((3, 4))), lambda x: x.T),
+    OpCase("broadcast-to", BroadcastTo, inputs(normal((3, 1))),
+           lambda x: F.broadcast_to(x, (2, 3, 4))),
+    OpCase("broadcast-to-new-axis", BroadcastTo, inputs(normal((4,))),
+           lambda x: F.broadcast_to(x, (3, 4))),
+    OpCase("sum-to", SumTo, inputs(normal((2, 3, 4))), lambda x: F.sum_to(x, (3, 1))),
+    OpCase("sum-to-row", SumTo, inputs(normal((3, 4))), lambda x: F.sum_to(x, (1, 4))),
+    OpCase("sum-to-drop-axis", SumTo, inputs(normal((3, 4))), lambda x: F.sum_to(x, (4,))),
+    OpCase("concatenate-axis=0", Concatenate,
+           inputs(normal((2, 4)), normal((3, 4)), normal((1, 4))),
+           lambda a, b, c: F.concatenate([a, b, c], axis=0)),
+    OpCase("concatenate-axis=1", Concatenate,
+           inputs(normal((3, 1)), normal((3, 2)), normal((3, 4))),
+           lambda a, b, c: F.concatenate([a, b, c], axis=1)),
+    OpCase("concatenate-axis=-1", Concatenate,
+           inputs(normal((2, 2, 1)), normal((2, 2, 3)), normal((2, 2, 2))),
+           lambda a, b, c: F.concatenate([a, b, c], axis=-1)),
+    OpCase("stack", Concatenate, inputs(normal((3, 2)), normal((3, 2)), normal((3, 2))),
+           lambda a, b, c: F.stack([a, b, c], axis=1)),
+    # ---- indexing: the backward of getitem is a ScatterAdd
+    OpCase("getitem-int", GetItem, inputs(normal((3, 4))), lambda x: x[1]),
+    OpCase("getitem-slices", GetItem, inputs(normal((3, 4))), lambda x: x[1:, ::2]),
+    OpCase("getitem-negative-step", GetItem, inputs(normal((3, 4))), lambda x: x[::-1, 3:0:-2]),
+    OpCase("getitem-ellipsis-newaxis", GetItem, inputs(normal((2, 3, 4))),
+           lambda x: x[None, ..., 1]),
+    OpCase("getitem-repeated-rows", GetItem, inputs(normal((3, 4))),
+           lambda x: x[REPEATED_ROWS]),
+    OpCase("getitem-repeated-list", GetItem, inputs(normal((3, 4))),
+           lambda x: x[:, [3, 0, 3, 3]]),
+    OpCase("getitem-repeated-pairs", GetItem, inputs(normal((3, 4))),
+           lambda x: x[np.array([0, 2, 0, 0]), np.array([1, 3, 1, 1])]),
+    OpCase("getitem-mask", GetItem, inputs(normal((3, 4))), lambda x: x[MASK_3x4]),
+    OpCase("getitem-row-mask", GetItem, inputs(normal((3, 4))),
+           lambda x: x[np.array([True, False, True])]),
+    OpCase("scatter-add-repeated", ScatterAdd, inputs(normal((5, 4))),
+           lambda g: ScatterAdd(REPEATED_ROWS, (3, 4))(g)),
+    OpCase("scatter-add-pairs", ScatterAdd, inputs(normal((4,))),
+           lambda g: ScatterAdd((np.array([0, 2, 0, 0]), np.array([1, 3, 1, 1])), (3, 4))(g)),
+    OpCase("scatter-add-slices", ScatterAdd, inputs(normal((2, 2))),
+           lambda g: ScatterAdd((slice(None, None, -2), slice(1, 3)), (3, 4))(g)),
+    OpCase("scatter-add-mask", ScatterAdd, inputs(normal((6,))),
+           lambda g: ScatterAdd(MASK_3x4, (3, 4))(g)),
+    # ---- activations
+    OpCase("relu", ReLU, inputs(away_from_zero((3, 4))), F.relu),
+    OpCase("leaky-relu", LeakyReLU, inputs(away_from_zero((3, 4))), F.leaky_relu),
+    OpCase("leaky-relu-slope0.2", LeakyReLU, inputs(away_from_zero((3, 4))),
+           lambda x: F.leaky_relu(x, 0.2)),
+    OpCase("sigmoid", Sigmoid, inputs(uniform(-4.0, 4.0, (3, 4))), F.sigmoid),
+    OpCase("tanh", Tanh, inputs(uniform(-3.0, 3.0, (3, 4))), F.tanh),
+    OpCase("softplus", Softplus, inputs(uniform(-5.0, 5.0, (3, 4))), F.softplus),
+    OpCase("log-sigmoid", Softplus, inputs(uniform(-5.0, 5.0, (3, 4))), F.log_sigmoid),
+    OpCase("softmax-axis=-1", Softmax, inputs(normal((3, 4))), F.softmax),
+    OpCase("softmax-axis=0", Softmax, inputs(normal((3, 4))), lambda x: F.softmax(x, axis=0)),
+    OpCase("softmax-3d-axis=1", Softmax, inputs(normal((2, 3, 4))),
+           lambda x: F.softmax(x, axis=1)),
+    OpCase("log-softmax-axis=-1", LogSoftmax, inputs(normal((3, 4))), F.log_softmax),
+    OpCase("log-softmax-axis=0", LogSoftmax, inputs(normal((3, 4))),
+           lambda x: F.log_softmax(x, axis=0)),
+    OpCase("log-softmax-3d-axis=1", LogSoftmax, inputs(normal((2, 3, 4))),
+           lambda x: F.log_softmax(x, axis=1)),
+    OpCase("dropout-fixed-mask", Mul, inputs(normal((3, 4))),
+           lambda x: F.dropout(x, 0.5, rng=0)),
+    # ---- losses (soft targets are inputs, so their gradient is checked too)
+    OpCase("bce-none", BinaryCrossEntropy,
+           inputs(probabilities((3, 4)), uniform(0.0, 1.0, (3, 4))),
+           lambda p, t: F.binary_cross_entropy(p, t, reduction="none")),
+    OpCase("bce-mean", BinaryCrossEntropy,
+           inputs(probabilities((3, 4)), uniform(0.0, 1.0, (3, 4))), F.binary_cross_entropy),
+    OpCase("bce-sum-hard-targets", BinaryCrossEntropy, inputs(probabilities((3, 4))),
+           lambda p: F.binary_cross_entropy(p, HARD_TARGETS_3x4, reduction="sum")),
+    OpCase("bce-with-logits", Softplus, inputs(normal((3, 4)), uniform(0.0, 1.0, (3, 4))),
+           lambda z, t: F.binary_cross_entropy_with_logits(z, t, reduction="none")),
+    OpCase("mse", Sub, inputs(normal((3, 4)), normal((3, 4))), F.mse_loss),
+    OpCase("cross-entropy", LogSoftmax, inputs(normal((4, 5))),
+           lambda z: F.cross_entropy(z, LABELS_4, reduction="none")),
+    OpCase("gaussian-kl", Exp, inputs(normal((3, 4)), normal((3, 4))), F.gaussian_kl),
+]
