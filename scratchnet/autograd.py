@@ -113,7 +113,7 @@ def _to_array(data: Any, dtype: Any, copy: bool) -> Any:
     array = np.asarray(data)
     if dtype is None and array.dtype.kind == "f" and not isinstance(data, np.generic):
         dtype = _Config.default_dtype
-    if array.dtype.kind not in "biuf" :
+    if array.dtype.kind not in "biuf":
         raise TypeError(f"Tensor: cannot hold data of dtype {array.dtype} ({type(data).__name__})")
     return xp.asarray(array, dtype=dtype)
 
@@ -403,6 +403,7 @@ class Function:
     inputs: tuple[Tensor, ...] = ()
     needs_input_grad: tuple[bool, ...] = ()
     _outputs: tuple[weakref.ref, ...] = ()
+    _output_specs: tuple[tuple[tuple[int, ...], Any], ...] = ()
 
     def __call__(self, *inputs: Tensor) -> Any:
         xs = [x.data for x in inputs]
@@ -411,7 +412,10 @@ class Function:
                 get_array_module(*xs)
             except BackendError as exc:
                 raise BackendError(f"{type(self).__name__}: {exc}") from None
-        ys = self.forward(*xs)
+        try:
+            ys = self.forward(*xs)
+        except ValueError as exc:  # e.g. shapes that do not broadcast: name the op
+            raise ValueError(f"{type(self).__name__}: {exc}") from exc
         single = not isinstance(ys, tuple)
         if single:
             ys = (ys,)
@@ -425,6 +429,8 @@ class Function:
                 self.needs_input_grad = needs
                 self.generation = max(x.generation for x in inputs)
                 self._outputs = tuple(weakref.ref(y) for y in outputs)
+                if not single:  # to build a zero gradient for an output that was dropped
+                    self._output_specs = tuple((y.shape, y.dtype) for y in ys)
                 for y in outputs:
                     y.creator = self
                     y.generation = self.generation + 1
@@ -448,20 +454,42 @@ class Function:
 # --------------------------------------------------------------------------------------
 # The backward engine
 # --------------------------------------------------------------------------------------
-def _root_gradient(root: Tensor, grad: Any) -> Tensor:
+def _root_gradient(root: Tensor, grad: Any, caller: str) -> Tensor:
+    """The upstream gradient of a root: ones for a scalar, else ``grad`` checked and owned."""
+    xp = get_array_module(root.data)
+    argument = "grad_outputs" if caller == "grad()" else "grad"
     if grad is None:
         if root.data.size != 1:
             raise RuntimeError(
-                f"backward() on a tensor of shape {root.shape} needs grad=...: an implicit "
+                f"{caller} on a tensor of shape {root.shape} needs {argument}=...: an implicit "
                 "gradient of 1 only makes sense for a single-element output such as a loss"
             )
-        xp = get_array_module(root.data)
         return Tensor._wrap(xp.ones_like(root.data))
-    grad = as_tensor(grad, like=root)
+    if isinstance(grad, Tensor):
+        if grad.dtype != root.dtype:
+            raise TypeError(f"{caller}: {argument} has dtype {grad.dtype} but the output "
+                            f"has dtype {root.dtype}")
+    else:  # an array or a number: our own copy, in the output's dtype
+        grad = Tensor._wrap(xp.array(grad, dtype=root.dtype, copy=True))
     if grad.shape != root.shape:
-        raise ValueError(f"backward(): grad has shape {grad.shape} but the output has shape "
-                         f"{root.shape}; they must match")
+        raise ValueError(f"{caller}: {argument} has shape {grad.shape} but the output has "
+                         f"shape {root.shape}; they must match")
     return grad
+
+
+def _owned(g: Tensor, stored: set[int]) -> Tensor:
+    """``g``, or a copy of it when its array is a view, read-only or already stored.
+
+    Ops pass gradients on without copying (``Add`` hands the same ``gy`` to both inputs,
+    ``Sum`` a broadcast view), which is right inside the graph. A leaf's ``.grad`` must be
+    its own writable array, so that editing one gradient in place cannot change another.
+    """
+    data = g.data
+    if (data.base is not None or not getattr(data.flags, "writeable", True)
+            or id(data) in stored):
+        g = Tensor._wrap(data.copy())
+    stored.add(id(g.data))
+    return g
 
 
 def _relevant_functions(roots: Sequence[Tensor], wanted: set[int]) -> set[Function]:
@@ -483,7 +511,8 @@ def _relevant_functions(roots: Sequence[Tensor], wanted: set[int]) -> set[Functi
 
 
 def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], create_graph: bool,
-                 accumulate: bool, wanted: Sequence[Tensor] = ()) -> list[Tensor | None]:
+                 accumulate: bool, wanted: Sequence[Tensor] = (),
+                 caller: str = "backward()") -> list[Tensor | None]:
     """Backpropagate from ``roots``; the engine behind :meth:`Tensor.backward` and :func:`grad`.
 
     Functions are taken from a heap ordered by generation (the highest first), so a
@@ -496,7 +525,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], create_grap
     """
     for root in roots:
         if not root.requires_grad:
-            raise RuntimeError("backward(): the output does not require grad; did you build "
+            raise RuntimeError(f"{caller}: the output does not require grad; did you build "
                                "it from tensors with requires_grad=True, outside no_grad()?")
     wanted_ids = {id(t) for t in wanted}
     relevant = None if accumulate else _relevant_functions(roots, wanted_ids)
@@ -519,7 +548,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], create_grap
 
     with _grad_mode(create_graph):
         for root, g in zip(roots, root_grads):
-            add_grad(root, _root_gradient(root, g))
+            add_grad(root, _root_gradient(root, g, caller))
             queue(root.creator)
 
         while heap:
@@ -530,9 +559,9 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], create_grap
             if all(g is None for g in gys):
                 continue
             if len(gys) > 1:  # an output nobody used contributes a zero gradient
-                gys = [g if g is not None else Tensor._wrap(get_array_module(y.data)
-                                                             .zeros_like(y.data))
-                       for g, y in zip(gys, outputs)]
+                xp = get_array_module(f.inputs[0].data)
+                gys = [g if g is not None else Tensor._wrap(xp.zeros(shape, dtype))
+                       for g, (shape, dtype) in zip(gys, f._output_specs)]
             gxs = f.backward(*gys)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
@@ -550,9 +579,13 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], create_grap
                 queue(x.creator)
 
     if accumulate:
+        stored: set[int] = set()
         for key, t in keep.items():
             g = grads[key]
-            t.grad = g if t.grad is None else t.grad + g
+            if t.grad is not None:
+                t.grad = t.grad + g
+            else:
+                t.grad = g if create_graph else _owned(g, stored)
         return []
     return [grads.get(id(t)) for t in wanted]
 
@@ -588,7 +621,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
         if not t.requires_grad:
             raise RuntimeError(f"grad(): input {i} does not require grad")
     result = run_backward(outputs, grad_outputs, create_graph=create_graph, accumulate=False,
-                          wanted=inputs)
+                          wanted=inputs, caller="grad()")
     if not allow_unused:
         for i, g in enumerate(result):
             if g is None:

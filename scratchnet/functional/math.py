@@ -483,7 +483,7 @@ class Reshape(Function):
         try:
             return x.reshape(self.shape)
         except ValueError:
-            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+            raise ValueError(f"cannot reshape a tensor of shape {x.shape} "
                              f"({x.size} elements) into {self.shape}") from None
 
     def backward(self, gy):
