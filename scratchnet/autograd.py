@@ -401,8 +401,8 @@ class Function:
 
     generation = 0
     inputs: tuple[Tensor, ...] = ()
-    needs_input_grad: tuple[bool, ...] = ()
-    _outputs: tuple[weakref.ref, ...] = ()
+    needs_input_grad: Sequence[bool] = ()
+    _outputs: Sequence[weakref.ref] = ()
     _output_specs: tuple[tuple[tuple[int, ...], Any], ...] = ()
 
     def __call__(self, *inputs: Tensor) -> Any:
@@ -423,12 +423,14 @@ class Function:
         outputs = [Tensor._wrap(y if not isinstance(y, np.generic) else np.asarray(y))
                    for y in ys]
         if _Config.enable_grad:
-            needs = tuple(x.requires_grad for x in inputs)
+            # Plain lists and loops: this runs for every op, and generator expressions
+            # cost about a microsecond more here.
+            needs = [x.requires_grad for x in inputs]
             if True in needs:
                 self.inputs = inputs
                 self.needs_input_grad = needs
-                self.generation = max(x.generation for x in inputs)
-                self._outputs = tuple(weakref.ref(y) for y in outputs)
+                self.generation = max([x.generation for x in inputs])
+                self._outputs = [weakref.ref(y) for y in outputs]
                 if not single:  # to build a zero gradient for an output that was dropped
                     self._output_specs = tuple((y.shape, y.dtype) for y in ys)
                 for y in outputs:

@@ -35,6 +35,8 @@ def raw(value: Any) -> Any:
 def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """Both operands as tensors; a Python number takes the dtype of the tensor beside it."""
     if isinstance(a, Tensor):
+        if type(b) is float and type(a.data) is np.ndarray:  # the common `x * 0.5`, fast
+            return a, Tensor._wrap(np.asarray(b, dtype=a.data.dtype))
         return a, as_tensor(b, like=a)
     b = as_tensor(b)
     return as_tensor(a, like=b), b
