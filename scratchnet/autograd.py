@@ -35,6 +35,7 @@ from scratchnet.backend import (
     as_numpy,
     get_array_module,
     get_backend_module,
+    is_array,
     to_device,
 )
 
@@ -46,7 +47,9 @@ __all__ = [
     "get_default_dtype",
     "grad",
     "is_grad_enabled",
+    "iter_functions",
     "no_grad",
+    "run_backward",
     "set_default_dtype",
 ]
 
@@ -104,7 +107,7 @@ def _to_array(data: Any, dtype: Any, copy: bool) -> Any:
     """Turn ``data`` into a backend array; Python floats get the default dtype."""
     if isinstance(data, Tensor):
         data = data.data
-    if hasattr(data, "__array_namespace__") or isinstance(data, np.ndarray):
+    if is_array(data):
         xp = get_array_module(data)
         if dtype is not None:
             return xp.array(data, dtype=dtype, copy=copy)
@@ -373,7 +376,7 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     """
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, np.ndarray) or hasattr(value, "__array_namespace__"):
+    if is_array(value):
         return Tensor._wrap(value)
     if like is not None and like.data.dtype.kind == "f":
         xp = get_array_module(like.data)
@@ -406,6 +409,11 @@ class Function:
     _output_specs: tuple[tuple[tuple[int, ...], Any], ...] = ()
 
     def __call__(self, *inputs: Tensor) -> Any:
+        for x in inputs:
+            if not isinstance(x, Tensor):
+                kinds = ", ".join(type(x).__name__ for x in inputs)
+                raise TypeError(f"{type(self).__name__}: inputs must be Tensors, got "
+                                f"({kinds}); wrap arrays with sn.Tensor(...)")
         xs = [x.data for x in inputs]
         if "cupy" in sys.modules:  # only then can arrays from two backends meet
             try:
@@ -614,7 +622,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     """
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+    if grad_outputs is None or isinstance(grad_outputs, Tensor) or is_array(grad_outputs):
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
     grad_outputs = list(grad_outputs)
     if len(grad_outputs) != len(outputs):

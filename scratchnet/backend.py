@@ -20,6 +20,7 @@ __all__ = [
     "current_backend",
     "get_array_module",
     "get_backend_module",
+    "is_array",
     "is_cupy_array",
     "set_backend",
     "to_device",
@@ -45,6 +46,11 @@ def _import_cupy() -> ModuleType:
     except ImportError as exc:
         raise BackendError(_CUPY_HINT) from exc
     return cupy
+
+
+def is_array(value: Any) -> bool:
+    """True for a ``numpy.ndarray`` or a ``cupy.ndarray`` (not for scalars or lists)."""
+    return isinstance(value, np.ndarray) or is_cupy_array(value)
 
 
 def is_cupy_array(array: Any) -> bool:

@@ -274,3 +274,15 @@ def test_var_without_degrees_of_freedom():
 def test_clip_without_bounds():
     with pytest.raises(ValueError, match="clip: give at least one"):
         sn.Tensor(np.ones(2)).clip()
+
+
+def test_function_called_on_a_raw_array_says_to_wrap_it():
+    class Cube(sn.Function):
+        def forward(self, x):
+            return x ** 3
+
+        def backward(self, gy):
+            return gy * 3.0 * self.inputs[0] ** 2
+
+    with pytest.raises(TypeError, match=r"Cube: inputs must be Tensors, got \(ndarray\)"):
+        Cube()(np.ones(3))
