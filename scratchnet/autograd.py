@@ -21,6 +21,7 @@ Reference: Baydin et al., "Automatic differentiation in machine learning: a surv
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import heapq
 import sys
@@ -387,7 +388,7 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
 # --------------------------------------------------------------------------------------
 # Function
 # --------------------------------------------------------------------------------------
-class Function:
+class Function(abc.ABC):
     """One differentiable operation: a node of the graph.
 
     Subclasses implement
@@ -451,11 +452,13 @@ class Function:
         """The i-th output tensor (alive whenever a gradient flows from it)."""
         return self._outputs[i]()
 
-    def forward(self, *arrays: Any) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must implement forward")
+    @abc.abstractmethod
+    def forward(self, *arrays: Any) -> Any:
+        """Compute the output array(s) from the input arrays."""
 
-    def backward(self, *grad_outputs: Tensor) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must implement backward")
+    @abc.abstractmethod
+    def backward(self, *grad_outputs: Tensor) -> Any:
+        """Turn the outputs' gradients into one gradient per input (Tensor ops only)."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} generation={self.generation}>"

@@ -286,3 +286,12 @@ def test_function_called_on_a_raw_array_says_to_wrap_it():
 
     with pytest.raises(TypeError, match=r"Cube: inputs must be Tensors, got \(ndarray\)"):
         Cube()(np.ones(3))
+
+
+def test_function_without_backward_cannot_be_instantiated():
+    class ForwardOnly(sn.Function):
+        def forward(self, x):
+            return x
+
+    with pytest.raises(TypeError, match=r"abstract method.*backward"):
+        ForwardOnly()
