@@ -11,7 +11,7 @@ The public surface::
     x.grad                       # d loss / d x
 """
 
-from scratchnet import functional
+from scratchnet import functional, nn, train
 from scratchnet.autograd import (
     Function,
     Tensor,
@@ -24,6 +24,7 @@ from scratchnet.autograd import (
     set_default_dtype,
 )
 from scratchnet.backend import BackendError, get_array_module, set_backend
+from scratchnet.checkpoint import CheckpointError, load, save
 from scratchnet.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from scratchnet.random import get_generator, manual_seed
 
@@ -31,6 +32,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackendError",
+    "CheckpointError",
     "Function",
     "GradcheckError",
     "Tensor",
@@ -45,8 +47,12 @@ __all__ = [
     "gradcheck",
     "gradgradcheck",
     "is_grad_enabled",
+    "load",
     "manual_seed",
+    "nn",
     "no_grad",
+    "save",
     "set_backend",
     "set_default_dtype",
+    "train",
 ]

@@ -1,0 +1,306 @@
+"""``Module``, ``Parameter`` and ``Sequential``: how layers hold their weights.
+
+A :class:`Module` is a callable with state. Its trainable weights are the
+:class:`Parameter` attributes it holds, and its sub-layers are the ``Module`` attributes it
+holds: assigning ``self.weight = Parameter(...)`` or ``self.encoder = Sequential(...)`` in
+``__init__`` is all the registration there is. ``parameters()`` walks those attributes,
+recursively, in the order they were assigned. Arrays that are state but not trained (such
+as BatchNorm's running statistics) are *buffers*, declared with :meth:`register_buffer`, so
+that checkpoints include them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from scratchnet.autograd import Tensor, no_grad
+from scratchnet.backend import as_numpy, get_array_module, to_device
+
+__all__ = ["Module", "Parameter", "Sequential", "StateDictError"]
+
+
+class StateDictError(ValueError):
+    """A state dict does not fit a module: lists every missing, unexpected or mis-shaped entry."""
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module trains: always ``requires_grad=True``, float by default."""
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, dtype: Any = None) -> None:
+        super().__init__(data, requires_grad=True, dtype=dtype)
+
+    def __repr__(self) -> str:
+        return "Parameter" + super().__repr__()[len("Tensor"):]
+
+
+class Module:
+    """Base class of every layer and model.
+
+    Subclasses set their parameters and sub-modules as attributes in ``__init__`` and
+    implement ``forward``; calling the module calls ``forward``. ``training`` is ``True``
+    until :meth:`eval` (it changes what Dropout, GaussianNoise and BatchNorm do).
+    """
+
+    def __init__(self) -> None:
+        self.training = True
+        self._buffers: list[str] = []
+
+    # ---- calling ------------------------------------------------------------------------
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _summary.rows is not None:
+            return _summary.call(self, args, kwargs)
+        return self.forward(*args, **kwargs)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, (Parameter, Module)) and "_buffers" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() before "
+                                 f"assigning {name!r}")
+        object.__setattr__(self, name, value)
+
+    # ---- what a module holds --------------------------------------------------------------
+    def register_buffer(self, name: str, array: Any) -> None:
+        """Keep ``array`` as state that is saved and moved with the module but not trained."""
+        setattr(self, name, array)
+        if name not in self._buffers:
+            self._buffers.append(name)
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The direct sub-modules, in assignment order."""
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def children(self) -> list[Module]:
+        return [m for _, m in self.named_children()]
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and every module inside it, with dotted names ("" for this one)."""
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> list[Module]:
+        return [m for _, m in self.named_modules()]
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Every parameter, depth first in assignment order, named like ``"0.weight"``."""
+        seen: set[int] = set()
+        for module_name, module in self.named_modules(prefix):
+            for name, value in vars(module).items():
+                if isinstance(value, Parameter) and id(value) not in seen:
+                    seen.add(id(value))  # a shared (tied) parameter is listed once
+                    yield (f"{module_name}.{name}" if module_name else name), value
+
+    def parameters(self) -> list[Parameter]:
+        """The trainable tensors, each once, for an optimizer."""
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self) -> Iterator[tuple[str, Any]]:
+        for module_name, module in self.named_modules():
+            for name in module._buffers:
+                yield (f"{module_name}.{name}" if module_name else name), getattr(module, name)
+
+    def num_parameters(self) -> int:
+        """The number of trainable scalars (a tied weight counts once)."""
+        return int(sum(p.size for p in self.parameters()))
+
+    # ---- modes and gradients ----------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Switch this module and all inside it to training (or, with False, evaluation) mode."""
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        """Switch to evaluation mode: no dropout or noise, BatchNorm uses running statistics."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        """Forget the gradients of every parameter."""
+        for p in self.parameters():
+            p.grad = None
+
+    # ---- state --------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter and buffer as NumPy arrays, keyed by dotted name."""
+        state = {name: as_numpy(p.data).copy() for name, p in self.named_parameters()}
+        state.update({name: as_numpy(b).copy() for name, b in self.named_buffers()})
+        return state
+
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
+        """Copy values from ``state`` into this module's parameters and buffers, in place.
+
+        Every problem is collected first and reported in one :class:`StateDictError`:
+        missing and unexpected names (only when ``strict``) and shape mismatches (always).
+        Nothing is changed unless everything fits.
+        """
+        targets: dict[str, tuple[Module, str]] = {}
+        for module_name, module in self.named_modules():
+            names = [n for n, v in vars(module).items() if isinstance(v, Parameter)]
+            for name in names + module._buffers:
+                targets[f"{module_name}.{name}" if module_name else name] = (module, name)
+        problems = []
+        if strict:
+            problems += [f"missing: {n}" for n in targets if n not in state]
+            problems += [f"unexpected: {n}" for n in state if n not in targets]
+        for name, (module, attr) in targets.items():
+            if name in state:
+                have, got = np.shape(_array_of(getattr(module, attr))), np.shape(state[name])
+                if have != got:
+                    problems.append(f"shape of {name}: expected {have}, got {got}")
+        if problems:
+            raise StateDictError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
+        for name, (module, attr) in targets.items():
+            if name in state:
+                current = _array_of(getattr(module, attr))
+                xp = get_array_module(current)
+                current[...] = xp.asarray(state[name], dtype=current.dtype)
+
+    def to(self, backend: str) -> Module:
+        """Move every parameter and buffer to ``backend`` ("numpy" or "cupy"), in place."""
+        for p in self.parameters():
+            p.data = to_device(p.data, backend)
+            p.grad = None
+        for module in self.modules():
+            for name in module._buffers:
+                setattr(module, name, to_device(getattr(module, name), backend))
+        return self
+
+    # ---- display ------------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The settings shown inside this module's repr, e.g. ``in=784, out=32``."""
+        return ""
+
+    def __repr__(self) -> str:
+        children = [f"  ({name}): " + repr(child).replace("\n", "\n  ")
+                    for name, child in self.named_children()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        return head + ("\n" + "\n".join(children) + "\n)" if children else ")")
+
+    def summary(self, input_shape: tuple[int, ...], print_fn: Any = print) -> str:
+        """Print a Keras-style table of layers, output shapes and parameter counts.
+
+        ``input_shape`` excludes the batch axis, e.g. ``(784,)`` or ``(1, 28, 28)``. A zero
+        batch of one example runs through the model in evaluation mode without recording a
+        graph; every layer that runs is listed once. Returns the table as a string.
+        """
+        modes = {id(m): m.training for m in self.modules()}
+        self.eval()
+        dtype = next((p.dtype for p in self.parameters()), np.float32)
+        xp = get_array_module(*(p.data for p in self.parameters()))
+        x = Tensor._wrap(xp.zeros((1, *input_shape), dtype=dtype))
+        _summary.rows = []
+        try:
+            with no_grad():
+                self(x)
+            rows = _summary.rows
+        finally:
+            _summary.rows = None
+            _summary.inside = None
+            for m in self.modules():
+                m.training = modes[id(m)]
+        table = _format_summary(type(self).__name__, rows, self.num_parameters())
+        print_fn(table)
+        return table
+
+
+def _array_of(value: Any) -> Any:
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _is_plain_leaf(module: Module) -> bool:
+    """No sub-modules, parameters or buffers: an activation, Flatten, ..."""
+    return not module._buffers and not any(
+        isinstance(v, (Parameter, Module)) for v in vars(module).values())
+
+
+def _is_layer(module: Module) -> bool:
+    return not isinstance(module, Sequential) and all(
+        _is_plain_leaf(child) for child in module.children())
+
+
+class _SummaryRecorder:
+    """Records one row per layer while ``Module.summary`` runs its forward pass.
+
+    A *layer* is a module whose sub-modules, if any, are plain (parameter-free, like
+    Dense's activation). Containers (Sequential, a model made of an encoder and a decoder)
+    are looked through; calls made inside a layer are part of that layer's row. A
+    parameter held directly by a container shows in the total only.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, int]] | None = None
+        self.inside: Module | None = None
+
+    def call(self, module: Module, args: tuple, kwargs: dict) -> Any:
+        if self.inside is not None or not _is_layer(module):
+            return module.forward(*args, **kwargs)
+        self.inside = module
+        try:
+            out = module.forward(*args, **kwargs)
+        finally:
+            self.inside = None
+        self.rows.append((type(module).__name__, _shape_text(out), module.num_parameters()))
+        return out
+
+
+_summary = _SummaryRecorder()
+
+
+def _shape_text(out: Any) -> str:
+    if isinstance(out, (tuple, list)):
+        return ", ".join(_shape_text(o) for o in out)
+    return str((None, *out.shape[1:]))
+
+
+def _format_summary(name: str, rows: list[tuple[str, str, int]], total: int) -> str:
+    header = ("Layer (type)", "Output Shape", "Param #")
+    body = [(f"{kind}_{i}", shape, f"{count:,}") for i, (kind, shape, count) in enumerate(rows)]
+    widths = [max(len(r[c]) for r in [header, *body]) + 2 for c in range(3)]
+    rule = "=" * sum(widths)
+
+    def line(r: tuple[str, str, str]) -> str:
+        return r[0].ljust(widths[0]) + r[1].ljust(widths[1]) + r[2].rjust(widths[2])
+
+    lines = [f'Model: "{name}"', rule, line(header), rule]
+    lines += [line(r) for r in body]
+    lines += [rule, f"Total params: {total:,}", rule]
+    return "\n".join(lines)
+
+
+class Sequential(Module):
+    """Layers applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
+
+    The layers are attributes named ``"0"``, ``"1"``, ..., so the first Dense layer's
+    weight is ``"0.weight"`` in the state dict.
+    """
+
+    def __init__(self, *layers: Module) -> None:
+        super().__init__()
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(f"Sequential: layer {i} is a {type(layer).__name__}, "
+                                "not a Module")
+            setattr(self, str(i), layer)
+
+    def forward(self, x: Any) -> Any:
+        for layer in self:
+            x = layer(x)
+        return x
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.children())
+
+    def __len__(self) -> int:
+        return len(self.children())
+
+    def __getitem__(self, index: int) -> Module:
+        return self.children()[index]
