@@ -9,9 +9,12 @@ The public surface::
     loss = (F.tanh(x) ** 2).sum()
     loss.backward()
     x.grad                       # d loss / d x
+
+``nn``, ``optim``, ``datasets`` and ``train`` are imported with the package; ``viz`` (which
+imports matplotlib) is imported on demand: ``from scratchnet import viz``.
 """
 
-from scratchnet import functional, nn, train
+from scratchnet import datasets, functional, nn, optim, train
 from scratchnet.autograd import (
     Function,
     Tensor,
@@ -38,6 +41,7 @@ __all__ = [
     "Tensor",
     "__version__",
     "as_tensor",
+    "datasets",
     "enable_grad",
     "functional",
     "get_array_module",
@@ -51,6 +55,7 @@ __all__ = [
     "manual_seed",
     "nn",
     "no_grad",
+    "optim",
     "save",
     "set_backend",
     "set_default_dtype",

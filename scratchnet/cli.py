@@ -1,29 +1,184 @@
-"""The ``scratchnet`` command."""
+"""The ``scratchnet`` command.
+
+::
+
+    scratchnet lessons                    list the lessons, one line each
+    scratchnet lesson 03 [--quick]        run lessons/03_*.py (--quick: tiny data, few steps)
+    scratchnet download mnist [--dest D]  fetch the full MNIST, checksum-verified
+    scratchnet --version | --help
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import scratchnet
+
+_PACKAGE_PARENT = Path(scratchnet.__file__).resolve().parents[1]
+
+
+class CLIError(Exception):
+    """A problem to report on stderr as ``scratchnet: error: ...`` with an exit status."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _checkout_root() -> Path | None:
+    """The source checkout this package was imported from, or None when it is installed."""
+    root = _PACKAGE_PARENT
+    if (root / "setup.cfg").is_file() and (root / ".git").exists():
+        return root
+    return None
+
+
+def find_lessons_dir() -> Path:
+    """``lessons/`` of the checkout that holds this package, else ``./lessons``."""
+    candidates = []
+    root = _checkout_root()
+    if root is not None:
+        candidates.append(root / "lessons")
+    candidates.append(Path.cwd() / "lessons")
+    for folder in candidates:
+        if folder.is_dir():
+            return folder
+    looked = " and ".join(str(c) for c in candidates)
+    raise CLIError(f"no lessons/ folder found (looked in {looked}). The lessons come with "
+                   f"a source checkout of scratchnet: run this command from the checkout's "
+                   f"root folder.")
+
+
+def list_lessons(folder: Path) -> list[Path]:
+    """The lesson scripts ``NN_topic.py`` in ``folder``, sorted by number."""
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.py") if p.is_file())
+
+
+def lesson_title(path: Path) -> str:
+    """The first heading of the lesson's leading markdown cell (without the ``#`` marks).
+
+    Falls back to the cell's first line of text, or ``""`` if it has none.
+    """
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if start is None or not lines[start].startswith("# %% [markdown]"):
+        return ""
+    first_text = ""
+    for line in lines[start + 1:]:
+        if line.startswith("# %%") or not line.startswith("#"):
+            break  # the next cell, or code: the markdown cell has ended
+        text = line[1:].strip()
+        if text.startswith("#"):
+            return text.lstrip("#").strip()
+        first_text = first_text or text
+    return first_text
+
+
+def _cmd_lessons(args: argparse.Namespace) -> int:
+    folder = find_lessons_dir()
+    lessons = list_lessons(folder)
+    if not lessons:
+        raise CLIError(f"no lessons (files NN_topic.py) in {folder}")
+    width = max(len(p.name) for p in lessons)
+    for path in lessons:
+        print(f"{path.name[:2]}  {path.name:<{width}}  {lesson_title(path)}")
+    return 0
+
+
+def _cmd_lesson(args: argparse.Namespace) -> int:
+    folder = find_lessons_dir()
+    lessons = list_lessons(folder)
+    wanted = args.number.removesuffix(".py")
+    if wanted.isdigit():
+        wanted = f"{int(wanted):02d}"
+    matches = [p for p in lessons if p.name[:2] == wanted or p.stem == wanted]
+    if not matches:
+        available = ", ".join(p.stem for p in lessons) or "none"
+        raise CLIError(f"no lesson {args.number!r} in {folder}; available: {available}",
+                       status=2)
+    command = [sys.executable, str(matches[0])] + (["--quick"] if args.quick else [])
+    env = None
+    root = _checkout_root()
+    if root is not None:  # let the lesson import this very checkout, installed or not
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(root), env.get("PYTHONPATH")) if p)
+    return subprocess.run(command, env=env, check=False).returncode
+
+
+def _cmd_download(args: argparse.Namespace) -> int:
+    from scratchnet.datasets.download import DownloadError, download_mnist
+    from scratchnet.datasets.mnist import data_home
+
+    try:
+        dest = download_mnist(dest=args.dest, mirrors=args.mirror or None,
+                              progress=not args.no_progress)
+    except DownloadError as exc:
+        raise CLIError(str(exc)) from exc
+    print(f"MNIST is in {dest}")
+    expected = data_home() / "mnist"
+    if dest.resolve() != expected.resolve():
+        print(f"note: load_mnist(source='full') reads {expected}; set SCRATCHNET_DATA="
+              f"{dest.parent} to use this copy")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scratchnet",
         description="scratchnet: unsupervised deep learning built from scratch on NumPy. "
-                    "The lessons live in the lessons/ folder of a checkout; run one with "
-                    "`python lessons/00_autodiff.py`.",
+                    "The lessons live in the lessons/ folder of a checkout: list them with "
+                    "`scratchnet lessons`, run one with `scratchnet lesson 00`.",
     )
     parser.add_argument("--version", action="version",
                         version=f"scratchnet {scratchnet.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    lessons = commands.add_parser("lessons", help="list the lessons, one line each",
+                                  description="List the lessons in lessons/ with their titles.")
+    lessons.set_defaults(func=_cmd_lessons)
+
+    lesson = commands.add_parser("lesson", help="run one lesson",
+                                 description="Run lessons/NN_topic.py in a fresh interpreter; "
+                                             "the exit status is the lesson's.")
+    lesson.add_argument("number", metavar="NN", help="the lesson's number, e.g. 00 or 3")
+    lesson.add_argument("--quick", action="store_true",
+                        help="tiny data and few steps (seconds instead of minutes)")
+    lesson.set_defaults(func=_cmd_lesson)
+
+    download = commands.add_parser(
+        "download", help="download a full data set (checksum-verified)",
+        description="Download the full data set into the data home (SCRATCHNET_DATA, else "
+                    "data/ in a checkout, else ~/.scratchnet/data), verifying each file's "
+                    "MD5 and writing it atomically.")
+    download.add_argument("dataset", choices=["mnist"], help="the data set")
+    download.add_argument("--dest", metavar="DIR", default=None,
+                          help="folder for the files (default: <data home>/mnist)")
+    download.add_argument("--mirror", metavar="URL", action="append", default=None,
+                          help="base URL to try instead of the built-in mirrors "
+                               "(repeat for several, tried in order)")
+    download.add_argument("--no-progress", action="store_true", help="no progress bars")
+    download.set_defaults(func=_cmd_download)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
-    build_parser().parse_args(argv)
-    return 0
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except CLIError as exc:
+        print(f"scratchnet {args.command}: error: {exc}", file=sys.stderr)
+        return exc.status
 
 
 if __name__ == "__main__":

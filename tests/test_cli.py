@@ -1,12 +1,17 @@
-"""The ``scratchnet`` command: --help and --version."""
+"""The ``scratchnet`` command: --help, --version, lessons, lesson NN, download mnist."""
 
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 import scratchnet
+from scratchnet import cli
 from scratchnet.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_version_prints_the_package_version(capsys):
@@ -41,3 +46,143 @@ def test_module_entry_point_runs_in_a_fresh_interpreter():
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert scratchnet.__version__ in result.stdout
+
+
+def test_help_lists_the_subcommands(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("lessons", "lesson", "download"):
+        assert command in out
+
+
+# --- scratchnet lessons / lesson NN ---------------------------------------------------
+
+
+def _fake_lessons(folder):
+    lessons = folder / "lessons"
+    lessons.mkdir()
+    (lessons / "00_first.py").write_text(
+        "# %% [markdown]\n#\n# # Lesson 00: the first idea\n#\n# Some text.\n\n# %%\nprint(0)\n")
+    (lessons / "01_exit.py").write_text(
+        "# %% [markdown]\n# Plain text, no heading.\n\n# %%\nimport sys\n"
+        "print('argv', sys.argv[1:])\nsys.exit(3)\n")
+    (lessons / "02_code_first.py").write_text("print('no markdown cell')\n")
+    (lessons / "notes.py").write_text("# not a lesson\n")
+    return lessons
+
+
+@pytest.fixture
+def fake_checkout(tmp_path, monkeypatch):
+    """Run as an installed package would, from a folder that has a lessons/ folder."""
+    monkeypatch.setattr(cli, "_checkout_root", lambda: None)
+    monkeypatch.chdir(tmp_path)
+    return _fake_lessons(tmp_path)
+
+
+def test_lessons_lists_the_checkout_lessons(capsys):
+    assert main(["lessons"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines, "no lessons listed"
+    first = lines[0].split()
+    assert first[:2] == ["00", "00_autodiff.py"]
+    assert "Lesson 00: automatic differentiation" in lines[0]
+    assert len(lines) == len(list(ROOT.joinpath("lessons").glob("[0-9][0-9]_*.py")))
+
+
+def test_lessons_one_line_each_with_its_heading(fake_checkout, capsys):
+    assert main(["lessons"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert lines[0].split(None, 2) == ["00", "00_first.py", "Lesson 00: the first idea"]
+    assert lines[1].split(None, 2) == ["01", "01_exit.py", "Plain text, no heading."]
+    assert lines[2].split() == ["02", "02_code_first.py"]
+
+
+def test_lessons_without_a_lessons_folder_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_checkout_root", lambda: None)
+    monkeypatch.chdir(tmp_path)
+    assert main(["lessons"]) == 1
+    err = capsys.readouterr().err
+    assert "scratchnet lessons: error: no lessons/ folder found" in err
+    assert str(tmp_path / "lessons") in err
+    assert main(["lesson", "00"]) == 1
+
+
+def test_lesson_runs_with_quick_and_returns_its_exit_status(fake_checkout, capfd):
+    assert main(["lesson", "1", "--quick"]) == 3
+    assert "argv ['--quick']" in capfd.readouterr().out
+    assert main(["lesson", "01_exit"]) == 3
+    assert "argv []" in capfd.readouterr().out
+    assert main(["lesson", "00"]) == 0
+
+
+def test_unknown_lesson_lists_the_available_ones(fake_checkout, capsys):
+    assert main(["lesson", "42"]) == 2
+    err = capsys.readouterr().err
+    assert "no lesson '42'" in err
+    assert "00_first, 01_exit, 02_code_first" in err
+
+
+def test_lesson_00_runs_in_quick_mode(monkeypatch, capfd):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    assert main(["lesson", "00", "--quick"]) == 0
+    assert "quick mode: True" in capfd.readouterr().out
+
+
+# --- scratchnet download mnist ----------------------------------------------------------
+
+
+@pytest.fixture
+def file_mirror(tmp_path, monkeypatch):
+    """A file:// mirror holding four small generated IDX files, and their MD5 table."""
+    from scratchnet.datasets import download
+    from scratchnet.datasets.idx import write_idx
+
+    folder = tmp_path / "mirror"
+    folder.mkdir()
+    table = {}
+    for i, name in enumerate(download.MNIST_FILES):
+        shape = (3, 28, 28) if "images" in name else (3,)
+        path = write_idx(folder / name, np.full(shape, i, dtype=np.uint8))
+        table[name] = download.file_md5(path)
+    monkeypatch.setattr(download, "MNIST_FILES", table)
+    return folder.as_uri() + "/"
+
+
+def test_download_mnist_command(tmp_path, file_mirror, capsys):
+    dest = tmp_path / "out"
+    assert main(["download", "mnist", "--dest", str(dest), "--mirror", file_mirror,
+                 "--no-progress"]) == 0
+    assert sorted(p.name for p in dest.iterdir()) == [
+        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
+        "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
+    assert f"MNIST is in {dest}" in capsys.readouterr().out
+
+
+def test_download_mnist_into_the_data_home(tmp_path, file_mirror, monkeypatch, capsys):
+    from scratchnet.datasets.mnist import load_mnist
+
+    monkeypatch.setenv("SCRATCHNET_DATA", str(tmp_path / "home"))
+    assert main(["download", "mnist", "--mirror", file_mirror, "--no-progress"]) == 0
+    assert "note:" not in capsys.readouterr().out
+    images, _ = load_mnist("train", source="full")
+    assert images.shape == (3, 1, 28, 28)
+
+
+def test_download_failure_is_reported(tmp_path, file_mirror, capsys):
+    missing = (tmp_path / "no-such-mirror").as_uri() + "/"
+    dest = tmp_path / "out"
+    assert main(["download", "mnist", "--dest", str(dest), "--mirror", missing,
+                 "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "scratchnet download: error: download_mnist: could not download" in err
+    assert missing in err
+    assert list(dest.iterdir()) == []
+
+
+def test_download_unknown_dataset_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["download", "cifar"])
+    assert exit_info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err

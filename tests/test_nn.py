@@ -340,3 +340,41 @@ def test_same_seed_same_weights():
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(c, d)
     assert not np.array_equal(a, c)
+
+
+LAYERS = {
+    "Dense": (lambda: nn.Dense(4, 3, activation="tanh", rng=0), (5, 4)),
+    "BatchNorm1D": (lambda: nn.BatchNorm1D(4), (5, 4)),
+    "BatchNorm2D": (lambda: nn.BatchNorm2D(2), (3, 2, 2, 2)),
+    "Dropout": (lambda: nn.Dropout(0.3), (5, 4)),
+    "GaussianNoise": (lambda: nn.GaussianNoise(0.3), (5, 4)),
+    "Flatten": (lambda: nn.Flatten(), (2, 3, 2)),
+    "Reshape": (lambda: nn.Reshape((2, 3)), (2, 6)),
+    "Identity": (lambda: nn.Identity(), (3, 2)),
+    "ReLU": (lambda: nn.ReLU(), (3, 2)),
+    "LeakyReLU": (lambda: nn.LeakyReLU(0.2), (3, 2)),
+    "Sigmoid": (lambda: nn.Sigmoid(), (3, 2)),
+    "Tanh": (lambda: nn.Tanh(), (3, 2)),
+    "Softplus": (lambda: nn.Softplus(), (3, 2)),
+}
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_every_layer_gradchecks_in_train_and_eval_mode(float64, name, training):
+    make, shape = LAYERS[name]
+    layer = make().train(training)
+    # Away from the kinks of relu/leaky_relu at 0.
+    x = np.sign(RNG.normal(size=shape)) * (0.1 + np.abs(RNG.normal(size=shape)))
+
+    def same_draw():  # Dropout and GaussianNoise draw the same mask on every evaluation
+        if hasattr(layer, "rng"):
+            layer.rng = np.random.default_rng(3)
+
+    assert layer_gradcheck(layer, x, before_call=same_draw)
+
+
+def test_the_layer_table_covers_every_layer_class():
+    public = {name for name in nn.__all__
+              if isinstance(getattr(nn, name), type) and issubclass(getattr(nn, name), nn.Module)}
+    assert public - {"Module", "Sequential"} == set(LAYERS)

@@ -1,0 +1,25 @@
+"""Data: a bundled real MNIST subset, the full MNIST on request, synthetic sets, minibatches.
+
+Everything here works offline. ``load_mnist`` uses the 5,000-image subset that ships with
+the package unless the full 70,000 images were fetched with ``scratchnet download mnist``.
+The synthetic sets are generated from a seed.
+"""
+
+from scratchnet.datasets.download import DownloadError, download_mnist
+from scratchnet.datasets.idx import IDXError, read_idx, write_idx
+from scratchnet.datasets.loader import DataLoader
+from scratchnet.datasets.mnist import data_home, load_mnist
+from scratchnet.datasets.synthetic import (
+    make_bars_and_stripes,
+    make_circle,
+    make_grid,
+    make_ring,
+    make_shapes,
+    make_swiss_roll,
+)
+
+__all__ = [
+    "DataLoader", "DownloadError", "IDXError", "data_home", "download_mnist", "load_mnist",
+    "make_bars_and_stripes", "make_circle", "make_grid", "make_ring", "make_shapes",
+    "make_swiss_roll", "read_idx", "write_idx",
+]
