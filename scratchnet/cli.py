@@ -18,8 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import scratchnet
-
-_PACKAGE_PARENT = Path(scratchnet.__file__).resolve().parents[1]
+from scratchnet.paths import checkout_root
 
 
 class CLIError(Exception):
@@ -30,18 +29,10 @@ class CLIError(Exception):
         self.status = status
 
 
-def _checkout_root() -> Path | None:
-    """The source checkout this package was imported from, or None when it is installed."""
-    root = _PACKAGE_PARENT
-    if (root / "setup.cfg").is_file() and (root / ".git").exists():
-        return root
-    return None
-
-
 def find_lessons_dir() -> Path:
     """``lessons/`` of the checkout that holds this package, else ``./lessons``."""
     candidates = []
-    root = _checkout_root()
+    root = checkout_root()
     if root is not None:
         candidates.append(root / "lessons")
     candidates.append(Path.cwd() / "lessons")
@@ -103,7 +94,7 @@ def _cmd_lesson(args: argparse.Namespace) -> int:
                        status=2)
     command = [sys.executable, str(matches[0])] + (["--quick"] if args.quick else [])
     env = None
-    root = _checkout_root()
+    root = checkout_root()
     if root is not None:  # let the lesson import this very checkout, installed or not
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(

@@ -75,7 +75,7 @@ def _fake_lessons(folder):
 @pytest.fixture
 def fake_checkout(tmp_path, monkeypatch):
     """Run as an installed package would, from a folder that has a lessons/ folder."""
-    monkeypatch.setattr(cli, "_checkout_root", lambda: None)
+    monkeypatch.setattr(cli, "checkout_root", lambda: None)
     monkeypatch.chdir(tmp_path)
     return _fake_lessons(tmp_path)
 
@@ -100,7 +100,7 @@ def test_lessons_one_line_each_with_its_heading(fake_checkout, capsys):
 
 
 def test_lessons_without_a_lessons_folder_is_a_clear_error(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "_checkout_root", lambda: None)
+    monkeypatch.setattr(cli, "checkout_root", lambda: None)
     monkeypatch.chdir(tmp_path)
     assert main(["lessons"]) == 1
     err = capsys.readouterr().err

@@ -17,6 +17,7 @@ from scratchnet.datasets.mnist import (
     data_home,
     load_mnist,
 )
+from scratchnet.paths import checkout_root
 
 
 @pytest.fixture(scope="module")
@@ -237,19 +238,18 @@ def test_data_home_order(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     assert data_home() == tmp_path / "somewhere"
     monkeypatch.delenv("SCRATCHNET_DATA")
-    root = mnist._checkout_root()
+    root = mnist.checkout_root()
     if root is not None:  # running from a source checkout
         assert data_home() == root / "data"
-    monkeypatch.setattr(mnist, "_checkout_root", lambda: None)  # as if pip-installed
+    monkeypatch.setattr(mnist, "checkout_root", lambda: None)  # as if pip-installed
     assert data_home() == tmp_path / ".scratchnet" / "data"
 
 
 def test_checkout_detection(tmp_path, monkeypatch):
-    fake_module = tmp_path / "repo" / "scratchnet" / "datasets" / "mnist.py"
-    fake_module.parent.mkdir(parents=True)
-    monkeypatch.setattr(mnist, "__file__", str(fake_module))
-    assert mnist._checkout_root() is None
+    package = tmp_path / "repo" / "scratchnet"
+    package.mkdir(parents=True)
+    assert checkout_root(package) is None
     (tmp_path / "repo" / "setup.cfg").write_text("[metadata]\n")
-    assert mnist._checkout_root() is None  # an unpacked sdist is no checkout
+    assert checkout_root(package) is None  # an unpacked sdist is no checkout
     (tmp_path / "repo" / ".git").write_text("gitdir: elsewhere\n")  # a worktree's .git file
-    assert mnist._checkout_root() == tmp_path / "repo"
+    assert checkout_root(package) == tmp_path / "repo"

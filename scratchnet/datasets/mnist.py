@@ -27,6 +27,7 @@ from typing import Literal
 import numpy as np
 
 from scratchnet.datasets.idx import read_idx
+from scratchnet.paths import checkout_root
 from scratchnet.random import get_generator
 
 __all__ = [
@@ -56,14 +57,6 @@ class BundledSubsetWarning(UserWarning):
     """``load_mnist(source="auto")`` fell back to the bundled 5,000-image subset."""
 
 
-def _checkout_root() -> Path | None:
-    """The source checkout that holds this package, or None when it is installed."""
-    root = Path(__file__).resolve().parents[2]
-    if (root / "setup.cfg").is_file() and (root / ".git").exists():
-        return root
-    return None
-
-
 def data_home() -> Path:
     """The folder where downloaded data sets live (it need not exist yet).
 
@@ -73,7 +66,7 @@ def data_home() -> Path:
     env = os.environ.get("SCRATCHNET_DATA", "")
     if env:
         return Path(env).expanduser()
-    root = _checkout_root()
+    root = checkout_root()
     if root is not None:
         return root / "data"
     return Path.home() / ".scratchnet" / "data"
