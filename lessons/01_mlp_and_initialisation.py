@@ -128,17 +128,18 @@ def cross_entropy(model: nn.Module, x: sn.Tensor, y: sn.Tensor) -> sn.Tensor:
     return F.cross_entropy(model(x), y)
 
 
-histories, models = {}, {}
+histories, weight_change = {}, {}
 for name, init in INITIALISERS.items():
     sn.manual_seed(1)
     model = make_mlp(init)
+    first_layer_at_start = model[1].weight.numpy().copy()
     histories[name] = sn.train.fit(
         model, cross_entropy, optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
         DataLoader(x_train, y_train, batch_size=64, rng=2), epochs=EPOCHS,
         val_loader=DataLoader(x_test, y_test, batch_size=500, shuffle=False),
         metrics={"accuracy": accuracy}, progress=False,
     )
-    models[name] = model
+    weight_change[name] = model[1].weight.numpy() - first_layer_at_start
     last = histories[name].last()
     print(f"{name:>22}: train loss {last['loss']:.3f}, test loss {last['val_loss']:.3f}, "
           f"test accuracy {last['val_accuracy']:.1%}")
@@ -157,15 +158,18 @@ ax_acc.legend()
 print("saved", viz.save_figure(fig, FIGURES / "loss_and_accuracy_by_initialiser.png"))
 
 # %% [markdown]
-# What did each network learn? The first layer's weights, one 28×28 image per hidden unit:
-# Glorot's units have grown stroke detectors; the zero-initialised ones never moved.
+# What did training change? After a few epochs the first layer's weights are still mostly
+# their random starting values, so we look at the *change* $W_1^\text{end} - W_1^\text{start}$,
+# one 28×28 image per hidden unit (red: grew, blue: shrank). The zero-initialised network
+# received no gradient for $W_1$, so its change is exactly 0.
 
 # %%
-for name, model in models.items():
-    fig = viz.plot_filters(model[1].weight.numpy()[:, :32], image_shape=(28, 28),
-                           title=f"first-layer weights: {name}")
-    viz.save_figure(fig, FIGURES / f"filters_{name.split()[0].lower()}.png")
-print("saved first-layer filters for each initialiser in", FIGURES)
+for name, change in weight_change.items():
+    print(f"{name:>22}: largest change of a first-layer weight {np.abs(change).max():.3g}")
+    fig = viz.plot_filters(change[:, :32], image_shape=(28, 28),
+                           title=f"change of first-layer weights: {name}")
+    viz.save_figure(fig, FIGURES / f"weight_change_{name.split()[0].lower()}.png")
+print("saved the first-layer weight changes for each initialiser in", FIGURES)
 
 # %% [markdown]
 # ## Summary
