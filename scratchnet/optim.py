@@ -47,6 +47,7 @@ References:
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Iterable
 from typing import Any, ClassVar
@@ -94,7 +95,7 @@ def _check_unit_interval(owner: str, name: str, value: Any) -> float:
 # --------------------------------------------------------------------------------------
 # Optimizer base class
 # --------------------------------------------------------------------------------------
-class Optimizer:
+class Optimizer(abc.ABC):
     """Base class: a list of parameters, per-parameter state, and the update rule.
 
     Subclasses set ``hyper_parameters`` (the names of their scalar settings, which are
@@ -167,10 +168,11 @@ class Optimizer:
             xp = get_array_module(p.data, g)  # raises for NumPy and CuPy mixed
             self._update(xp, p.data, g, self.state[i])
 
+    @abc.abstractmethod
     def _update(self, xp: Any, p: Any, g: Any, state: dict[str, Any]) -> None:
         """Update the array ``p`` in place from gradient ``g`` (read only) and ``state``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _validate(self) -> None:
         """Check the hyper-parameters other than ``lr`` (called by ``__init__`` and load)."""
 
@@ -417,7 +419,7 @@ class Adam(Optimizer):
 # --------------------------------------------------------------------------------------
 # Learning-rate schedules
 # --------------------------------------------------------------------------------------
-class LRScheduler:
+class LRScheduler(abc.ABC):
     """Base class: sets ``optimizer.lr`` from a formula of the epoch number.
 
     The schedule remembers the optimizer's learning rate when it is created (``base_lr``)
@@ -436,9 +438,9 @@ class LRScheduler:
         self.base_lr: float = optimizer.lr
         self.epoch = 0
 
+    @abc.abstractmethod
     def get_lr(self) -> float:
         """The learning rate for the current epoch."""
-        raise NotImplementedError
 
     @property
     def lr(self) -> float:
