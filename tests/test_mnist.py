@@ -253,3 +253,31 @@ def test_checkout_detection(tmp_path, monkeypatch):
     assert checkout_root(package) is None  # an unpacked sdist is no checkout
     (tmp_path / "repo" / ".git").write_text("gitdir: elsewhere\n")  # a worktree's .git file
     assert checkout_root(package) == tmp_path / "repo"
+
+
+def test_build_bundled_rebuilds_the_same_split_from_a_csv(tmp_path):
+    """The documented rebuild path: csv.gz (784 pixels then the label) -> split .npz."""
+    import gzip
+
+    from scratchnet.datasets.mnist import _build_bundled
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 500)
+    pixels = rng.integers(0, 256, size=(5000, 784))
+    pixels[:, 0] = np.arange(5000) % 256  # make rows distinguishable
+    csv = tmp_path / "mnist_5k.csv.gz"
+    with gzip.open(csv, "wt") as f:
+        np.savetxt(f, np.column_stack([pixels, labels]), fmt="%d", delimiter=",")
+    out = _build_bundled(csv, tmp_path / "out.npz")
+    with np.load(out, allow_pickle=False) as built:
+        train_rows, test_rows = _split_rows(labels)
+        np.testing.assert_array_equal(built["train_rows"], train_rows)
+        np.testing.assert_array_equal(built["train_images"].reshape(4000, 784),
+                                      pixels[train_rows])
+        np.testing.assert_array_equal(built["test_labels"], labels[test_rows])
+        assert np.bincount(built["train_labels"]).tolist() == [400] * 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist_5k.csv.gz", "out.npz"]
+    with gzip.open(csv, "wt") as f:
+        f.write("1,2,3\n")
+    with pytest.raises(ValueError, match="unexpected table"):
+        _build_bundled(csv, tmp_path / "bad.npz")
