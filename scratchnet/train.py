@@ -8,8 +8,9 @@ take an optimizer step. ``fit`` adds what a careful experiment needs around that
 * a :class:`History` of per-epoch losses and metrics, for :func:`scratchnet.viz.plot_history`;
 * validation in evaluation mode without recording a graph;
 * callbacks: :class:`Checkpoint` (atomic, every n epochs) and :class:`EarlyStopping`;
-* a guard that stops on the first NaN or infinite loss with :class:`TrainingDiverged`,
-  naming the epoch and step, and leaving the last good checkpoint untouched.
+* a guard that stops on the first NaN or infinite loss or gradient with
+  :class:`TrainingDiverged`, naming the epoch and step, before the bad step reaches the
+  weights, so the last checkpoint is still good.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from scratchnet.autograd import Tensor, as_tensor, no_grad
+from scratchnet.backend import get_array_module
 from scratchnet.checkpoint import save
 from scratchnet.nn.module import Module
 
@@ -34,14 +36,15 @@ Metric = Callable[..., float]
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite. ``epoch`` and ``step`` count from 1."""
+    """The loss or a gradient became NaN or infinite. ``epoch`` and ``step`` count from 1."""
 
-    def __init__(self, epoch: int, step: int, loss: float, checkpoint: Path | None) -> None:
+    def __init__(self, epoch: int, step: int, loss: float, checkpoint: Path | None,
+                 what: str = "the loss") -> None:
         self.epoch, self.step, self.loss, self.checkpoint = epoch, step, loss, checkpoint
         kept = (f"the last good checkpoint is {checkpoint}" if checkpoint is not None
                 else "no checkpoint was saved")
-        super().__init__(f"training diverged: the loss is {loss} at epoch {epoch}, step {step}; "
-                         f"{kept}. Try a smaller learning rate.")
+        super().__init__(f"training diverged: {what} is not finite (loss {loss}) at epoch "
+                         f"{epoch}, step {step}; {kept}. Try a smaller learning rate.")
 
 
 class History:
@@ -78,10 +81,13 @@ class History:
 
 
 class Callback:
-    """Hooks called by :func:`fit`; return ``True`` from ``on_epoch_end`` to stop training."""
+    """Hooks called by :func:`fit`; return ``True`` from ``on_epoch_end`` to stop training.
+
+    A callback may be passed to several ``fit`` calls: ``on_train_begin`` starts it afresh.
+    """
 
     def on_train_begin(self, model: Module) -> None:
-        """Called once before the first epoch."""
+        """Called once before the first epoch; reset any state here."""
 
     def on_epoch_end(self, epoch: int, history: History, model: Module) -> bool | None:
         """Called after each epoch (counting from 1), once ``history`` holds its values."""
@@ -96,6 +102,8 @@ class Checkpoint(Callback):
 
     Each save replaces the file atomically, so it always holds a complete, good model:
     when training diverges, the file still holds the last epoch that finished cleanly.
+    The final save comes after every other callback's ``on_train_end`` (so it holds the
+    weights that :class:`EarlyStopping` restored). The metadata records the epoch.
     """
 
     def __init__(self, path: str | os.PathLike[str], every: int = 1) -> None:
@@ -103,13 +111,18 @@ class Checkpoint(Callback):
             raise ValueError(f"Checkpoint: every must be >= 1, got {every}")
         self.path, self.every = Path(path), every
         self.saved: Path | None = None
+        self.epoch = 0
+
+    def on_train_begin(self, model: Module) -> None:
+        self.saved, self.epoch = None, 0
 
     def on_epoch_end(self, epoch: int, history: History, model: Module) -> None:
+        self.epoch = epoch
         if epoch % self.every == 0:
             self.saved = save(model, self.path, epoch=epoch)
 
     def on_train_end(self, model: Module) -> None:
-        self.saved = save(model, self.path)
+        self.saved = save(model, self.path, epoch=self.epoch)
 
 
 class EarlyStopping(Callback):
@@ -126,6 +139,12 @@ class EarlyStopping(Callback):
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
         self.sign = 1.0 if mode == "min" else -1.0
         self.restore_best = restore_best
+        self._reset()
+
+    def on_train_begin(self, model: Module) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
         self.best = math.inf
         self.best_epoch = 0
         self.best_state: dict[str, Any] | None = None
@@ -155,6 +174,27 @@ def _tensors(batch: Any) -> tuple[Tensor, ...]:
     return tuple(as_tensor(b) for b in batch)
 
 
+def _loss_value(loss: Any, caller: str) -> float:
+    """The float value of a scalar loss Tensor, with a clear error for anything else."""
+    if not isinstance(loss, Tensor):
+        raise TypeError(f"{caller}: loss_fn must return a scalar Tensor, got "
+                        f"{type(loss).__name__}")
+    if loss.size != 1:
+        raise ValueError(f"{caller}: loss_fn must return a scalar Tensor, got shape "
+                         f"{loss.shape}; reduce it, e.g. with .mean()")
+    return float(loss.item())
+
+
+def _gradients_finite(parameters: Iterable[Tensor]) -> bool:
+    """One reduction per gradient: a NaN or inf anywhere makes its sum non-finite."""
+    for p in parameters:
+        if p.grad is not None:
+            xp = get_array_module(p.grad.data)
+            if not bool(xp.isfinite(p.grad.data.sum())):
+                return False
+    return True
+
+
 def _show_progress(progress: bool) -> bool:
     return progress and sys.stderr.isatty()
 
@@ -174,7 +214,7 @@ def evaluate(model: Module, loss_fn: LossFn, loader: Iterable[Any],
             for batch in loader:
                 tensors = _tensors(batch)
                 n = len(tensors[0])
-                loss = float(loss_fn(model, *tensors).item())
+                loss = _loss_value(loss_fn(model, *tensors), "evaluate")
                 totals["loss"] = totals.get("loss", 0.0) + n * loss
                 for name, metric in (metrics or {}).items():
                     totals[name] = totals.get(name, 0.0) + n * float(metric(model, *tensors))
@@ -204,10 +244,13 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Any, loader: Iterable[Any], e
         metrics: ``name -> metric(model, *batch) -> float``, measured on ``val_loader``.
 
     Raises:
-        TrainingDiverged: the loss became NaN or infinite.
+        TrainingDiverged: the loss or a gradient became NaN or infinite (checked before
+            the optimizer step, so the weights never take the bad step).
     """
     if epochs < 1:
         raise ValueError(f"fit: epochs must be >= 1, got {epochs}")
+    if metrics and val_loader is None:
+        raise ValueError("fit: metrics are measured on val_loader; pass val_loader=...")
     history = History()
     checkpoints = [c for c in callbacks if isinstance(c, Checkpoint)]
     for callback in callbacks:
@@ -221,11 +264,14 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Any, loader: Iterable[Any], e
             tensors = _tensors(batch)
             optimizer.zero_grad()
             loss = loss_fn(model, *tensors)
-            value = float(loss.item())
-            if not math.isfinite(value):
+            value = _loss_value(loss, "fit")
+            finite = math.isfinite(value)
+            if finite:
+                loss.backward()
+            if not finite or not _gradients_finite(model.parameters()):
                 last_good = next((c.saved for c in checkpoints if c.saved is not None), None)
-                raise TrainingDiverged(epoch, step, value, last_good)
-            loss.backward()
+                raise TrainingDiverged(epoch, step, value, last_good,
+                                       "the loss" if not finite else "a gradient")
             optimizer.step()
             n = len(tensors[0])
             total, count = total + n * value, count + n
@@ -245,6 +291,8 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Any, loader: Iterable[Any], e
         stop = [bool(c.on_epoch_end(epoch, history, model)) for c in callbacks]
         if any(stop):
             break
-    for callback in callbacks:
+    # Checkpoints last, so the final save holds what the other callbacks left (restored
+    # best weights, for instance).
+    for callback in sorted(callbacks, key=lambda c: isinstance(c, Checkpoint)):
         callback.on_train_end(model)
     return history

@@ -54,8 +54,9 @@ RNG = np.random.default_rng(0)
 @pytest.mark.parametrize("activation", [None, "relu", "leaky_relu", "sigmoid", "tanh", "softplus"])
 def test_dense_gradcheck(float64, activation):
     layer = nn.Dense(4, 3, activation=activation, rng=1)
-    # Keep pre-activations away from relu's kink at 0.
     x = RNG.normal(size=(5, 4))
+    pre_activation = x @ layer.weight.numpy() + layer.bias.numpy()
+    assert np.abs(pre_activation).min() > 1e-3  # finite differences stay off relu's kink
     assert layer_gradcheck(layer, x)
 
 
@@ -197,11 +198,44 @@ def test_parameters_are_registered_by_assignment_in_order():
                                                      "encoder.1.running_var"]
 
 
-def test_a_shared_parameter_is_counted_once():
-    model = nn.Sequential(nn.Dense(3, 3), nn.Dense(3, 3))
-    model[1].weight = model[0].weight
+def test_a_shared_parameter_is_counted_once_and_survives_save_and_load(tmp_path):
+    def tied():
+        model = nn.Sequential(nn.Dense(3, 3), nn.Dense(3, 3))
+        model[1].weight = model[0].weight
+        return model
+
+    model = tied()
     assert len(model.parameters()) == 3
     assert model.num_parameters() == 9 + 3 + 3
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "1.bias"]
+    other = tied()
+    sn.load(other, sn.save(model, tmp_path / "tied.npz"))
+    np.testing.assert_array_equal(other[1].weight.numpy(), model[0].weight.numpy())
+    assert other[1].weight is other[0].weight  # still tied after loading
+
+
+def test_a_plain_list_of_layers_is_refused():
+    class Stack(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = [nn.Dense(2, 2), nn.Dense(2, 2)]
+
+    with pytest.raises(TypeError, match=r"Stack.layers: a list of layers .* nn.Sequential"):
+        Stack()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: nn.Dense(3.0, 2), r"Dense: in_features must be a positive integer, got 3.0"),
+    (lambda: nn.Dense(3, 0), r"Dense: out_features must be a positive integer, got 0"),
+    (lambda: nn.BatchNorm1D(0), r"BatchNorm1D: num_features must be a positive integer"),
+    (lambda: nn.BatchNorm2D(4, momentum=2.0), r"BatchNorm2D: momentum must be in \[0.0, 1.0\]"),
+    (lambda: nn.BatchNorm1D(4, eps=0.0), r"BatchNorm1D: eps must be > 0"),
+    (lambda: nn.GaussianNoise(float("nan")), r"GaussianNoise: stddev must be in \[0.0, inf\)"),
+    (lambda: nn.Dropout(1.0), r"Dropout: p must be in \[0.0, 1.0\)"),
+])
+def test_bad_layer_settings_are_named(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
 
 
 def test_assigning_a_parameter_before_super_init_is_a_clear_error():
@@ -268,10 +302,26 @@ def test_non_strict_loading_ignores_names_but_not_shapes():
         model.load_state_dict({"scale": np.zeros(2)}, strict=False)
 
 
-def test_to_numpy_keeps_parameters_on_the_cpu():
+def test_to_moves_parameters_and_buffers_and_forgets_gradients(monkeypatch):
     model = TwoTower()
-    assert model.to("numpy") is model
-    assert all(isinstance(p.data, np.ndarray) for p in model.parameters())
+    model(sn.Tensor(RNG.normal(size=(5, 6)).astype(np.float32))).sum().backward()
+    moved = []
+
+    def fake_to_device(array, backend):  # records each array handed over, returns a copy
+        moved.append(backend)
+        return np.array(array, copy=True)
+
+    monkeypatch.setattr(sn.nn.module, "to_device", fake_to_device)
+    weight = model.decoder.weight.data
+    assert model.to("cupy") is model
+    assert moved == ["cupy"] * (len(model.parameters()) + 2)  # + BatchNorm's two buffers
+    assert model.decoder.weight.data is not weight
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_to_an_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="unknown backend 'tpu'"):
+        TwoTower().to("tpu")
 
 
 def test_repr_shows_the_tree():

@@ -100,7 +100,15 @@ def test_an_infinite_loss_without_checkpoint_says_so():
 def test_early_stopping_stops_after_patience_epochs_without_improvement():
     x, y = regression_data(n=32)
     model = nn.Dense(3, 1, rng=0)
-    frozen = optim.SGD(model.parameters(), lr=1e-12)  # the validation loss cannot improve
+
+    class Frozen:  # an optimizer that never moves the weights: val_loss cannot improve
+        def zero_grad(self):
+            model.zero_grad()
+
+        def step(self):
+            pass
+
+    frozen = Frozen()
     stopper = EarlyStopping(patience=2)
     history = fit(model, mse, frozen, DataLoader(x, y, batch_size=8, rng=0), epochs=50,
                   val_loader=DataLoader(x, y, batch_size=32, shuffle=False),
@@ -196,3 +204,82 @@ def test_bad_settings_are_refused():
         fit(model, mse, opt, [], epochs=1, progress=False)
     with pytest.raises(ValueError, match="every must be >= 1"):
         Checkpoint("x.npz", every=0)
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning",
+                            "ignore:invalid value:RuntimeWarning")  # provoked on purpose
+def test_an_exploding_gradient_stops_before_the_step_and_the_checkpoint_stays_finite(tmp_path):
+    x, y = regression_data(n=32)
+    model = nn.Dense(3, 1, rng=0)
+    calls = {"n": 0}
+
+    def exploding(model, x, y):
+        calls["n"] += 1
+        loss = mse(model, x, y)
+        if calls["n"] == 4:  # the last step of epoch 1: sqrt(0) = 0, but its slope is inf
+            return loss + F.sqrt(loss * 0.0)
+        return loss
+
+    path = tmp_path / "m.npz"
+    with pytest.raises(TrainingDiverged, match="a gradient is not finite") as info:
+        fit(model, exploding, optim.SGD(model.parameters(), lr=0.01),
+            DataLoader(x, y, batch_size=8, shuffle=False), epochs=3,
+            callbacks=[Checkpoint(path)], progress=False)
+    assert (info.value.epoch, info.value.step) == (1, 4)
+    assert np.isfinite(model.weight.numpy()).all()
+    assert info.value.checkpoint is None and not path.exists()
+
+
+def test_callbacks_start_afresh_in_each_fit():
+    x, y = regression_data(n=32)
+    stopper, checkpoint = EarlyStopping(patience=50), Checkpoint("unused.npz", every=1000)
+    loader = DataLoader(x, y, batch_size=8, rng=0)
+    val = DataLoader(x, y, batch_size=32, shuffle=False)
+    first = nn.Dense(3, 1, rng=0)
+    fit(first, mse, optim.SGD(first.parameters(), lr=0.1), loader, epochs=5, val_loader=val,
+        callbacks=[stopper], progress=False)
+    assert stopper.best < 0.1
+    second = nn.Dense(3, 1, rng=1)
+    fit(second, mse, optim.SGD(second.parameters(), lr=1e-4), loader, epochs=1,
+        val_loader=val, callbacks=[stopper], progress=False)
+    # The second run's best is its own epoch 1, not the first model's weights.
+    assert stopper.best_epoch == 1 and stopper.best > 0.1
+    assert not np.array_equal(second.weight.numpy(), first.weight.numpy())
+    checkpoint.saved = "stale.npz"
+    checkpoint.on_train_begin(second)
+    assert checkpoint.saved is None
+
+
+def test_the_final_checkpoint_holds_the_weights_early_stopping_restored(tmp_path):
+    x, y = regression_data(n=64)
+    model = nn.Dense(3, 1, rng=0)
+    lrs = iter([0.1] * 3 + [5.0] * 10)  # three good epochs, then divergence-prone steps
+
+    class Schedule:
+        def step(self):
+            opt.lr = next(lrs)
+
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    path = tmp_path / "final.npz"
+    stopper = EarlyStopping(patience=2)
+    fit(model, mse, opt, DataLoader(x, y, batch_size=64, shuffle=False), epochs=10,
+        val_loader=DataLoader(x, y, batch_size=64, shuffle=False), scheduler=Schedule(),
+        callbacks=[Checkpoint(path, every=1), stopper], progress=False)
+    saved = nn.Dense(3, 1, rng=9)
+    meta = sn.load(saved, path)
+    np.testing.assert_array_equal(saved.weight.numpy(), model.weight.numpy())
+    np.testing.assert_array_equal(saved.weight.numpy(), stopper.best_state["weight"])
+    assert meta["epoch"] == stopper.stopped_epoch
+
+
+def test_a_loss_that_is_not_a_scalar_tensor_is_named():
+    x, y = regression_data(n=8)
+    model = nn.Dense(3, 1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"fit: loss_fn must return a scalar Tensor, got "
+                                         r"shape \(8, 1\)"):
+        fit(model, lambda m, a, b: (m(a) - b) ** 2, opt, DataLoader(x, y), 1, progress=False)
+    with pytest.raises(TypeError, match="fit: loss_fn must return a scalar Tensor, got float"):
+        fit(model, lambda m, a, b: 1.0, opt, DataLoader(x, y), 1, progress=False)
+    with pytest.raises(ValueError, match="metrics are measured on val_loader"):
+        fit(model, mse, opt, DataLoader(x, y), 1, metrics={"m": lambda *a: 0.0})

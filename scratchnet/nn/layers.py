@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from scratchnet import functional as F
-from scratchnet.autograd import Tensor, get_default_dtype
-from scratchnet.backend import get_array_module
+from scratchnet.autograd import Tensor, as_tensor, get_default_dtype
+from scratchnet.backend import get_array_module, get_backend_module
 from scratchnet.nn.activations import get_activation
 from scratchnet.nn.init import Initializer, get_initializer
 from scratchnet.nn.module import Module, Parameter
@@ -21,6 +21,22 @@ from scratchnet.random import get_generator
 
 __all__ = ["BatchNorm1D", "BatchNorm2D", "Dense", "Dropout", "Flatten", "GaussianNoise",
            "Reshape"]
+
+
+def _check_size(layer: str, name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{layer}: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_range(layer: str, name: str, value: float, low: float, high: float,
+                 high_open: bool = False) -> float:
+    # Written as "not inside" so that NaN is refused too.
+    inside = low <= value < high if high_open else low <= value <= high
+    if not inside:
+        bracket = ")" if high_open else "]"
+        raise ValueError(f"{layer}: {name} must be in [{low}, {high}{bracket}, got {value!r}")
+    return float(value)
 
 
 def _own_generator(rng: np.random.Generator | int | None) -> np.random.Generator | None:
@@ -47,9 +63,8 @@ class Dense(Module):
                  bias: bool = True, init: str | Initializer = "glorot_uniform",
                  rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        if in_features <= 0 or out_features <= 0:
-            raise ValueError(f"Dense: sizes must be positive, got {in_features} -> {out_features}")
-        self.in_features, self.out_features = in_features, out_features
+        self.in_features = _check_size("Dense", "in_features", in_features)
+        self.out_features = _check_size("Dense", "out_features", out_features)
         weights = get_initializer(init)((in_features, out_features), in_features, out_features,
                                         get_generator(rng))
         self.weight = Parameter(weights, dtype=get_default_dtype())
@@ -95,13 +110,15 @@ class Reshape(Module):
 
 
 class Dropout(Module):
-    """Inverted dropout while training (:func:`scratchnet.functional.dropout`); eval: identity."""
+    """Inverted dropout (Srivastava et al., 2014): ``y = x ⊙ m / (1 - p)``, m ~ Bernoulli(1 - p).
+
+    Each element is zeroed with probability ``p`` while training; the survivors are scaled
+    so that E[y] = x. In evaluation mode it is the identity. Any shape.
+    """
 
     def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
-        self.p = p
+        self.p = _check_range("Dropout", "p", p, 0.0, 1.0, high_open=True)
         self.rng = _own_generator(rng)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -119,9 +136,8 @@ class GaussianNoise(Module):
 
     def __init__(self, stddev: float, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        if stddev < 0:
-            raise ValueError(f"GaussianNoise: stddev must be >= 0, got {stddev}")
-        self.stddev = stddev
+        self.stddev = _check_range("GaussianNoise", "stddev", stddev, 0.0, float("inf"),
+                                   high_open=True)
         self.rng = _own_generator(rng)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -129,7 +145,7 @@ class GaussianNoise(Module):
             return x
         noise = get_generator(self.rng).normal(0.0, self.stddev, size=x.shape)
         xp = get_array_module(x.data)
-        return x + Tensor._wrap(xp.asarray(noise, dtype=x.dtype))
+        return x + as_tensor(xp.asarray(noise, dtype=x.dtype))
 
     def extra_repr(self) -> str:
         return f"stddev={self.stddev}"
@@ -137,6 +153,9 @@ class GaussianNoise(Module):
 
 class _BatchNorm(Module):
     """Batch normalisation (Ioffe & Szegedy, 2015) over every axis except the channels (axis 1).
+
+    Shapes: ``x`` is (N, C), (N, C, L) or (N, C, H, W) and ``y`` has the same shape; the
+    scale γ (``weight``) and shift β (``bias``) are (C,), as are the running statistics.
 
     Training: ``y = γ (x - μ_B) / sqrt(σ²_B + eps) + β`` with the batch mean and (biased)
     variance, and the running statistics move towards them:
@@ -148,12 +167,18 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
         super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        name = type(self).__name__
+        self.num_features = _check_size(name, "num_features", num_features)
+        self.eps = _check_range(name, "eps", eps, 0.0, float("inf"), high_open=True)
+        if self.eps == 0.0:
+            raise ValueError(f"{name}: eps must be > 0 (it keeps 1/sqrt(var + eps) finite)")
+        self.momentum = _check_range(name, "momentum", momentum, 0.0, 1.0)
         dtype = get_default_dtype()
+        xp = get_backend_module()
         self.weight = Parameter(np.ones(num_features), dtype=dtype)
         self.bias = Parameter(np.zeros(num_features), dtype=dtype)
-        self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
-        self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
+        self.register_buffer("running_mean", xp.zeros(num_features, dtype=dtype))
+        self.register_buffer("running_var", xp.ones(num_features, dtype=dtype))
 
     def forward(self, x: Tensor) -> Tensor:
         name = type(self).__name__
@@ -176,8 +201,8 @@ class _BatchNorm(Module):
             self.running_var *= 1 - m
             self.running_var += (m * count / (count - 1)) * var.data.reshape(-1)
         else:
-            mean = Tensor._wrap(self.running_mean.reshape(shape))
-            var = Tensor._wrap(self.running_var.reshape(shape))
+            mean = as_tensor(self.running_mean.reshape(shape))
+            var = as_tensor(self.running_var.reshape(shape))
         x_hat = (x - mean) / F.sqrt(var + self.eps)
         return x_hat * self.weight.reshape(shape) + self.bias.reshape(shape)
 

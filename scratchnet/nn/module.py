@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 
 from scratchnet.autograd import Tensor, no_grad
-from scratchnet.backend import as_numpy, get_array_module, to_device
+from scratchnet.backend import (
+    as_numpy,
+    current_backend,
+    get_array_module,
+    is_cupy_array,
+    to_device,
+)
 
 __all__ = ["Module", "Parameter", "Sequential", "StateDictError"]
 
@@ -27,11 +33,17 @@ class StateDictError(ValueError):
 
 
 class Parameter(Tensor):
-    """A Tensor that a Module trains: always ``requires_grad=True``, float by default."""
+    """A Tensor that a Module trains: always ``requires_grad=True``.
+
+    NumPy data is placed on the current backend (see :func:`scratchnet.set_backend`), so
+    layers built after ``sn.set_backend("cupy")`` live on the GPU.
+    """
 
     __slots__ = ()
 
     def __init__(self, data: Any, dtype: Any = None) -> None:
+        if not is_cupy_array(data) and not isinstance(data, Tensor):
+            data = to_device(np.asarray(data), current_backend())
         super().__init__(data, requires_grad=True, dtype=dtype)
 
     def __repr__(self) -> str:
@@ -63,6 +75,10 @@ class Module:
         if isinstance(value, (Parameter, Module)) and "_buffers" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before "
                                  f"assigning {name!r}")
+        if isinstance(value, (list, tuple)) and any(isinstance(v, Module) for v in value):
+            # A plain list would hide its layers' parameters from parameters().
+            raise TypeError(f"{type(self).__name__}.{name}: a list of layers is not "
+                            "registered; use nn.Sequential(*layers) instead")
         object.__setattr__(self, name, value)
 
     # ---- what a module holds --------------------------------------------------------------
@@ -103,10 +119,16 @@ class Module:
         """The trainable tensors, each once, for an optimizer."""
         return [p for _, p in self.named_parameters()]
 
-    def named_buffers(self) -> Iterator[tuple[str, Any]]:
+    def _buffer_slots(self) -> Iterator[tuple[str, Module, str]]:
+        """(dotted name, owning module, attribute) for every buffer."""
         for module_name, module in self.named_modules():
             for name in module._buffers:
-                yield (f"{module_name}.{name}" if module_name else name), getattr(module, name)
+                yield (f"{module_name}.{name}" if module_name else name), module, name
+
+    def named_buffers(self) -> Iterator[tuple[str, Any]]:
+        """Every buffer (untrained state such as running statistics), by dotted name."""
+        for dotted, module, name in self._buffer_slots():
+            yield dotted, getattr(module, name)
 
     def num_parameters(self) -> int:
         """The number of trainable scalars (a tied weight counts once)."""
@@ -142,25 +164,21 @@ class Module:
         missing and unexpected names (only when ``strict``) and shape mismatches (always).
         Nothing is changed unless everything fits.
         """
-        targets: dict[str, tuple[Module, str]] = {}
-        for module_name, module in self.named_modules():
-            names = [n for n, v in vars(module).items() if isinstance(v, Parameter)]
-            for name in names + module._buffers:
-                targets[f"{module_name}.{name}" if module_name else name] = (module, name)
+        # The same names as state_dict(): a shared (tied) parameter appears once.
+        targets = {name: p.data for name, p in self.named_parameters()}
+        targets.update(self.named_buffers())
         problems = []
         if strict:
             problems += [f"missing: {n}" for n in targets if n not in state]
             problems += [f"unexpected: {n}" for n in state if n not in targets]
-        for name, (module, attr) in targets.items():
-            if name in state:
-                have, got = np.shape(_array_of(getattr(module, attr))), np.shape(state[name])
-                if have != got:
-                    problems.append(f"shape of {name}: expected {have}, got {got}")
+        for name, current in targets.items():
+            if name in state and current.shape != np.shape(state[name]):
+                problems.append(f"shape of {name}: expected {current.shape}, "
+                                f"got {np.shape(state[name])}")
         if problems:
             raise StateDictError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
-        for name, (module, attr) in targets.items():
+        for name, current in targets.items():
             if name in state:
-                current = _array_of(getattr(module, attr))
                 xp = get_array_module(current)
                 current[...] = xp.asarray(state[name], dtype=current.dtype)
 
@@ -169,9 +187,8 @@ class Module:
         for p in self.parameters():
             p.data = to_device(p.data, backend)
             p.grad = None
-        for module in self.modules():
-            for name in module._buffers:
-                setattr(module, name, to_device(getattr(module, name), backend))
+        for _, module, name in self._buffer_slots():
+            setattr(module, name, to_device(getattr(module, name), backend))
         return self
 
     # ---- display ------------------------------------------------------------------------------
@@ -190,7 +207,8 @@ class Module:
 
         ``input_shape`` excludes the batch axis, e.g. ``(784,)`` or ``(1, 28, 28)``. A zero
         batch of one example runs through the model in evaluation mode without recording a
-        graph; every layer that runs is listed once. Returns the table as a string.
+        graph; each call of a layer is a row (a layer used twice appears twice), and the
+        total counts every parameter once. Returns the table as a string.
         """
         modes = {id(m): m.training for m in self.modules()}
         self.eval()
@@ -210,10 +228,6 @@ class Module:
         table = _format_summary(type(self).__name__, rows, self.num_parameters())
         print_fn(table)
         return table
-
-
-def _array_of(value: Any) -> Any:
-    return value.data if isinstance(value, Tensor) else value
 
 
 def _is_plain_leaf(module: Module) -> bool:
