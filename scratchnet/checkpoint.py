@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from scratchnet.files import atomic_write
 from scratchnet.nn.module import Module
 
 __all__ = ["CheckpointError", "load", "save"]
@@ -41,20 +41,13 @@ def save(module: Module, path: str | os.PathLike[str], **metadata: Any) -> Path:
     from scratchnet import __version__
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"class": type(module).__name__, "scratchnet": __version__, **metadata}
     arrays = module.state_dict()
     if _META_KEY in arrays:
         raise CheckpointError(f"save: a parameter may not be called {_META_KEY!r}")
     arrays[_META_KEY] = np.array(json.dumps(meta))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
     return path
 
 

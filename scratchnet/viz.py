@@ -47,6 +47,7 @@ from matplotlib.ticker import MaxNLocator
 
 from scratchnet.autograd import no_grad
 from scratchnet.backend import as_numpy, is_array
+from scratchnet.files import atomic_write
 
 __all__ = [
     "image_grid",
@@ -121,14 +122,8 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 100) -> Pa
     path = Path(path)
     if not path.suffix:
         path = path.with_suffix(".png")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        fig.savefig(tmp, dpi=dpi, format=path.suffix[1:].lower(), bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        fig.savefig(f, dpi=dpi, format=path.suffix[1:].lower(), bbox_inches="tight")
     plt.close(fig)
     return path
 

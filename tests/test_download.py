@@ -243,7 +243,8 @@ def test_a_stale_part_file_is_replaced(tmp_path, mirrors, mnist_like):
     blobs, md5s, _ = mnist_like
     mirror = mirrors()
     mirror.serve(blobs)
-    (tmp_path / "train-images-idx3-ubyte.gz.part").write_bytes(b"left by a crash")
+    # atomic_write's temporary name, as a power cut mid-download would leave it
+    (tmp_path / ".train-images-idx3-ubyte.gz.k3x9q1.part").write_bytes(b"left by a crash")
     download_mnist(tmp_path, mirrors=[mirror.url], files=md5s, progress=False)
     assert _leftovers(tmp_path) == sorted(blobs)
 

@@ -22,10 +22,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 from tqdm.auto import tqdm
 
 from scratchnet.datasets.mnist import data_home
+from scratchnet.files import atomic_write
 
 __all__ = ["MNIST_FILES", "MNIST_MIRRORS", "DownloadError", "download_mnist", "file_md5"]
 
@@ -64,18 +66,18 @@ def file_md5(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def _fetch(url: str, part: Path, expected_md5: str, timeout: float, progress: bool) -> None:
-    """Stream ``url`` into ``part`` and check its length and MD5; raise on any problem."""
+def _fetch(url: str, out: IO[bytes], name: str, expected_md5: str, timeout: float,
+           progress: bool) -> None:
+    """Stream ``url`` into the open file ``out``; check its length and MD5, raise on a problem."""
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
     digest = hashlib.md5(usedforsecurity=False)
     received = 0
     with urllib.request.urlopen(request, timeout=timeout) as response:
         length_header = response.headers.get("Content-Length")
         length = int(length_header) if length_header and length_header.isdigit() else None
-        with open(part, "wb") as out, tqdm(
+        with tqdm(
             total=length, unit="B", unit_scale=True, unit_divisor=1024,
-            desc=part.name.removesuffix(".part"), disable=not progress, leave=False,
-            file=sys.stderr,
+            desc=name, disable=not progress, leave=False, file=sys.stderr,
         ) as bar:
             while chunk := response.read(_CHUNK):
                 out.write(chunk)
@@ -134,24 +136,21 @@ def download_mnist(
             if progress:
                 print(f"{name}: already present and verified", file=sys.stderr)
             continue
-        part = dest / (name + ".part")
+        for stale in dest.glob(f".{name}.*.part"):  # left by a crash that skipped cleanup
+            stale.unlink(missing_ok=True)
         failures = []
         for mirror in mirrors:
             url = mirror.rstrip("/") + "/" + name
-            try:
-                _fetch(url, part, expected_md5, timeout, progress)
+            try:  # a failed attempt leaves no file behind (see atomic_write)
+                with atomic_write(final) as out:
+                    _fetch(url, out, name, expected_md5, timeout, progress)
             except (OSError, http.client.HTTPException, ValueError, _MirrorFailure) as exc:
-                part.unlink(missing_ok=True)
                 reason = str(exc) if isinstance(exc, _MirrorFailure) else \
                     f"{type(exc).__name__}: {exc}"
                 failures.append(f"  {url}: {reason}")
                 if progress:
                     print(f"{name}: {url} failed ({reason})", file=sys.stderr)
                 continue
-            except BaseException:  # KeyboardInterrupt and friends: leave nothing half
-                part.unlink(missing_ok=True)
-                raise
-            os.replace(part, final)
             if progress:
                 print(f"{name}: downloaded and verified (MD5 {expected_md5})", file=sys.stderr)
             break

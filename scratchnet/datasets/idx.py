@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from scratchnet.files import atomic_write
+
 __all__ = ["IDXError", "read_idx", "write_idx"]
 
 #: IDX dtype code → big-endian NumPy dtype of the data on disk.
@@ -142,15 +144,10 @@ def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> Path:
         raise ValueError(f"write_idx: dimension sizes must be below 2**32, got {array.shape}")
     header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
     payload = header + np.ascontiguousarray(array, dtype=IDX_DTYPES[code]).tobytes()
-    part = path.with_name(path.name + ".part")
-    try:
-        with open(part, "wb") as f:
-            if path.name.endswith(".gz"):
-                with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0) as gz:
-                    gz.write(payload)
-            else:
-                f.write(payload)
-        os.replace(part, path)
-    finally:
-        part.unlink(missing_ok=True)
+    with atomic_write(path) as f:
+        if path.name.endswith(".gz"):
+            with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0) as gz:
+                gz.write(payload)
+        else:
+            f.write(payload)
     return path

@@ -27,6 +27,7 @@ from typing import Literal
 import numpy as np
 
 from scratchnet.datasets.idx import read_idx
+from scratchnet.files import atomic_write
 from scratchnet.paths import checkout_root
 from scratchnet.random import get_generator
 
@@ -234,10 +235,9 @@ def _build_bundled(csv_gz: str | os.PathLike[str], out: str | os.PathLike[str]) 
     pixels, labels = table[:, :784].astype(np.uint8), table[:, 784].astype(np.uint8)
     train_rows, test_rows = _split_rows(labels)
     out = Path(out)
-    part = out.with_name(out.name + ".part.npz")
-    try:
+    with atomic_write(out) as f:
         np.savez_compressed(
-            part,
+            f,
             train_images=pixels[train_rows].reshape(-1, 28, 28),
             train_labels=labels[train_rows],
             test_images=pixels[test_rows].reshape(-1, 28, 28),
@@ -246,7 +246,4 @@ def _build_bundled(csv_gz: str | os.PathLike[str], out: str | os.PathLike[str]) 
             test_rows=test_rows.astype(np.int16),
             split_seed=np.int64(SPLIT_SEED),
         )
-        os.replace(part, out)
-    finally:
-        part.unlink(missing_ok=True)
     return out
