@@ -114,8 +114,12 @@ def _cmd_download(args: argparse.Namespace) -> int:
     print(f"MNIST is in {dest}")
     expected = data_home() / "mnist"
     if dest.resolve() != expected.resolve():
-        print(f"note: load_mnist(source='full') reads {expected}; set SCRATCHNET_DATA="
-              f"{dest.parent} to use this copy")
+        # load_mnist reads $SCRATCHNET_DATA/mnist, so only a folder named "mnist" can be
+        # reached by setting the data home to its parent.
+        hint = (f"set SCRATCHNET_DATA={dest.parent} to use this copy" if dest.name == "mnist"
+                else f"move the files into {expected} (or into a folder named 'mnist' and "
+                     "set SCRATCHNET_DATA to its parent) to use them")
+        print(f"note: load_mnist(source='full') reads {expected}; {hint}")
     return 0
 
 

@@ -186,3 +186,19 @@ def test_download_unknown_dataset_is_a_usage_error(capsys):
         main(["download", "cifar"])
     assert exit_info.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_download_elsewhere_gives_advice_that_works(tmp_path, file_mirror, monkeypatch, capsys):
+    from scratchnet.datasets.mnist import load_mnist
+
+    monkeypatch.setenv("SCRATCHNET_DATA", str(tmp_path / "home"))
+    assert main(["download", "mnist", "--dest", str(tmp_path / "out"), "--mirror",
+                 file_mirror, "--no-progress"]) == 0
+    assert f"move the files into {tmp_path / 'home' / 'mnist'}" in capsys.readouterr().out
+    dest = tmp_path / "elsewhere" / "mnist"
+    assert main(["download", "mnist", "--dest", str(dest), "--mirror", file_mirror,
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert f"set SCRATCHNET_DATA={dest.parent} to use this copy" in out
+    monkeypatch.setenv("SCRATCHNET_DATA", str(dest.parent))  # follow the advice
+    assert load_mnist("train", source="full")[0].shape == (3, 1, 28, 28)

@@ -281,3 +281,14 @@ def test_build_bundled_rebuilds_the_same_split_from_a_csv(tmp_path):
         f.write("1,2,3\n")
     with pytest.raises(ValueError, match="unexpected table"):
         _build_bundled(csv, tmp_path / "bad.npz")
+
+
+def test_auto_does_not_mix_a_half_download_with_the_bundled_split(empty_home):
+    _write_full(empty_home, n_train=9)
+    (empty_home / "mnist" / "t10k-images-idx3-ubyte.gz").unlink()  # an interrupted download
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BundledSubsetWarning)
+        train, _ = load_mnist("train")
+        test, _ = load_mnist("test")
+    assert train.shape == (4000, 1, 28, 28) and test.shape == (1000, 1, 28, 28)
+    assert load_mnist("train", source="full")[0].shape == (9, 1, 28, 28)  # still on request

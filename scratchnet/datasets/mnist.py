@@ -162,6 +162,10 @@ def load_mnist(
                          f"got {binarize!r}")
 
     files = full_mnist_files(split) if source in ("auto", "full") else None
+    if source == "auto" and not all(full_mnist_files(s) for s in FULL_FILES):
+        # Half a download must not pair the full training images with the bundled test
+        # split: the bundled digits may come from MNIST's training set.
+        files = None
     if source == "full" and files is None:
         folder = data_home() / "mnist"
         raise FileNotFoundError(
