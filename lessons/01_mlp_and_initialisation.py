@@ -84,9 +84,12 @@ make_mlp("glorot_uniform").summary((1, 28, 28))
 # %% [markdown]
 # ## Look before training: how healthy is the signal at step 0?
 #
-# For each initialiser we push one batch through the untrained network and measure the
-# spread of the second hidden layer, the fraction of saturated units ($|h| > 0.99$), and the
-# size of the gradient that reaches the first layer's weights.
+# For each initialiser we push one batch through the untrained network and measure, for the
+# second hidden layer $h_2$: its spread, the fraction of saturated units ($|h| > 0.99$) and
+# the mean slope $1 - h^2$ of its tanh (the factor by which a unit passes gradient back).
+# For the first layer we measure how big the gradient is *relative to the weights*,
+# $\lVert \nabla W_1 \rVert / \lVert W_1 \rVert$: the fraction by which one SGD step of
+# size 1 would change them.
 
 # %%
 def signal_report(model: nn.Module, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -94,10 +97,13 @@ def signal_report(model: nn.Module, x: np.ndarray, y: np.ndarray) -> dict[str, f
     loss = F.cross_entropy(model(sn.Tensor(x)), y)
     model.zero_grad()
     loss.backward()
+    grad_w1 = np.linalg.norm(model[1].weight.grad.numpy())
+    size_w1 = np.linalg.norm(model[1].weight.numpy())
     return {
         "std of h2": float(hidden.std()),
         "saturated": float((np.abs(hidden) > 0.99).mean()),
-        "|grad W1|": float(np.linalg.norm(model[1].weight.grad.numpy())),
+        "mean slope": float((1 - hidden**2).mean()),
+        "|grad W1|/|W1|": float(grad_w1 / size_w1) if size_w1 > 0 else 0.0,
         "initial loss": float(loss.item()),
     }
 
@@ -111,9 +117,12 @@ for name, init in INITIALISERS.items():
     print(f"{name:>22}: {report}")
 
 # %% [markdown]
-# Zero weights give hidden units that are exactly 0 and **no** gradient at all for $W_1$;
-# the huge variance saturates nearly every unit; Glorot keeps a moderate spread and a useful
-# gradient. The initial loss of an uninformed 10-way classifier is $\ln 10 \approx 2.303$.
+# Zero weights give hidden units that are exactly 0 and **no** gradient at all for any
+# weight matrix (only the biases can move). The huge variance saturates most units: their
+# slope is a few percent, so the gradient reaching $W_1$ is small compared with $W_1$
+# itself, and the network starts out confidently wrong (a loss far above chance). Glorot
+# keeps a moderate spread, slopes near 1 and the largest relative gradient. The initial
+# loss of an uninformed 10-way classifier is $\ln 10 \approx 2.303$.
 #
 # ## Train all three
 #
@@ -176,12 +185,13 @@ print("saved the first-layer weight changes for each initialiser in", FIGURES)
 #
 # The architecture, data, optimizer and epochs were identical; only the starting point
 # differed. Zero weights never break the symmetry and stay at chance level; the huge
-# variance starts saturated, with a large initial loss and a crippled gradient; Glorot's
-# scale trains quickly and cleanly.
+# variance starts saturated, with a large initial loss and a small gradient relative to its
+# weights, and ends clearly behind; Glorot's scale trains quickly and cleanly.
 
 # %%
 print("Key numbers (test accuracy after training, bundled MNIST split):")
 for name, history in histories.items():
     start = at_start[name]
-    print(f"  {name:>22}: {history['val_accuracy'][-1]:.1%}   "
-          f"(at step 0: {start['saturated']:.0%} saturated, |grad W1| = {start['|grad W1|']:.3g})")
+    print(f"  {name:>22}: {history['val_accuracy'][-1]:.1%}   (at step 0: "
+          f"{start['saturated']:.0%} saturated, mean slope {start['mean slope']:.2f}, "
+          f"|grad W1|/|W1| {start['|grad W1|/|W1|']:.3f})")
