@@ -35,6 +35,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import matplotlib
@@ -455,18 +456,10 @@ def latent_scatter(
 
 
 # ---- latent_manifold ----------------------------------------------------------------------
-def _normal_cdf(z: float) -> float:
-    """Φ(z), the standard normal CDF, from the complementary error function."""
-    return 0.5 * math.erfc(-z / math.sqrt(2.0))
-
-
 def normal_ppf(p: Any) -> np.ndarray:
-    """Φ⁻¹(p): the standard normal quantile function (inverse CDF), without scipy.
+    """Φ⁻¹(p): the standard normal quantile function (inverse CDF), e.g. 0.975 -> 1.95996.
 
-    Φ(z) = ½·erfc(−z/√2) is increasing, so Φ⁻¹(p) is found by bisection: start from the
-    bracket [−40, 40] (Φ(−40) is far below the smallest float) and halve it 100 times, each
-    time keeping the half where Φ crosses p. That is accurate to the last bit of a float.
-    Example: ``normal_ppf(0.975)`` = 1.959963984540054.
+    Uses the standard library's ``statistics.NormalDist``, so scipy is not needed.
 
     Args:
         p: probabilities strictly between 0 and 1, any shape.
@@ -475,15 +468,7 @@ def normal_ppf(p: Any) -> np.ndarray:
     if np.any(~((p > 0) & (p < 1))):
         raise ValueError(f"normal_ppf: probabilities must lie strictly between 0 and 1, got "
                          f"min {p.min()}, max {p.max()}")
-    cdf = np.vectorize(_normal_cdf)
-    low = np.full(p.shape, -40.0)
-    high = np.full(p.shape, 40.0)
-    for _ in range(100):
-        mid = 0.5 * (low + high)
-        below = cdf(mid) < p  # the crossing lies above mid
-        low = np.where(below, mid, low)
-        high = np.where(below, high, mid)
-    return 0.5 * (low + high)
+    return np.vectorize(NormalDist().inv_cdf, otypes=[np.float64])(p)
 
 
 def latent_manifold(
@@ -517,7 +502,8 @@ def latent_manifold(
     Args:
         decode: maps (M, 2) latent points to M images: (M, H*W), (M, H, W) or (M, C, H, W);
             NumPy, CuPy or Tensor. It runs under ``no_grad``. Wrap a model, e.g.
-            ``lambda z: vae.decode(sn.Tensor(z))``; for more than 2 latent dimensions fix
+            ``lambda z: vae.decode(sn.Tensor(z))``, and call ``vae.eval()`` first so that
+            Dropout and BatchNorm behave as at test time; for more than 2 latent dimensions fix
             the others, e.g. ``np.pad(z, ((0, 0), (0, d - 2)))``.
         grid_size: points per axis.
         latent_range: (low, high) ends of the grid on both axes.
@@ -535,7 +521,7 @@ def latent_manifold(
         if max(abs(low), abs(high)) > 6:  # Φ(z) rounds to 1 for z > 8.3; keep z accurate
             raise ValueError(f"latent_manifold: with norm_ppf=True latent_range must lie "
                              f"within [-6, 6], got {latent_range}")
-        zs = normal_ppf(np.linspace(_normal_cdf(low), _normal_cdf(high), grid_size))
+        zs = normal_ppf(np.linspace(NormalDist().cdf(low), NormalDist().cdf(high), grid_size))
     else:
         zs = np.linspace(low, high, grid_size)
     z1, z2 = np.meshgrid(zs, zs[::-1])  # z1 varies along columns, z2 falls down the rows
