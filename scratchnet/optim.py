@@ -54,42 +54,9 @@ from typing import Any, ClassVar
 
 from scratchnet.autograd import Tensor
 from scratchnet.backend import as_numpy, get_array_module
+from scratchnet.checks import check_int, check_number
 
 __all__ = ["SGD", "Adam", "CosineLR", "LRScheduler", "Optimizer", "StepLR"]
-
-
-# --------------------------------------------------------------------------------------
-# Validation helpers: every message names the optimizer and the bad value.
-# --------------------------------------------------------------------------------------
-def _as_float(owner: str, name: str, value: Any) -> float:
-    """``value`` as a Python float (a weak scalar for NumPy), or a clear TypeError."""
-    if isinstance(value, bool):
-        raise TypeError(f"{owner}: {name} must be a number, got a bool ({value})")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{owner}: {name} must be a number, got {value!r}") from None
-
-
-def _check_positive(owner: str, name: str, value: Any) -> float:
-    value = _as_float(owner, name, value)
-    if not (value > 0 and math.isfinite(value)):  # `not >` also rejects NaN
-        raise ValueError(f"{owner}: {name} must be a finite number > 0, got {value}")
-    return value
-
-
-def _check_non_negative(owner: str, name: str, value: Any) -> float:
-    value = _as_float(owner, name, value)
-    if not (value >= 0 and math.isfinite(value)):
-        raise ValueError(f"{owner}: {name} must be a finite number >= 0, got {value}")
-    return value
-
-
-def _check_unit_interval(owner: str, name: str, value: Any) -> float:
-    value = _as_float(owner, name, value)
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{owner}: {name} must be in [0, 1), got {value}")
-    return value
 
 
 # --------------------------------------------------------------------------------------
@@ -116,7 +83,7 @@ class Optimizer(abc.ABC):
         name = type(self).__name__
         self.params: list[Tensor] = self._collect(params)
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
-        self.lr = _check_positive(name, "lr", lr)
+        self.lr = check_number(name, "lr", lr, low=0.0, low_open=True)
 
     def _collect(self, params: Iterable[Tensor]) -> list[Tensor]:
         """Check ``params``: a non-empty iterable of distinct leaf Tensors needing gradients."""
@@ -249,9 +216,9 @@ class Optimizer(abc.ABC):
             for k in self.hyper_parameters:
                 value = state_dict[k]
                 setattr(self, k, bool(value) if isinstance(previous[k], bool)
-                        else _as_float(name, k, value))
+                        else check_number(name, k, value))
             # A schedule may have taken lr down to 0 (CosineLR with min_lr=0).
-            _check_non_negative(name, "lr", self.lr)
+            check_number(name, "lr", self.lr, low=0.0)
             self._validate()
         except (TypeError, ValueError):
             for k, v in previous.items():
@@ -300,14 +267,14 @@ class SGD(Optimizer):
     def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
-        self.momentum = _as_float("SGD", "momentum", momentum)
+        self.momentum = check_number("SGD", "momentum", momentum)
         self.nesterov = nesterov
-        self.weight_decay = _as_float("SGD", "weight_decay", weight_decay)
+        self.weight_decay = check_number("SGD", "weight_decay", weight_decay)
         self._validate()
 
     def _validate(self) -> None:
-        _check_non_negative("SGD", "momentum", self.momentum)
-        _check_non_negative("SGD", "weight_decay", self.weight_decay)
+        check_number("SGD", "momentum", self.momentum, low=0.0)
+        check_number("SGD", "weight_decay", self.weight_decay, low=0.0)
         if not isinstance(self.nesterov, bool):
             raise TypeError(f"SGD: nesterov must be True or False, got {self.nesterov!r}")
         if self.nesterov and self.momentum == 0:
@@ -379,10 +346,10 @@ class Adam(Optimizer):
             beta1, beta2 = betas
         except (TypeError, ValueError):
             raise TypeError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}") from None
-        self.beta1 = _as_float("Adam", "betas[0]", beta1)
-        self.beta2 = _as_float("Adam", "betas[1]", beta2)
-        self.eps = _as_float("Adam", "eps", eps)
-        self.weight_decay = _as_float("Adam", "weight_decay", weight_decay)
+        self.beta1 = check_number("Adam", "betas[0]", beta1)
+        self.beta2 = check_number("Adam", "betas[1]", beta2)
+        self.eps = check_number("Adam", "eps", eps)
+        self.weight_decay = check_number("Adam", "weight_decay", weight_decay)
         self._validate()
 
     @property
@@ -391,10 +358,10 @@ class Adam(Optimizer):
         return (self.beta1, self.beta2)
 
     def _validate(self) -> None:
-        _check_unit_interval("Adam", "betas[0]", self.beta1)
-        _check_unit_interval("Adam", "betas[1]", self.beta2)
-        _check_positive("Adam", "eps", self.eps)
-        _check_non_negative("Adam", "weight_decay", self.weight_decay)
+        check_number("Adam", "betas[0]", self.beta1, 0.0, 1.0, high_open=True)
+        check_number("Adam", "betas[1]", self.beta2, 0.0, 1.0, high_open=True)
+        check_number("Adam", "eps", self.eps, low=0.0, low_open=True)
+        check_number("Adam", "weight_decay", self.weight_decay, low=0.0)
 
     def _update(self, xp: Any, p: Any, g: Any, state: dict[str, Any]) -> None:
         b1, b2 = self.beta1, self.beta2
@@ -479,10 +446,9 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
-        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
-            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
+        step_size = check_int("StepLR", "step_size", step_size)
         self.step_size = step_size
-        self.gamma = _check_positive("StepLR", "gamma", gamma)
+        self.gamma = check_number("StepLR", "gamma", gamma, low=0.0, low_open=True)
 
     def get_lr(self) -> float:
         return self.base_lr * self.gamma ** (self.epoch // self.step_size)
@@ -506,9 +472,8 @@ class CosineLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, t_max: int, min_lr: float = 0.0) -> None:
         super().__init__(optimizer)
-        if isinstance(t_max, bool) or not isinstance(t_max, int) or t_max < 1:
-            raise ValueError(f"CosineLR: t_max must be a positive integer, got {t_max!r}")
-        min_lr = _check_non_negative("CosineLR", "min_lr", min_lr)
+        t_max = check_int("CosineLR", "t_max", t_max)
+        min_lr = check_number("CosineLR", "min_lr", min_lr, low=0.0)
         if min_lr > self.base_lr:
             raise ValueError(f"CosineLR: min_lr ({min_lr}) must not exceed the optimizer's "
                              f"learning rate ({self.base_lr})")

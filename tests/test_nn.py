@@ -224,17 +224,20 @@ def test_a_plain_list_of_layers_is_refused():
         Stack()
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: nn.Dense(3.0, 2), r"Dense: in_features must be a positive integer, got 3.0"),
-    (lambda: nn.Dense(3, 0), r"Dense: out_features must be a positive integer, got 0"),
-    (lambda: nn.BatchNorm1D(0), r"BatchNorm1D: num_features must be a positive integer"),
-    (lambda: nn.BatchNorm2D(4, momentum=2.0), r"BatchNorm2D: momentum must be in \[0.0, 1.0\]"),
-    (lambda: nn.BatchNorm1D(4, eps=0.0), r"BatchNorm1D: eps must be > 0"),
-    (lambda: nn.GaussianNoise(float("nan")), r"GaussianNoise: stddev must be in \[0.0, inf\)"),
-    (lambda: nn.Dropout(1.0), r"Dropout: p must be in \[0.0, 1.0\)"),
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: nn.Dense(3.0, 2), TypeError, r"Dense: in_features must be an integer, got float 3.0"),
+    (lambda: nn.Dense(3, 0), ValueError, r"Dense: out_features must be a positive integer, got 0"),
+    (lambda: nn.BatchNorm1D(0), ValueError, r"BatchNorm1D: num_features must be a positive"),
+    (lambda: nn.BatchNorm2D(4, momentum=2.0), ValueError,
+     r"BatchNorm2D: momentum must be a finite number in \[0, 1\], got 2.0"),
+    (lambda: nn.BatchNorm1D(4, eps=0.0), ValueError,
+     r"BatchNorm1D: eps must be a finite number > 0"),
+    (lambda: nn.GaussianNoise(float("nan")), ValueError,
+     r"GaussianNoise: stddev must be a finite number >= 0, got nan"),
+    (lambda: nn.Dropout(1.0), ValueError, r"Dropout: p must be a finite number in \[0, 1\)"),
 ])
-def test_bad_layer_settings_are_named(make, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_layer_settings_are_named(make, error, message):
+    with pytest.raises(error, match=message):
         make()
 
 

@@ -104,14 +104,14 @@ def test_grid_is_reproducible():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: make_ring(0), "make_ring: n must be >= 1"),
+        (lambda: make_ring(0), "make_ring: n must be a positive integer"),
         (lambda: make_ring(10, modes=0), "make_ring: modes"),
         (lambda: make_ring(10, radius=-1.0), "make_ring: radius"),
         (lambda: make_ring(10, std=float("nan")), "make_ring: std"),
         (lambda: make_grid(10, side=0), "make_grid: side"),
         (lambda: make_grid(10, spacing=0), "make_grid: spacing"),
         (lambda: make_bars_and_stripes(0), "make_bars_and_stripes: side"),
-        (lambda: make_shapes(size=8), "make_shapes: size must be >= 16"),
+        (lambda: make_shapes(size=8), "make_shapes: size must be an integer >= 16"),
         (lambda: make_shapes(5, positions=0), "make_shapes: positions"),
         (lambda: make_shapes(0), "make_shapes: n"),
         (lambda: make_swiss_roll(10, noise=-0.1), "make_swiss_roll: noise"),

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from scratchnet.checks import check_int, check_number
 from scratchnet.random import get_generator
 
 __all__ = [
@@ -40,31 +41,6 @@ __all__ = [
 ]
 
 RngLike = np.random.Generator | int | None
-
-
-# ---------------------------------------------------------------------------------------
-# Argument checks: every message names the function, what it got and what it expected.
-# ---------------------------------------------------------------------------------------
-def _check_int(func: str, name: str, value: Any, minimum: int = 1,
-               maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{func}: {name} must be an integer, got {type(value).__name__} "
-                        f"{value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
-        raise ValueError(f"{func}: {name} must be {bound}, got {value}")
-    return int(value)
-
-
-def _check_float(func: str, name: str, value: Any, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{func}: {name} must be a number, got {type(value).__name__} "
-                        f"{value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        expected = "a finite number > 0" if positive else "a finite number >= 0"
-        raise ValueError(f"{func}: {name} must be {expected}, got {value}")
-    return value
 
 
 # ---------------------------------------------------------------------------------------
@@ -91,10 +67,10 @@ def make_ring(n: int, modes: int = 8, radius: float = 1.0, std: float = 0.01,
         points: (n, 2) float32 samples.
         centers: (modes, 2) float32 mode centres, ``radius · (cos 2πk/modes, sin 2πk/modes)``.
     """
-    n = _check_int("make_ring", "n", n)
-    modes = _check_int("make_ring", "modes", modes)
-    radius = _check_float("make_ring", "radius", radius, positive=True)
-    std = _check_float("make_ring", "std", std)
+    n = check_int("make_ring", "n", n)
+    modes = check_int("make_ring", "modes", modes)
+    radius = check_number("make_ring", "radius", radius, low=0.0, low_open=True)
+    std = check_number("make_ring", "std", std, low=0.0)
     angles = 2 * np.pi * np.arange(modes) / modes
     centers = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
     return _mixture(n, centers, std, rng), centers.astype(np.float32)
@@ -113,10 +89,10 @@ def make_grid(n: int, side: int = 5, spacing: float = 2.0, std: float = 0.05,
         points: (n, 2) float32 samples.
         centers: (side * side, 2) float32 mode centres.
     """
-    n = _check_int("make_grid", "n", n)
-    side = _check_int("make_grid", "side", side)
-    spacing = _check_float("make_grid", "spacing", spacing, positive=True)
-    std = _check_float("make_grid", "std", std)
+    n = check_int("make_grid", "n", n)
+    side = check_int("make_grid", "side", side)
+    spacing = check_number("make_grid", "spacing", spacing, low=0.0, low_open=True)
+    std = check_number("make_grid", "std", std, low=0.0)
     axis = (np.arange(side) - (side - 1) / 2) * spacing
     ys, xs = np.meshgrid(axis, axis, indexing="ij")
     centers = np.stack([xs.ravel(), ys.ravel()], axis=1)
@@ -142,7 +118,7 @@ def make_bars_and_stripes(side: int = 4) -> np.ndarray:
         (2**(side + 1) - 2, side * side) float32 array of 0/1; each row is a pattern flattened
         row-major (reshape to (side, side) to view it).
     """
-    side = _check_int("make_bars_and_stripes", "side", side, minimum=1, maximum=16)
+    side = check_int("make_bars_and_stripes", "side", side, minimum=1, maximum=16)
     codes = np.arange(2**side)
     bits = (codes[:, None] >> np.arange(side)[None, :]) & 1            # (2**side, side)
     stripes = np.repeat(bits[:, :, None], side, axis=2)                 # rows on/off
@@ -313,10 +289,10 @@ def make_shapes(n: int | None = None, size: int = 32, rng: RngLike = None, *,
             possible values, ``factors["scale"]`` one factor's (N,) values.
     """
     func = "make_shapes"
-    size = _check_int(func, "size", size, minimum=16)
-    scales = _check_int(func, "scales", scales)
-    orientations = _check_int(func, "orientations", orientations)
-    positions = _check_int(func, "positions", positions)
+    size = check_int(func, "size", size, minimum=16)
+    scales = check_int(func, "scales", scales)
+    orientations = check_int(func, "orientations", orientations)
+    positions = check_int(func, "positions", positions)
     try:
         dtype = np.dtype(dtype)
     except TypeError as exc:
@@ -329,7 +305,7 @@ def make_shapes(n: int | None = None, size: int = 32, rng: RngLike = None, *,
     if n is None:
         indices = np.stack(np.unravel_index(np.arange(math.prod(sizes)), sizes), axis=1)
     else:
-        n = _check_int(func, "n", n)
+        n = check_int(func, "n", n)
         indices = get_generator(rng).integers(0, np.array(sizes), size=(n, len(sizes)))
     indices = indices.astype(np.int64)
     values = np.stack([levels[k][indices[:, i]] for i, k in enumerate(FACTOR_NAMES)], axis=1)
@@ -356,8 +332,8 @@ def make_swiss_roll(n: int, noise: float = 0.0,
         t: (n,) float32 position along the roll — colour a scatter plot by it to see whether
             an embedding has unrolled the sheet.
     """
-    n = _check_int("make_swiss_roll", "n", n)
-    noise = _check_float("make_swiss_roll", "noise", noise)
+    n = check_int("make_swiss_roll", "n", n)
+    noise = check_number("make_swiss_roll", "noise", noise, low=0.0)
     gen = get_generator(rng)
     t = 1.5 * np.pi * (1 + 2 * gen.random(n))
     height = 21.0 * gen.random(n)
@@ -377,8 +353,8 @@ def make_circle(n: int, noise: float = 0.0,
         points: (n, 2) float32.
         angle: (n,) float32 in [0, 2π), the intrinsic coordinate.
     """
-    n = _check_int("make_circle", "n", n)
-    noise = _check_float("make_circle", "noise", noise)
+    n = check_int("make_circle", "n", n)
+    noise = check_number("make_circle", "noise", noise, low=0.0)
     gen = get_generator(rng)
     angle = 2 * np.pi * gen.random(n)
     points = np.stack([np.cos(angle), np.sin(angle)], axis=1)

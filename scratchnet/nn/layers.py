@@ -14,6 +14,7 @@ import numpy as np
 from scratchnet import functional as F
 from scratchnet.autograd import Tensor, as_tensor, get_default_dtype
 from scratchnet.backend import get_array_module, get_backend_module
+from scratchnet.checks import check_int, check_number
 from scratchnet.nn.activations import get_activation
 from scratchnet.nn.init import Initializer, get_initializer
 from scratchnet.nn.module import Module, Parameter
@@ -21,22 +22,6 @@ from scratchnet.random import get_generator
 
 __all__ = ["BatchNorm1D", "BatchNorm2D", "Dense", "Dropout", "Flatten", "GaussianNoise",
            "Reshape"]
-
-
-def _check_size(layer: str, name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{layer}: {name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _check_range(layer: str, name: str, value: float, low: float, high: float,
-                 high_open: bool = False) -> float:
-    # Written as "not inside" so that NaN is refused too.
-    inside = low <= value < high if high_open else low <= value <= high
-    if not inside:
-        bracket = ")" if high_open else "]"
-        raise ValueError(f"{layer}: {name} must be in [{low}, {high}{bracket}, got {value!r}")
-    return float(value)
 
 
 def _own_generator(rng: np.random.Generator | int | None) -> np.random.Generator | None:
@@ -63,8 +48,8 @@ class Dense(Module):
                  bias: bool = True, init: str | Initializer = "glorot_uniform",
                  rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        self.in_features = _check_size("Dense", "in_features", in_features)
-        self.out_features = _check_size("Dense", "out_features", out_features)
+        self.in_features = check_int("Dense", "in_features", in_features)
+        self.out_features = check_int("Dense", "out_features", out_features)
         weights = get_initializer(init)((in_features, out_features), in_features, out_features,
                                         get_generator(rng))
         self.weight = Parameter(weights, dtype=get_default_dtype())
@@ -118,7 +103,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        self.p = _check_range("Dropout", "p", p, 0.0, 1.0, high_open=True)
+        self.p = check_number("Dropout", "p", p, 0.0, 1.0, high_open=True)
         self.rng = _own_generator(rng)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -136,8 +121,7 @@ class GaussianNoise(Module):
 
     def __init__(self, stddev: float, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        self.stddev = _check_range("GaussianNoise", "stddev", stddev, 0.0, float("inf"),
-                                   high_open=True)
+        self.stddev = check_number("GaussianNoise", "stddev", stddev, low=0.0)
         self.rng = _own_generator(rng)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -168,11 +152,9 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
         super().__init__()
         name = type(self).__name__
-        self.num_features = _check_size(name, "num_features", num_features)
-        self.eps = _check_range(name, "eps", eps, 0.0, float("inf"), high_open=True)
-        if self.eps == 0.0:
-            raise ValueError(f"{name}: eps must be > 0 (it keeps 1/sqrt(var + eps) finite)")
-        self.momentum = _check_range(name, "momentum", momentum, 0.0, 1.0)
+        self.num_features = check_int(name, "num_features", num_features)
+        self.eps = check_number(name, "eps", eps, low=0.0, low_open=True)
+        self.momentum = check_number(name, "momentum", momentum, 0.0, 1.0)
         dtype = get_default_dtype()
         xp = get_backend_module()
         self.weight = Parameter(np.ones(num_features), dtype=dtype)

@@ -1,0 +1,63 @@
+"""Argument checks whose errors name the caller, the argument, what it got and what it expects.
+
+    check_int("Dense", "in_features", 0)          # ValueError: Dense: in_features must be a
+                                                  # positive integer, got 0
+    check_number("Adam", "eps", -1.0, low=0.0, low_open=True)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["check_int", "check_number"]
+
+
+def check_int(owner: str, name: str, value: Any, minimum: int = 1,
+              maximum: int | None = None) -> int:
+    """``value`` as an int in ``[minimum, maximum]``, else TypeError / ValueError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{owner}: {name} must be an integer, got {type(value).__name__} "
+                        f"{value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        if maximum is not None:
+            expected = f"an integer between {minimum} and {maximum}"
+        else:
+            expected = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{owner}: {name} must be {expected}, got {value}")
+    return int(value)
+
+
+def check_number(owner: str, name: str, value: Any, low: float | None = None,
+                 high: float | None = None, *, low_open: bool = False,
+                 high_open: bool = False) -> float:
+    """``value`` as a finite float within the bounds given, else TypeError / ValueError.
+
+    ``low_open`` / ``high_open`` exclude that end: ``low=0, low_open=True`` means > 0.
+    NaN and infinities are always refused. A 0-d array (as ``numpy.load`` returns a
+    saved scalar) counts as its number.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                      np.floating)):
+        raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__} "
+                        f"{value!r}")
+    value = float(value)
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if not math.isfinite(value) or too_low or too_high:
+        if low is not None and high is not None:
+            expected = (f"in {'(' if low_open else '['}{low:g}, {high:g}"
+                        f"{')' if high_open else ']'}")
+        elif low is not None:
+            expected = f"{'>' if low_open else '>='} {low:g}"
+        elif high is not None:
+            expected = f"{'<' if high_open else '<='} {high:g}"
+        else:
+            expected = ""
+        raise ValueError(f"{owner}: {name} must be a finite number {expected}".rstrip()
+                         + f", got {value}")
+    return value
