@@ -144,8 +144,8 @@ def test_mismatched_lengths_error_names_the_lengths():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"batch_size": 0}, ValueError, "batch_size must be >= 1, got 0"),
-        ({"batch_size": -3}, ValueError, "batch_size must be >= 1"),
+        ({"batch_size": 0}, ValueError, "batch_size must be a positive integer, got 0"),
+        ({"batch_size": -3}, ValueError, "batch_size must be a positive integer"),
         ({"batch_size": 2.5}, TypeError, "batch_size must be an integer"),
         ({"batch_size": True}, TypeError, "batch_size must be an integer"),
         ({"shuffle": "yes"}, TypeError, "shuffle must be True or False"),

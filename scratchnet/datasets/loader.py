@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from scratchnet.backend import get_array_module
+from scratchnet.checks import check_int
 from scratchnet.random import get_generator
 
 __all__ = ["DataLoader"]
@@ -76,11 +77,7 @@ class DataLoader:
                              f"got lengths {lengths}")
         if lengths[0] == 0:
             raise ValueError("DataLoader: the data set is empty (0 samples along axis 0)")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-            raise TypeError(f"DataLoader: batch_size must be an integer, got "
-                            f"{type(batch_size).__name__} {batch_size!r}")
-        if batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
+        batch_size = check_int("DataLoader", "batch_size", batch_size)
         for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise TypeError(f"DataLoader: {name} must be True or False, got {flag!r}")
@@ -90,7 +87,7 @@ class DataLoader:
                              "smaller batch_size or drop_last=False")
         self.arrays = arrays
         self.num_samples = lengths[0]
-        self.batch_size = int(batch_size)
+        self.batch_size = batch_size
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         # Validate rng now (a bad type fails here, not at the first epoch). None stays None:
