@@ -32,7 +32,7 @@ from functools import partial
 import numpy as np
 
 import scratchnet.functional as F
-from scratchnet.autograd import Function, Tensor
+from scratchnet.autograd import Function, Tensor, enable_grad, grad
 from scratchnet.functional.activations import (
     LeakyReLU,
     LogSoftmax,
@@ -41,6 +41,16 @@ from scratchnet.functional.activations import (
     Softmax,
     Softplus,
     Tanh,
+)
+from scratchnet.functional.conv import (
+    AvgPool2d,
+    AvgPool2dTranspose,
+    Conv2d,
+    Conv2dWeightGrad,
+    ConvTranspose2d,
+    MaxPool2d,
+    MaxUnpool2d,
+    Pad2d,
 )
 from scratchnet.functional.losses import BinaryCrossEntropy
 from scratchnet.functional.math import (
@@ -183,6 +193,20 @@ MASK_3x4 = np.array([[True, False, False, True],
 REPEATED_ROWS = np.array([0, 2, 0, 0, 1])            # row 0 three times: gradients must add
 HARD_TARGETS_3x4 = MASK_3x4.astype(np.float64)       # 0/1 targets for the losses
 LABELS_4 = np.array([2, 0, 4, 2])                    # class labels for cross_entropy, C = 5
+
+
+def vjp(op: Callable[..., Tensor], wrt: int) -> Callable[..., Tensor]:
+    """``(*args, v) ↦ ∂<op(*args), v>/∂args[wrt]``, computed with ``create_graph=True``.
+
+    For the Functions that only appear inside a backward pass (conv2d's weight gradient,
+    max-unpooling, ...): the returned gradient is built from them, so they are in its graph
+    and gradcheck differentiates through them.
+    """
+    def fn(*tensors: Tensor) -> Tensor:
+        *args, v = tensors
+        with enable_grad():  # gradcheck evaluates under no_grad
+            return grad((op(*args) * v).sum(), [args[wrt]], create_graph=True)[0]
+    return fn
 
 
 def _axis_name(axis: int | tuple[int, ...] | None) -> str:
@@ -352,4 +376,81 @@ CATALOGUE: list[OpCase] = [
     OpCase("cross-entropy", LogSoftmax, inputs(normal((4, 5))),
            lambda z: F.cross_entropy(z, LABELS_4, reduction="none")),
     OpCase("gaussian-kl", Exp, inputs(normal((3, 4)), normal((3, 4))), F.gaussian_kl),
+    # ---- convolution: Conv2d, ConvTranspose2d (its input gradient) and Conv2dWeightGrad
+    OpCase("conv2d", Conv2d, inputs(normal((2, 2, 4, 4)), normal((3, 2, 3, 3))), F.conv2d),
+    OpCase("conv2d-bias", Conv2d,
+           inputs(normal((1, 2, 4, 4)), normal((3, 2, 2, 2)), normal((3,))), F.conv2d),
+    OpCase("conv2d-stride2-pad1", Conv2d, inputs(normal((1, 2, 5, 5)), normal((2, 2, 3, 3))),
+           lambda x, w: F.conv2d(x, w, stride=2, padding=1)),
+    OpCase("conv2d-stride3>kernel2", Conv2d, inputs(normal((1, 2, 6, 5)), normal((2, 2, 2, 2))),
+           lambda x, w: F.conv2d(x, w, stride=3)),
+    OpCase("conv2d-asymmetric-padding", Conv2d,
+           inputs(normal((1, 2, 4, 5)), normal((2, 2, 3, 2))),
+           lambda x, w: F.conv2d(x, w, stride=(2, 1), padding=((0, 2), (1, 0)))),
+    OpCase("conv2d-same-even-kernel", Conv2d, inputs(normal((1, 1, 5, 5)), normal((2, 1, 4, 4))),
+           lambda x, w: F.conv2d(x, w, stride=2, padding="same")),
+    OpCase("conv-transpose2d", ConvTranspose2d,
+           inputs(normal((1, 2, 3, 3)), normal((2, 3, 3, 3))), F.conv_transpose2d),
+    OpCase("conv-transpose2d-stride2-pad1-outpad1", ConvTranspose2d,
+           inputs(normal((1, 2, 3, 3)), normal((2, 2, 3, 3)), normal((2,))),
+           lambda y, w, b: F.conv_transpose2d(y, w, b, stride=2, padding=1, output_padding=1)),
+    OpCase("conv-transpose2d-stride3>kernel2", ConvTranspose2d,
+           inputs(normal((1, 2, 2, 3)), normal((2, 2, 2, 2))),
+           lambda y, w: F.conv_transpose2d(y, w, stride=3, output_padding=(2, 1))),
+    OpCase("conv-transpose2d-asymmetric-padding", ConvTranspose2d,
+           inputs(normal((1, 2, 3, 3)), normal((2, 2, 3, 2))),
+           lambda y, w: F.conv_transpose2d(y, w, stride=(2, 1), padding=((0, 2), (1, 0)),
+                                           output_padding=(1, 0))),
+    OpCase("conv-transpose2d-same", ConvTranspose2d,
+           inputs(normal((1, 2, 2, 3)), normal((2, 2, 4, 3))),
+           lambda y, w: F.conv_transpose2d(y, w, stride=2, padding="same")),
+    OpCase("conv2d-input-grad", ConvTranspose2d,
+           inputs(normal((1, 2, 5, 5)), normal((2, 2, 3, 3)), normal((1, 2, 3, 3))),
+           vjp(lambda x, w: F.conv2d(x, w, stride=2, padding=1), wrt=0)),
+    OpCase("conv2d-weight-grad", Conv2dWeightGrad,
+           inputs(normal((1, 2, 5, 5)), normal((3, 2, 3, 3)), normal((1, 3, 3, 3))),
+           vjp(lambda x, w: F.conv2d(x, w, stride=2, padding=1), wrt=1)),
+    OpCase("conv2d-weight-grad-same-asymmetric", Conv2dWeightGrad,
+           inputs(normal((1, 2, 4, 5)), normal((2, 2, 2, 3)), normal((1, 2, 2, 5))),
+           vjp(lambda x, w: F.conv2d(x, w, stride=(2, 1), padding="same"), wrt=1)),
+    OpCase("conv-transpose2d-weight-grad", Conv2dWeightGrad,
+           inputs(normal((1, 2, 3, 3)), normal((2, 2, 3, 3)), normal((1, 2, 6, 6))),
+           vjp(lambda y, w: F.conv_transpose2d(y, w, stride=2, padding=1, output_padding=1),
+               wrt=1)),
+    # ---- pooling: MaxPool2d/MaxUnpool2d and AvgPool2d/AvgPool2dTranspose, adjoint pairs;
+    # distinct inputs keep every window's maximum clear of ties
+    OpCase("max-pool2d", MaxPool2d, inputs(distinct((2, 2, 4, 4))),
+           lambda x: F.max_pool2d(x, 2)),
+    OpCase("max-pool2d-overlap-pad", MaxPool2d, inputs(distinct((1, 2, 5, 5))),
+           lambda x: F.max_pool2d(x, 3, stride=2, padding=1)),
+    OpCase("max-pool2d-stride1", MaxPool2d, inputs(distinct((1, 2, 4, 5))),
+           lambda x: F.max_pool2d(x, 2, stride=1)),
+    OpCase("max-pool2d-stride3>kernel2", MaxPool2d, inputs(distinct((1, 2, 5, 5))),
+           lambda x: F.max_pool2d(x, 2, stride=3)),
+    OpCase("max-pool2d-rectangular", MaxPool2d, inputs(distinct((1, 2, 5, 6))),
+           lambda x: F.max_pool2d(x, (3, 2), stride=(2, 1), padding=(1, 0))),
+    OpCase("max-pool2d-grad", MaxUnpool2d,
+           inputs(distinct((1, 2, 4, 4)), normal((1, 2, 3, 3))),
+           vjp(lambda x: F.max_pool2d(x, 2, stride=1), wrt=0)),
+    OpCase("max-pool2d-grad-overlap-pad", MaxUnpool2d,
+           inputs(distinct((1, 2, 5, 5)), normal((1, 2, 3, 3))),
+           vjp(lambda x: F.max_pool2d(x, 3, stride=2, padding=1), wrt=0)),
+    OpCase("avg-pool2d", AvgPool2d, inputs(normal((2, 2, 4, 4))),
+           lambda x: F.avg_pool2d(x, 2)),
+    OpCase("avg-pool2d-overlap-pad", AvgPool2d, inputs(normal((1, 2, 5, 5))),
+           lambda x: F.avg_pool2d(x, 3, stride=2, padding=1)),
+    OpCase("avg-pool2d-rectangular", AvgPool2d, inputs(normal((1, 2, 5, 6))),
+           lambda x: F.avg_pool2d(x, (3, 2), stride=(1, 3), padding=(1, 0))),
+    OpCase("avg-pool2d-grad", AvgPool2dTranspose,
+           inputs(normal((1, 2, 4, 4)), normal((1, 2, 3, 3))),
+           vjp(lambda x: F.avg_pool2d(x, 2, stride=1), wrt=0)),
+    OpCase("avg-pool2d-grad-overlap-pad", AvgPool2dTranspose,
+           inputs(normal((1, 2, 5, 5)), normal((1, 2, 3, 3))),
+           vjp(lambda x: F.avg_pool2d(x, 3, stride=2, padding=1), wrt=0)),
+    # ---- padding and cropping (crop2d is a slice: GetItem)
+    OpCase("pad2d", Pad2d, inputs(normal((1, 2, 3, 4))), lambda x: F.pad2d(x, 1)),
+    OpCase("pad2d-asymmetric", Pad2d, inputs(normal((2, 1, 3, 3))),
+           lambda x: F.pad2d(x, ((0, 2), (1, 0)))),
+    OpCase("crop2d", GetItem, inputs(normal((1, 2, 5, 6))),
+           lambda x: F.crop2d(x, ((1, 0), (2, 1)))),
 ]

@@ -409,6 +409,14 @@ LAYERS = {
     "Sigmoid": (lambda: nn.Sigmoid(), (3, 2)),
     "Tanh": (lambda: nn.Tanh(), (3, 2)),
     "Softplus": (lambda: nn.Softplus(), (3, 2)),
+    "Conv2D": (lambda: nn.Conv2D(2, 3, 3, stride=2, padding=1, activation="tanh", rng=0),
+               (2, 2, 5, 5)),
+    "ConvTranspose2D": (lambda: nn.ConvTranspose2D(2, 3, 3, stride=2, padding=1,
+                                                   output_padding=1, rng=0), (2, 2, 3, 3)),
+    "MaxPool2D": (lambda: nn.MaxPool2D(2), (2, 2, 4, 4)),
+    "AvgPool2D": (lambda: nn.AvgPool2D(3, stride=2, padding=1), (2, 2, 5, 5)),
+    "ZeroPadding2D": (lambda: nn.ZeroPadding2D(((1, 0), (2, 1))), (1, 2, 3, 3)),
+    "Cropping2D": (lambda: nn.Cropping2D(((1, 0), (0, 2))), (1, 2, 4, 5)),
 }
 
 
@@ -419,6 +427,8 @@ def test_every_layer_gradchecks_in_train_and_eval_mode(float64, name, training):
     layer = make().train(training)
     # Away from the kinks of relu/leaky_relu at 0.
     x = np.sign(RNG.normal(size=shape)) * (0.1 + np.abs(RNG.normal(size=shape)))
+    if name == "MaxPool2D":  # distinct values: no tie inside a window
+        x = RNG.permutation(np.prod(shape)).reshape(shape) * 0.1
 
     def same_draw():  # Dropout and GaussianNoise draw the same mask on every evaluation
         if hasattr(layer, "rng"):

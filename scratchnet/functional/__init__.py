@@ -11,6 +11,14 @@ from scratchnet.functional.activations import (
     softplus,
     tanh,
 )
+from scratchnet.functional.conv import (
+    avg_pool2d,
+    conv2d,
+    conv_transpose2d,
+    crop2d,
+    max_pool2d,
+    pad2d,
+)
 from scratchnet.functional.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -54,10 +62,11 @@ from scratchnet.functional.math import (
 permute = transpose
 
 __all__ = [
-    "abs", "add", "binary_cross_entropy", "binary_cross_entropy_with_logits", "broadcast_to",
-    "clip", "concatenate", "cross_entropy", "div", "dropout", "exp", "expand_dims",
-    "gaussian_kl", "getitem", "leaky_relu", "log", "log_sigmoid", "log_softmax", "logsumexp",
-    "matmul", "max", "maximum", "mean", "min", "minimum", "mse_loss", "mul", "neg", "permute",
-    "pow", "relu", "reshape", "sigmoid", "softmax", "softplus", "sqrt", "squeeze", "stack",
-    "sub", "sum", "sum_to", "tanh", "transpose", "var", "where",
+    "abs", "add", "avg_pool2d", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "broadcast_to", "clip", "concatenate", "conv2d", "conv_transpose2d", "crop2d",
+    "cross_entropy", "div", "dropout", "exp", "expand_dims", "gaussian_kl", "getitem",
+    "leaky_relu", "log", "log_sigmoid", "log_softmax", "logsumexp", "matmul", "max",
+    "max_pool2d", "maximum", "mean", "min", "minimum", "mse_loss", "mul", "neg", "pad2d",
+    "permute", "pow", "relu", "reshape", "sigmoid", "softmax", "softplus", "sqrt", "squeeze",
+    "stack", "sub", "sum", "sum_to", "tanh", "transpose", "var", "where",
 ]

@@ -15,6 +15,14 @@ from scratchnet.nn.activations import (
     Tanh,
     get_activation,
 )
+from scratchnet.nn.conv import (
+    AvgPool2D,
+    Conv2D,
+    ConvTranspose2D,
+    Cropping2D,
+    MaxPool2D,
+    ZeroPadding2D,
+)
 from scratchnet.nn.layers import (
     BatchNorm1D,
     BatchNorm2D,
@@ -27,7 +35,29 @@ from scratchnet.nn.layers import (
 from scratchnet.nn.module import Module, Parameter, Sequential, StateDictError
 
 __all__ = [
-    "BatchNorm1D", "BatchNorm2D", "Dense", "Dropout", "Flatten", "GaussianNoise", "Identity",
-    "LeakyReLU", "Module", "Parameter", "ReLU", "Reshape", "Sequential", "Sigmoid", "Softplus",
-    "StateDictError", "Tanh", "get_activation", "init",
+    "AvgPool2D",
+    "BatchNorm1D",
+    "BatchNorm2D",
+    "Conv2D",
+    "ConvTranspose2D",
+    "Cropping2D",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "GaussianNoise",
+    "Identity",
+    "LeakyReLU",
+    "MaxPool2D",
+    "Module",
+    "Parameter",
+    "ReLU",
+    "Reshape",
+    "Sequential",
+    "Sigmoid",
+    "Softplus",
+    "StateDictError",
+    "Tanh",
+    "ZeroPadding2D",
+    "get_activation",
+    "init",
 ]

@@ -1,0 +1,473 @@
+"""Convolution, transposed convolution, pooling, padding and cropping on NCHW tensors.
+
+Two array tricks carry everything here:
+
+* **Windows (im2col).** ``sliding_window_view`` turns a padded image (N, C, Hp, Wp) into a
+  *view* of all its kh×kw patches, (N, C, H_out, W_out, kh, kw), without copying. Copied
+  once into a matrix with one row per (channel, kernel offset) and one column per output
+  pixel, (C·kh·kw, N·H_out·W_out), a convolution is a single matrix product with the
+  kernels reshaped to (C_out, C·kh·kw). Pooling is a reduction over the window axes.
+* **col2im.** The way back — adding each patch-shaped gradient into the image it came
+  from — is a loop over the kh×kw kernel offsets, each adding a strided slice. Windows
+  overlap when stride < kernel, so contributions must be *added*.
+
+The matrix is laid out (C, kh, kw, N, H_out, W_out) rather than with the window axes last
+because then the copy reads and writes whole image rows, which is about 3× faster.
+
+Deep-learning "convolution" is cross-correlation: the kernel is not flipped,
+``y[n, o, i, j] = Σ_c Σ_u Σ_v w[o, c, u, v] · x_pad[n, c, i·s + u, j·s + v]``.
+
+The course's point that *the backward pass of a convolution is itself a convolution*
+(Veličković, slide "backpropagation update of a convolutional layer") is how the code is
+built. Three operations are each other's adjoints, and every backward below is written
+with the other two, so gradients of gradients (WGAN-GP's penalty) work through them:
+
+* ``Conv2d(x, w)``: the convolution;
+* ``ConvTranspose2d(y, w)``: its gradient with respect to ``x``, i.e. the transposed
+  convolution ("deconvolution") of the DCGAN generator;
+* ``Conv2dWeightGrad(x, g)``: its gradient with respect to ``w``.
+
+Pooling is built the same way, as adjoint pairs: ``MaxPool2d`` (gather each window's
+maximum) and ``MaxUnpool2d`` (scatter back to where it came from); ``AvgPool2d`` and
+``AvgPool2dTranspose`` (spread evenly over the window).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from scratchnet.autograd import Function, Tensor, as_tensor
+from scratchnet.backend import get_array_module
+from scratchnet.functional.math import getitem, reshape
+
+__all__ = ["avg_pool2d", "conv2d", "conv_transpose2d", "crop2d", "max_pool2d", "pad2d"]
+
+Pair = tuple[int, int]
+Pads = tuple[Pair, Pair]  # ((top, bottom), (left, right))
+
+
+class Geometry(NamedTuple):
+    """Window layout: kernel (kh, kw), stride (sh, sw), pads ((top, bottom), (left, right))."""
+
+    kernel: Pair
+    stride: Pair
+    pads: Pads
+
+
+# --------------------------------------------------------------------------------------
+# Geometry: parsing and checking sizes, with errors that name the function
+# --------------------------------------------------------------------------------------
+def _pair(value: Any, name: str, func: str, minimum: int) -> Pair:
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if (len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                              for v in pair) or min(pair) < minimum):
+        raise ValueError(f"{func}: {name} must be an integer >= {minimum} or a pair of them, "
+                         f"got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def parse_padding(padding: Any, func: str, name: str = "padding") -> Pads:
+    """int | (ph, pw) | ((top, bottom), (left, right)) -> ((top, bottom), (left, right))."""
+    if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(
+            isinstance(p, (tuple, list)) for p in padding):
+        rows = _pair(padding[0], f"{name} (top, bottom)", func, 0)
+        cols = _pair(padding[1], f"{name} (left, right)", func, 0)
+        return rows, cols
+    ph, pw = _pair(padding, name, func, 0)
+    return (ph, ph), (pw, pw)
+
+
+def _same_pads(size: Pair, kernel: Pair, stride: Pair) -> Pads:
+    """TensorFlow's "same": out = ceil(in / stride), the odd pixel of padding at the end."""
+    pads = []
+    for n, k, s in zip(size, kernel, stride):
+        total = max((math.ceil(n / s) - 1) * s + k - n, 0)
+        pads.append((total // 2, total - total // 2))
+    return pads[0], pads[1]
+
+
+def _add_bias(y: Tensor, b: Any, func: str) -> Tensor:
+    if b is None:
+        return y
+    b = as_tensor(b)
+    if b.shape != (y.shape[1],):
+        raise ValueError(f"{func}: bias has shape {b.shape}, expected ({y.shape[1]},) for an "
+                         f"output with {y.shape[1]} channels")
+    return y + reshape(b, (1, -1, 1, 1))
+
+
+def _check_input(x: Tensor, func: str) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"{func}: expected input of shape (N, C, H, W), got {x.shape} "
+                         f"({x.ndim} dimensions); add axes with x.reshape(...)")
+
+
+def _out_size(geometry: Geometry, size: Pair, func: str) -> Pair:
+    out = []
+    for axis, (n, k, s, (p0, p1)) in enumerate(zip(size, geometry.kernel, geometry.stride,
+                                                  geometry.pads)):
+        padded = n + p0 + p1
+        if k > padded:
+            raise ValueError(f"{func}: kernel {geometry.kernel} is larger than the padded "
+                             f"input {size[0] + sum(geometry.pads[0])}x"
+                             f"{size[1] + sum(geometry.pads[1])} (axis {axis + 2})")
+        out.append((padded - k) // s + 1)
+    return out[0], out[1]
+
+
+def _conv_geometry(func: str, size: Pair, kernel: Pair, stride: Any, padding: Any) -> Geometry:
+    stride = _pair(stride, "stride", func, 1)
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ValueError(f"{func}: padding must be an int, a pair, 'same' or 'valid', "
+                             f"got {padding!r}")
+        pads = _same_pads(size, kernel, stride) if padding == "same" else ((0, 0), (0, 0))
+    else:
+        pads = parse_padding(padding, func)
+    return Geometry(kernel, stride, pads)
+
+
+# --------------------------------------------------------------------------------------
+# The two array tricks
+# --------------------------------------------------------------------------------------
+def _pad(x: Any, pads: Pads, value: float = 0.0) -> Any:
+    if pads == ((0, 0), (0, 0)):
+        return x
+    xp = get_array_module(x)
+    return xp.pad(x, ((0, 0), (0, 0), pads[0], pads[1]), constant_values=value)
+
+
+def _crop(x: Any, pads: Pads) -> Any:
+    (top, bottom), (left, right) = pads
+    return x[:, :, top:x.shape[2] - bottom, left:x.shape[3] - right]
+
+
+def _windows(x_padded: Any, geometry: Geometry, out: Pair) -> Any:
+    """A view (N, C, H_out, W_out, kh, kw) of every window of a padded (N, C, Hp, Wp) array."""
+    xp = get_array_module(x_padded)
+    (kh, kw), (sh, sw) = geometry.kernel, geometry.stride
+    view = xp.lib.stride_tricks.sliding_window_view(x_padded, (kh, kw), axis=(2, 3))
+    return view[:, :, :(out[0] - 1) * sh + 1:sh, :(out[1] - 1) * sw + 1:sw]
+
+
+def _im2col(x_padded: Any, geometry: Geometry, out: Pair) -> Any:
+    """The windows of a padded (N, C, Hp, Wp) array as a contiguous (C, kh, kw, N, Ho, Wo) array."""
+    xp = get_array_module(x_padded)
+    return xp.ascontiguousarray(_windows(x_padded, geometry, out).transpose(1, 4, 5, 0, 2, 3))
+
+
+def _col2im(cols: Any, padded_hw: Pair, geometry: Geometry) -> Any:
+    """Add window values (C, kh, kw, N, Ho, Wo) back into their (N, C, Hp, Wp) image."""
+    xp = get_array_module(cols)
+    (kh, kw), (sh, sw) = geometry.kernel, geometry.stride
+    c, _, _, n, ho, wo = cols.shape
+    image = xp.zeros((c, n, *padded_hw), dtype=cols.dtype)
+    for u in range(kh):  # one strided slice per kernel offset; overlaps add up
+        for v in range(kw):
+            image[:, :, u:u + sh * ho:sh, v:v + sw * wo:sw] += cols[:, u, v]
+    return image.transpose(1, 0, 2, 3)
+
+
+def _padded_size(size: Pair, pads: Pads) -> Pair:
+    return size[0] + sum(pads[0]), size[1] + sum(pads[1])
+
+
+# --------------------------------------------------------------------------------------
+# Convolution: three mutually adjoint Functions
+# --------------------------------------------------------------------------------------
+class Conv2d(Function):
+    """y = conv2d(x, w): x (N, C_in, H, W), w (C_out, C_in, kh, kw) -> y (N, C_out, H_out, W_out).
+
+    Backward: dx = conv_transpose2d(dy, w) and dw = Conv2dWeightGrad(x, dy).
+    """
+
+    def __init__(self, geometry: Geometry) -> None:
+        self.geometry = geometry
+
+    def forward(self, x, w):
+        g = self.geometry
+        out = _out_size(g, x.shape[2:], "conv2d")
+        cols = _im2col(_pad(x, g.pads), g, out)                           # C, kh, kw, N, Ho, Wo
+        y = w.reshape(w.shape[0], -1) @ cols.reshape(-1, x.shape[0] * out[0] * out[1])
+        return y.reshape(w.shape[0], x.shape[0], *out).transpose(1, 0, 2, 3)
+
+    def backward(self, gy):
+        x, w = self.inputs
+        g = self.geometry
+        gx = ConvTranspose2d(g, x.shape[2:])(gy, w) if self.needs_input_grad[0] else None
+        gw = Conv2dWeightGrad(g, w.shape[2:])(x, gy) if self.needs_input_grad[1] else None
+        return gx, gw
+
+
+class ConvTranspose2d(Function):
+    """conv2d's adjoint in its input: y (N, C_y, Ho, Wo), w (C_y, C_z, kh, kw) -> (N, C_z, H, W).
+
+    Each input pixel stamps a copy of the kernel, scaled by its value, onto the output at
+    stride spacing; overlapping stamps add up (col2im), then the padding is cropped.
+    ``size`` = (H, W) fixes the output size, which the input alone leaves ambiguous by up to
+    stride - 1. Backward: dy = conv2d(dz, w), dw = Conv2dWeightGrad(dz, y).
+    """
+
+    def __init__(self, geometry: Geometry, size: Pair) -> None:
+        self.geometry, self.size = geometry, tuple(size)
+
+    def forward(self, y, w):
+        g = self.geometry
+        n, c_y, ho, wo = y.shape
+        y_matrix = y.transpose(1, 0, 2, 3).reshape(c_y, -1)               # C_y, N·Ho·Wo
+        cols = w.reshape(c_y, -1).T @ y_matrix                            # C_z·kh·kw, N·Ho·Wo
+        cols = cols.reshape(w.shape[1], *g.kernel, n, ho, wo)
+        return _crop(_col2im(cols, _padded_size(self.size, g.pads), g), g.pads)
+
+    def backward(self, gz):
+        y, w = self.inputs
+        g = self.geometry
+        gy = Conv2d(g)(gz, w) if self.needs_input_grad[0] else None
+        gw = Conv2dWeightGrad(g, w.shape[2:])(gz, y) if self.needs_input_grad[1] else None
+        return gy, gw
+
+
+class Conv2dWeightGrad(Function):
+    """conv2d's gradient in its kernel: x (N, C_in, H, W), g (N, C_out, Ho, Wo) -> w's shape.
+
+    ``dw[o, c, u, v] = Σ_n Σ_i Σ_j g[n, o, i, j] · x_pad[n, c, i·s + u, j·s + v]``: one GEMM
+    over the same windows as the forward pass. It is bilinear, with
+    ``<dw, k> = <conv2d(x, k), g>``, which gives its own backward.
+    """
+
+    def __init__(self, geometry: Geometry, kernel: Pair) -> None:
+        self.geometry, self.kernel = geometry, tuple(kernel)
+
+    def forward(self, x, g):
+        geo = self.geometry
+        cols = _im2col(_pad(x, geo.pads), geo, g.shape[2:])              # C_in, kh, kw, N, Ho, Wo
+        g_matrix = g.transpose(1, 0, 2, 3).reshape(g.shape[1], -1)       # C_out, N·Ho·Wo
+        gw = g_matrix @ cols.reshape(-1, g_matrix.shape[1]).T             # C_out, C_in·kh·kw
+        return gw.reshape(g.shape[1], x.shape[1], *self.kernel)
+
+    def backward(self, gw):
+        x, g = self.inputs
+        geo = self.geometry
+        gx = ConvTranspose2d(geo, x.shape[2:])(g, gw) if self.needs_input_grad[0] else None
+        gg = Conv2d(geo)(x, gw) if self.needs_input_grad[1] else None
+        return gx, gg
+
+
+def conv2d(x: Tensor, w: Tensor, b: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0) -> Tensor:
+    """2-D convolution (cross-correlation) of a batch of images with a bank of kernels.
+
+    Shapes: x (N, C_in, H, W), w (C_out, C_in, kh, kw), b (C_out,) -> (N, C_out, H_out, W_out)
+    with ``H_out = floor((H + top + bottom - kh) / stride) + 1`` (likewise W).
+
+    Args:
+        stride: an int or (sh, sw).
+        padding: zeros around the input: an int, (ph, pw), ((top, bottom), (left, right)),
+            "valid" (none) or "same" (``H_out = ceil(H / stride)``, the extra pixel of
+            padding at the bottom/right, as in Keras).
+    """
+    x, w = as_tensor(x), as_tensor(w)
+    _check_input(x, "conv2d")
+    if w.ndim != 4:
+        raise ValueError(f"conv2d: expected a kernel of shape (C_out, C_in, kh, kw), got {w.shape}")
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(f"conv2d: input has {x.shape[1]} channels (shape {x.shape}) but the "
+                         f"kernel expects {w.shape[1]} (shape {w.shape})")
+    kernel = _pair(w.shape[2:], "kernel size", "conv2d", 1)
+    geometry = _conv_geometry("conv2d", x.shape[2:], kernel, stride, padding)
+    _out_size(geometry, x.shape[2:], "conv2d")
+    return _add_bias(Conv2d(geometry)(x, w), b, "conv2d")
+
+
+def conv_transpose2d(x: Tensor, w: Tensor, b: Tensor | None = None, stride: Any = 1,
+                     padding: Any = 0, output_padding: Any = 0) -> Tensor:
+    """Transposed convolution ("deconvolution"): the gradient of conv2d with respect to its input.
+
+    Shapes: x (N, C_in, H, W), w (C_in, C_out, kh, kw), b (C_out,) -> (N, C_out, H_out, W_out)
+    with ``H_out = (H - 1) · stride - top - bottom + kh + output_padding`` (likewise W).
+    It is the adjoint of ``conv2d`` with the same ``w``, stride and padding:
+    ``<conv2d(z, w), x> = <z, conv_transpose2d(x, w)>``. It upsamples by ``stride``.
+
+    Args:
+        padding: as for :func:`conv2d`, but it *removes* rows and columns from the output;
+            ``"same"`` gives ``H_out = H · stride`` (Keras' Conv2DTranspose).
+        output_padding: extra rows/columns at the bottom/right (< stride), to reach sizes
+            that several conv2d input sizes share.
+    """
+    x, w = as_tensor(x), as_tensor(w)
+    func = "conv_transpose2d"
+    _check_input(x, func)
+    if w.ndim != 4:
+        raise ValueError(f"{func}: expected a kernel of shape (C_in, C_out, kh, kw), got {w.shape}")
+    if x.shape[1] != w.shape[0]:
+        raise ValueError(f"{func}: input has {x.shape[1]} channels (shape {x.shape}) but the "
+                         f"kernel expects {w.shape[0]} (shape {w.shape})")
+    kernel = _pair(w.shape[2:], "kernel size", func, 1)
+    stride_pair = _pair(stride, "stride", func, 1)
+    if padding == "same":
+        size = (x.shape[2] * stride_pair[0], x.shape[3] * stride_pair[1])
+        geometry = _conv_geometry(func, size, kernel, stride_pair, "same")
+    else:
+        geometry = _conv_geometry(func, x.shape[2:], kernel, stride_pair, padding)
+        extra = _pair(output_padding, "output_padding", func, 0)
+        if any(e >= s for e, s in zip(extra, stride_pair)):
+            raise ValueError(f"{func}: output_padding {extra} must be smaller than the stride "
+                             f"{stride_pair}")
+        size = tuple((n - 1) * s - sum(p) + k + e for n, s, p, k, e in
+                     zip(x.shape[2:], stride_pair, geometry.pads, kernel, extra))
+        if min(size) < 1:
+            raise ValueError(f"{func}: the output would be {size[0]}x{size[1]}; reduce the "
+                             "padding or enlarge the input")
+    return _add_bias(ConvTranspose2d(geometry, size)(x, w), b, func)
+
+
+# --------------------------------------------------------------------------------------
+# Pooling: gather/scatter and average/spread, as adjoint pairs
+# --------------------------------------------------------------------------------------
+class MaxPool2d(Function):
+    """Each window's maximum, (N, C, H, W) -> (N, C, H_out, W_out), remembering where it was.
+
+    ``argmax`` (flat index inside each kh×kw window, the first maximum on ties) is found in
+    forward unless given; given, this is a plain gather (used for second derivatives).
+    Backward: MaxUnpool2d sends each gradient back to its window's argmax.
+    """
+
+    def __init__(self, geometry: Geometry, argmax: Any = None) -> None:
+        self.geometry, self.argmax = geometry, argmax
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        g = self.geometry
+        out = _out_size(g, x.shape[2:], "max_pool2d")
+        fill = -xp.inf if self.argmax is None else 0.0  # padding never wins a maximum
+        patches = _windows(_pad(x, g.pads, fill), g, out)
+        flat = patches.reshape(*patches.shape[:4], -1)                    # N, C, Ho, Wo, kh·kw
+        if self.argmax is None:
+            self.argmax = flat.argmax(axis=-1)
+        return xp.take_along_axis(flat, self.argmax[..., None], axis=-1)[..., 0]
+
+    def backward(self, gy):
+        return MaxUnpool2d(self.geometry, self.argmax, self.inputs[0].shape[2:])(gy)
+
+
+class MaxUnpool2d(Function):
+    """The adjoint of MaxPool2d: put each value at its window's argmax, zeros elsewhere.
+
+    Overlapping windows (stride < kernel) that chose the same pixel add up.
+    """
+
+    def __init__(self, geometry: Geometry, argmax: Any, size: Pair) -> None:
+        self.geometry, self.argmax, self.size = geometry, argmax, tuple(size)
+
+    def forward(self, g):
+        xp = get_array_module(g)
+        geo = self.geometry
+        kh, kw = geo.kernel
+        one_hot = self.argmax[..., None] == xp.arange(kh * kw)
+        cols = (one_hot * g[..., None]).reshape(*g.shape, kh, kw)         # N, C, Ho, Wo, kh, kw
+        cols = cols.transpose(1, 4, 5, 0, 2, 3)
+        return _crop(_col2im(cols, _padded_size(self.size, geo.pads), geo), geo.pads)
+
+    def backward(self, gx):
+        return MaxPool2d(self.geometry, self.argmax)(gx)
+
+
+class AvgPool2d(Function):
+    """Each window's mean, (N, C, H, W) -> (N, C, H_out, W_out); padding counts as zeros."""
+
+    def __init__(self, geometry: Geometry) -> None:
+        self.geometry = geometry
+
+    def forward(self, x):
+        g = self.geometry
+        out = _out_size(g, x.shape[2:], "avg_pool2d")
+        return _windows(_pad(x, g.pads), g, out).mean(axis=(4, 5))
+
+    def backward(self, gy):
+        return AvgPool2dTranspose(self.geometry, self.inputs[0].shape[2:])(gy)
+
+
+class AvgPool2dTranspose(Function):
+    """AvgPool2d's adjoint: spread each value evenly, 1 / (kh·kw) to each pixel of its window."""
+
+    def __init__(self, geometry: Geometry, size: Pair) -> None:
+        self.geometry, self.size = geometry, tuple(size)
+
+    def forward(self, g):
+        xp = get_array_module(g)
+        geo = self.geometry
+        kh, kw = geo.kernel
+        spread = (g / (kh * kw)).transpose(1, 0, 2, 3)[:, None, None]    # C, 1, 1, N, Ho, Wo
+        cols = xp.broadcast_to(spread, (g.shape[1], kh, kw, g.shape[0], *g.shape[2:]))
+        return _crop(_col2im(cols, _padded_size(self.size, geo.pads), geo), geo.pads)
+
+    def backward(self, gx):
+        return AvgPool2d(self.geometry)(gx)
+
+
+def _pool_geometry(func: str, x: Tensor, kernel_size: Any, stride: Any,
+                   padding: Any) -> Geometry:
+    _check_input(x, func)
+    kernel = _pair(kernel_size, "kernel_size", func, 1)
+    geometry = Geometry(kernel, _pair(kernel if stride is None else stride, "stride", func, 1),
+                        parse_padding(padding, func))
+    for (p0, p1), k in zip(geometry.pads, kernel):
+        if max(p0, p1) > k // 2:  # else a window could hold nothing but padding
+            raise ValueError(f"{func}: padding {geometry.pads} must be at most half the "
+                             f"kernel size {kernel}")
+    _out_size(geometry, x.shape[2:], func)
+    return geometry
+
+
+def max_pool2d(x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+    """Max pooling: (N, C, H, W) -> (N, C, H_out, W_out), ``H_out = floor((H + 2p - k) / s) + 1``.
+
+    ``stride`` defaults to ``kernel_size``; padding is -inf, so it never wins. The gradient
+    goes to each window's maximum; on a tie, to the first maximum in row-major order.
+    """
+    x = as_tensor(x)
+    return MaxPool2d(_pool_geometry("max_pool2d", x, kernel_size, stride, padding))(x)
+
+
+def avg_pool2d(x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+    """Average pooling: (N, C, H, W) -> (N, C, H_out, W_out); zero padding counts in the mean."""
+    x = as_tensor(x)
+    return AvgPool2d(_pool_geometry("avg_pool2d", x, kernel_size, stride, padding))(x)
+
+
+# --------------------------------------------------------------------------------------
+# Padding and cropping
+# --------------------------------------------------------------------------------------
+class Pad2d(Function):
+    """Zeros around the image: (N, C, H, W) -> (N, C, H + top + bottom, W + left + right)."""
+
+    def __init__(self, pads: Pads) -> None:
+        self.pads = pads
+
+    def forward(self, x):
+        return _pad(x, self.pads)
+
+    def backward(self, gy):
+        return crop2d(gy, self.pads)
+
+
+def pad2d(x: Tensor, padding: Any) -> Tensor:
+    """Zero padding: an int, (ph, pw) or ((top, bottom), (left, right))."""
+    x = as_tensor(x)
+    _check_input(x, "pad2d")
+    return Pad2d(parse_padding(padding, "pad2d"))(x)
+
+
+def crop2d(x: Tensor, cropping: Any) -> Tensor:
+    """Remove rows and columns at the edges: an int, (ch, cw) or ((top, bottom), (left, right))."""
+    x = as_tensor(x)
+    _check_input(x, "crop2d")
+    (top, bottom), (left, right) = parse_padding(cropping, "crop2d", "cropping")
+    if top + bottom >= x.shape[2] or left + right >= x.shape[3]:
+        raise ValueError(f"crop2d: cropping {((top, bottom), (left, right))} leaves nothing of "
+                         f"an input of shape {x.shape}")
+    return getitem(x, (slice(None), slice(None), slice(top, x.shape[2] - bottom),
+                       slice(left, x.shape[3] - right)))
