@@ -10,11 +10,11 @@ The public surface::
     loss.backward()
     x.grad                       # d loss / d x
 
-``nn``, ``optim``, ``datasets`` and ``train`` are imported with the package; ``viz`` (which
-imports matplotlib) is imported on demand: ``from scratchnet import viz``.
+``nn``, ``optim``, ``datasets``, ``train`` and ``models`` are imported with the package;
+``viz`` (which imports matplotlib) is imported on demand: ``from scratchnet import viz``.
 """
 
-from scratchnet import datasets, functional, nn, optim, train
+from scratchnet import datasets, functional, models, nn, optim, train
 from scratchnet.autograd import (
     Function,
     Tensor,
@@ -53,6 +53,7 @@ __all__ = [
     "is_grad_enabled",
     "load",
     "manual_seed",
+    "models",
     "nn",
     "no_grad",
     "optim",

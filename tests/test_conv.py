@@ -666,3 +666,9 @@ def test_bad_pool_padding(padding):
 def test_bad_pad2d_and_crop2d_arguments():
     raises(["pad2d", "padding"], lambda: F.pad2d(X, -1))
     raises(["crop2d", "cropping"], lambda: F.crop2d(X, (1, -1)))
+
+
+def test_same_padding_refuses_an_output_padding():
+    x, w = np.zeros((1, 2, 3, 3)), np.zeros((2, 1, 3, 3))
+    with pytest.raises(ValueError, match=r"conv_transpose2d: padding='same' .* output_padding"):
+        F.conv_transpose2d(x, w, stride=2, padding="same", output_padding=1)

@@ -308,6 +308,9 @@ def conv_transpose2d(x: Tensor, w: Tensor, b: Tensor | None = None, stride: Any 
     kernel = _pair(w.shape[2:], "kernel size", func, 1)
     stride_pair = _pair(stride, "stride", func, 1)
     if padding == "same":
+        if _pair(output_padding, "output_padding", func, 0) != (0, 0):
+            raise ValueError(f"{func}: padding='same' fixes the output size at input × stride; "
+                             f"leave output_padding at 0 (got {output_padding!r})")
         size = (x.shape[2] * stride_pair[0], x.shape[3] * stride_pair[1])
         geometry = _conv_geometry(func, size, kernel, stride_pair, "same")
     else:
