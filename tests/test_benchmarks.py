@@ -25,3 +25,33 @@ def test_autograd_benchmark_quick_run_writes_its_json(tmp_path):
     for name in ("scalar_chain.total", "mlp.step"):
         assert rows[name]["scratchnet"] > 0
         assert rows[name]["pytorch"] is None and rows[name]["ratio"] is None
+
+
+def test_conv_benchmark_quick_run_writes_its_json(tmp_path):
+    out = tmp_path / "conv.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_conv.py"), "--quick",
+         "--no-torch", "--threads", "1", "--json", str(out)],
+        capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| workload |" in result.stdout
+    report = json.loads(out.read_text())
+    assert report["threads"] == 1 and report["quick"] is True
+    assert report["checks"] and all(check["ok"] for check in report["checks"]), report["checks"]
+    rows = {row["name"]: row for row in report["workloads"]}
+    ops = ("conv2d.1-16.32x32", "conv2d.16-8.16x16", "conv2d.8-8.8x8",
+           "max_pool2d.16x32x32", "max_pool2d.8x16x16", "max_pool2d.8x8x8",
+           "conv_transpose2d.8-8.4x4", "conv_transpose2d.8-16.8x8",
+           "conv_transpose2d.16-1.16x16")
+    for op in ops:
+        for phase, target in (("fwd+bwd", 3.0), ("forward", None), ("backward", None)):
+            row = rows[f"{op}.{phase}"]
+            assert row["unit"] == "ms" and row["scratchnet"] > 0
+            assert row["target"] == target
+            assert row["pytorch"] is None and row["ratio"] is None
+            assert row["meets_target"] is None
+            assert set(row["spread"]) == {"scratchnet", "pytorch"}
+    geomean = rows["geomean"]
+    assert geomean["target"] == 2.0 and geomean["unit"] == "ratio"
+    assert geomean["ratio"] is None and geomean["meets_target"] is None
