@@ -141,6 +141,8 @@ def _pad(x: Any, pads: Pads, value: float = 0.0) -> Any:
 
 
 def _crop(x: Any, pads: Pads) -> Any:
+    if pads == ((0, 0), (0, 0)):
+        return x
     (top, bottom), (left, right) = pads
     return x[:, :, top:x.shape[2] - bottom, left:x.shape[3] - right]
 
@@ -175,30 +177,46 @@ def _padded_size(size: Pair, pads: Pads) -> Pair:
     return size[0] + sum(pads[0]), size[1] + sum(pads[1])
 
 
+def _offset_slices(geometry: Geometry, out: Pair) -> list[tuple[slice, ...]]:
+    """For each kernel offset (u, v), row-major, the slice of the padded image it sees."""
+    (kh, kw), (sh, sw) = geometry.kernel, geometry.stride
+    return [(slice(None), slice(None), slice(u, u + sh * out[0], sh),
+             slice(v, v + sw * out[1], sw)) for u in range(kh) for v in range(kw)]
+
+
+def _conv2d_array(x: Any, w: Any, geometry: Geometry) -> tuple[Any, Any]:
+    """conv2d on arrays: one GEMM between the kernels and the im2col matrix; returns both."""
+    out = _out_size(geometry, x.shape[2:], "conv2d")
+    cols = _im2col(_pad(x, geometry.pads), geometry, out)                # C, kh, kw, N, Ho, Wo
+    y = w.reshape(w.shape[0], -1) @ cols.reshape(-1, x.shape[0] * out[0] * out[1])
+    return y.reshape(w.shape[0], x.shape[0], *out).transpose(1, 0, 2, 3), cols
+
+
 # --------------------------------------------------------------------------------------
 # Convolution: three mutually adjoint Functions
 # --------------------------------------------------------------------------------------
 class Conv2d(Function):
     """y = conv2d(x, w): x (N, C_in, H, W), w (C_out, C_in, kh, kw) -> y (N, C_out, H_out, W_out).
 
-    Backward: dx = conv_transpose2d(dy, w) and dw = Conv2dWeightGrad(x, dy).
+    Backward: dx = conv_transpose2d(dy, w) and dw = Conv2dWeightGrad(x, dy). The im2col
+    matrix of x is kept for dw, which needs the same windows: memory traded for time
+    (it is freed with the graph, and at once under ``no_grad``).
     """
 
     def __init__(self, geometry: Geometry) -> None:
         self.geometry = geometry
+        self.cols = None
 
     def forward(self, x, w):
-        g = self.geometry
-        out = _out_size(g, x.shape[2:], "conv2d")
-        cols = _im2col(_pad(x, g.pads), g, out)                           # C, kh, kw, N, Ho, Wo
-        y = w.reshape(w.shape[0], -1) @ cols.reshape(-1, x.shape[0] * out[0] * out[1])
-        return y.reshape(w.shape[0], x.shape[0], *out).transpose(1, 0, 2, 3)
+        y, self.cols = _conv2d_array(x, w, self.geometry)
+        return y
 
     def backward(self, gy):
         x, w = self.inputs
         g = self.geometry
         gx = ConvTranspose2d(g, x.shape[2:])(gy, w) if self.needs_input_grad[0] else None
-        gw = Conv2dWeightGrad(g, w.shape[2:])(x, gy) if self.needs_input_grad[1] else None
+        gw = (Conv2dWeightGrad(g, w.shape[2:], self.cols)(x, gy) if self.needs_input_grad[1]
+              else None)
         return gx, gw
 
 
@@ -216,6 +234,16 @@ class ConvTranspose2d(Function):
 
     def forward(self, y, w):
         g = self.geometry
+        (kh, kw), (top, bottom), (left, right) = g.kernel, *g.pads
+        if (g.stride == (1, 1) and max(top, bottom) < kh and max(left, right) < kw
+                and y.shape[1] <= w.shape[1]):
+            # With stride 1, stamping kernels equals correlating the zero-padded input with
+            # the kernel flipped by 180°: a plain convolution. It skips col2im, and it is
+            # cheaper when the output has at least as many channels as the input.
+            flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+            full = Geometry(g.kernel, (1, 1), ((kh - 1 - top, kh - 1 - bottom),
+                                               (kw - 1 - left, kw - 1 - right)))
+            return _conv2d_array(y, flipped, full)[0]
         n, c_y, ho, wo = y.shape
         y_matrix = y.transpose(1, 0, 2, 3).reshape(c_y, -1)               # C_y, N·Ho·Wo
         cols = w.reshape(c_y, -1).T @ y_matrix                            # C_z·kh·kw, N·Ho·Wo
@@ -238,12 +266,15 @@ class Conv2dWeightGrad(Function):
     ``<dw, k> = <conv2d(x, k), g>``, which gives its own backward.
     """
 
-    def __init__(self, geometry: Geometry, kernel: Pair) -> None:
-        self.geometry, self.kernel = geometry, tuple(kernel)
+    def __init__(self, geometry: Geometry, kernel: Pair, cols: Any = None) -> None:
+        self.geometry, self.kernel, self.cols = geometry, tuple(kernel), cols
 
     def forward(self, x, g):
         geo = self.geometry
-        cols = _im2col(_pad(x, geo.pads), geo, g.shape[2:])              # C_in, kh, kw, N, Ho, Wo
+        cols = self.cols                                                  # C_in, kh, kw, N, Ho, Wo
+        if cols is None:
+            cols = _im2col(_pad(x, geo.pads), geo, g.shape[2:])
+        self.cols = None  # used once; do not keep it alive with the graph
         g_matrix = g.transpose(1, 0, 2, 3).reshape(g.shape[1], -1)       # C_out, N·Ho·Wo
         gw = g_matrix @ cols.reshape(-1, g_matrix.shape[1]).T             # C_out, C_in·kh·kw
         return gw.reshape(g.shape[1], x.shape[1], *self.kernel)
@@ -333,49 +364,60 @@ def conv_transpose2d(x: Tensor, w: Tensor, b: Tensor | None = None, stride: Any 
 class MaxPool2d(Function):
     """Each window's maximum, (N, C, H, W) -> (N, C, H_out, W_out), remembering where it was.
 
-    ``argmax`` (flat index inside each kh×kw window, the first maximum on ties) is found in
-    forward unless given; given, this is a plain gather (used for second derivatives).
-    Backward: MaxUnpool2d sends each gradient back to its window's argmax.
+    The windows are scanned one kernel offset at a time (a strided slice each), keeping the
+    running maximum. ``winners`` holds one boolean array per offset (row-major inside the
+    window): True where that offset holds the window's maximum, only the first one on a
+    tie. Given ``winners``, this is a plain gather (used for second derivatives).
+    Backward: MaxUnpool2d sends each gradient back to its winner.
     """
 
-    def __init__(self, geometry: Geometry, argmax: Any = None) -> None:
-        self.geometry, self.argmax = geometry, argmax
+    def __init__(self, geometry: Geometry, winners: list[Any] | None = None) -> None:
+        self.geometry, self.winners = geometry, winners
 
     def forward(self, x):
         xp = get_array_module(x)
         g = self.geometry
         out = _out_size(g, x.shape[2:], "max_pool2d")
-        fill = -xp.inf if self.argmax is None else 0.0  # padding never wins a maximum
-        patches = _windows(_pad(x, g.pads, fill), g, out)
-        flat = patches.reshape(*patches.shape[:4], -1)                    # N, C, Ho, Wo, kh·kw
-        if self.argmax is None:
-            self.argmax = flat.argmax(axis=-1)
-        return xp.take_along_axis(flat, self.argmax[..., None], axis=-1)[..., 0]
+        given = self.winners is not None
+        padded = _pad(x, g.pads, 0.0 if given else -xp.inf)  # padding never wins a maximum
+        slices = [padded[s] for s in _offset_slices(g, out)]
+        if given:
+            return sum(part * won for part, won in zip(slices, self.winners))
+        best = slices[0].copy()
+        for part in slices[1:]:
+            xp.maximum(best, part, out=best)
+        self.winners = [slices[0] == best]  # masks: multiplying by them beats where()
+        taken = self.winners[0].copy()
+        for part in slices[1:]:
+            won = part == best
+            won &= ~taken  # a tie goes to the first maximum only
+            taken |= won
+            self.winners.append(won)
+        return best
 
     def backward(self, gy):
-        return MaxUnpool2d(self.geometry, self.argmax, self.inputs[0].shape[2:])(gy)
+        return MaxUnpool2d(self.geometry, self.winners, self.inputs[0].shape[2:])(gy)
 
 
 class MaxUnpool2d(Function):
-    """The adjoint of MaxPool2d: put each value at its window's argmax, zeros elsewhere.
+    """The adjoint of MaxPool2d: put each value where its window's maximum was, zeros elsewhere.
 
     Overlapping windows (stride < kernel) that chose the same pixel add up.
     """
 
-    def __init__(self, geometry: Geometry, argmax: Any, size: Pair) -> None:
-        self.geometry, self.argmax, self.size = geometry, argmax, tuple(size)
+    def __init__(self, geometry: Geometry, winners: list[Any], size: Pair) -> None:
+        self.geometry, self.winners, self.size = geometry, winners, tuple(size)
 
     def forward(self, g):
         xp = get_array_module(g)
         geo = self.geometry
-        kh, kw = geo.kernel
-        one_hot = self.argmax[..., None] == xp.arange(kh * kw)
-        cols = (one_hot * g[..., None]).reshape(*g.shape, kh, kw)         # N, C, Ho, Wo, kh, kw
-        cols = cols.transpose(1, 4, 5, 0, 2, 3)
-        return _crop(_col2im(cols, _padded_size(self.size, geo.pads), geo), geo.pads)
+        image = xp.zeros((*g.shape[:2], *_padded_size(self.size, geo.pads)), dtype=g.dtype)
+        for where, won in zip(_offset_slices(geo, g.shape[2:]), self.winners):
+            image[where] += g * won
+        return _crop(image, geo.pads)
 
     def backward(self, gx):
-        return MaxPool2d(self.geometry, self.argmax)(gx)
+        return MaxPool2d(self.geometry, self.winners)(gx)
 
 
 class AvgPool2d(Function):
