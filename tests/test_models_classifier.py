@@ -38,7 +38,7 @@ def test_the_cnn_has_the_documented_size_and_output():
 
 def test_mnist_classifier_trains_once_then_loads_the_cache(tmp_path, monkeypatch):
     path = tmp_path / "cnn.npz"
-    first = mnist_classifier(path, progress=False, epochs=1, train_size=256)
+    first = mnist_classifier(path, progress=False, epochs=1, train_size=256, source="bundled")
     assert path.is_file() and not first.training
     meta = sn.checkpoint.read_checkpoint(path)[1]
     assert meta["epochs"] == 1 and 0.0 <= meta["test_accuracy"] <= 1.0
