@@ -112,10 +112,11 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Time scratchnet's autograd (scalar op chain, MLP training step) "
-                    "against PyTorch CPU.")
+def parse_args(argv: list[str] | None, description: str = (
+        "Time scratchnet's autograd (scalar op chain, MLP training step) against PyTorch CPU."),
+) -> argparse.Namespace:
+    """The options every benchmark script shares: --threads, --quick, --json, --no-torch."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--threads", type=int, default=None, metavar="N",
                         help="BLAS and torch threads (default: the number of cores, "
                              f"{available_cores()} here)")

@@ -51,7 +51,6 @@ most 2. Missing a target is reported, not an error: the exit status is 0.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import math
@@ -66,7 +65,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_autograd import (  # from the folder put on the path just above
     Plan,
-    available_cores,
     busy_cores,
     configure_threads,
     import_scratchnet,
@@ -74,6 +72,7 @@ from bench_autograd import (  # from the folder put on the path just above
     load_average,
     machine_info,
     markdown_table,
+    parse_args,
     run_blocks,
     workload_row,
     write_json_atomically,
@@ -108,25 +107,6 @@ WORKLOADS = (
     Workload("conv_transpose2d.16-1.16x16", "conv_transpose2d", (BATCH, 16, 16, 16),
              (16, 1, 3, 3)),
 )
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Time scratchnet's conv2d, conv_transpose2d and max_pool2d (forward + "
-                    "backward, the conv autoencoder's shapes, batch 128) against PyTorch CPU.")
-    parser.add_argument("--threads", type=int, default=None, metavar="N",
-                        help="BLAS and torch threads (default: the number of cores, "
-                             f"{available_cores()} here)")
-    parser.add_argument("--quick", action="store_true",
-                        help="a few-second smoke run: fewer warm-ups and repeats")
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
-                        help="also write the results as JSON to PATH")
-    parser.add_argument("--no-torch", action="store_true",
-                        help="skip PyTorch even when it is installed")
-    args = parser.parse_args(argv)
-    if args.threads is not None and args.threads < 1:
-        parser.error(f"--threads must be at least 1, got {args.threads}")
-    return args
 
 
 # --------------------------------------------------------------------------------------
@@ -296,7 +276,9 @@ def geomean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parse_args(argv, "Time scratchnet's conv2d, conv_transpose2d and max_pool2d "
+                            "(forward + backward, the conv autoencoder's shapes, batch 128) "
+                            "against PyTorch CPU.")
     threads = configure_threads(args.threads)
 
     import numpy as np  # after configure_threads, so the BLAS thread count applies

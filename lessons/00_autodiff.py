@@ -68,10 +68,7 @@ QUICK = quick_mode()  # `--quick` or SCRATCHNET_QUICK=1: smaller sizes, fewer st
 # Work in float64 throughout, so that the digits we compare are exact up to ~1e-16
 # (scratchnet's default is float32, which is what the models train in).
 sn.set_default_dtype(np.float64)
-try:
-    FIGURES = figure_dir(__file__)
-except NameError:  # inside Jupyter there is no __file__
-    FIGURES = figure_dir("00_autodiff")
+FIGURES = figure_dir("00_autodiff")
 SUMMARY: dict[str, str] = {}  # the key numbers, printed again at the end
 print(f"quick mode: {QUICK}; figures are saved to {FIGURES}")
 

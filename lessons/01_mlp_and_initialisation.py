@@ -40,10 +40,7 @@ from scratchnet.datasets import DataLoader, load_mnist
 from scratchnet.lesson import figure_dir, quick_mode
 
 QUICK = quick_mode()
-try:
-    FIGURES = figure_dir(__file__)
-except NameError:  # inside Jupyter there is no __file__
-    FIGURES = figure_dir("01_mlp_and_initialisation")
+FIGURES = figure_dir("01_mlp_and_initialisation")
 
 sn.manual_seed(0)
 x_train, y_train = load_mnist("train")

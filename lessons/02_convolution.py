@@ -63,10 +63,7 @@ from scratchnet.datasets import load_mnist
 from scratchnet.lesson import figure_dir, quick_mode
 
 QUICK = quick_mode()  # `--quick` or SCRATCHNET_QUICK=1: a tiny training run
-try:
-    FIGURES = figure_dir(__file__)
-except NameError:  # inside Jupyter there is no __file__
-    FIGURES = figure_dir("02_convolution")
+FIGURES = figure_dir("02_convolution")
 SUMMARY: dict[str, str] = {}  # the key numbers, printed again at the end
 print(f"quick mode: {QUICK}; figures are saved to {FIGURES}")
 

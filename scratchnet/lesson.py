@@ -19,17 +19,15 @@ def quick_mode() -> bool:
     return "--quick" in sys.argv[1:] or os.environ.get("SCRATCHNET_QUICK", "") == "1"
 
 
-def figure_dir(lesson_file: str | os.PathLike[str]) -> Path:
-    """The folder ``figures/<lesson name>/`` beside a lesson file, created if missing.
+def figure_dir(lesson: str) -> Path:
+    """The folder for a lesson's figures, ``figures/<lesson>/``, created if missing.
 
-    Call it as ``figure_dir(__file__)``. Inside Jupyter, where ``__file__`` is not defined,
-    pass the lesson's name, e.g. ``figure_dir("00_autodiff")``: figures then go to
-    ``figures/00_autodiff/`` under the working directory.
+    Run as a script (``python lessons/02_convolution.py``), it is beside the script:
+    ``lessons/figures/02_convolution/``. Stepped through in Jupyter or VS Code, where no
+    script is running, it is under the working directory. ``lesson`` is the file's stem.
     """
-    path = Path(lesson_file)
-    if path.suffix == ".py":
-        folder = path.resolve().parent / "figures" / path.stem
-    else:
-        folder = Path("figures") / path.name
+    script = getattr(sys.modules.get("__main__"), "__file__", None)
+    here = Path(script).resolve().parent if script and Path(script).stem == lesson else Path.cwd()
+    folder = here / "figures" / lesson
     folder.mkdir(parents=True, exist_ok=True)
     return folder

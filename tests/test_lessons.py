@@ -73,3 +73,12 @@ def test_lesson_runs_in_quick_mode(lesson: Path) -> None:
     # Written by this run (allow for coarse file-system timestamps), not left over.
     fresh = [p for p in figures.iterdir() if p.is_file() and p.stat().st_mtime >= started - 2]
     assert fresh, f"{lesson.name} saved no figure into {figures} during this run"
+
+
+def test_figure_dir_outside_its_script_uses_the_working_directory(tmp_path, monkeypatch):
+    """As in Jupyter: no lesson script is running, so figures go under the working folder."""
+    from scratchnet.lesson import figure_dir
+
+    monkeypatch.chdir(tmp_path)
+    folder = figure_dir("07_something")
+    assert folder == tmp_path / "figures" / "07_something" and folder.is_dir()
