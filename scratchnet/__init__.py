@@ -14,7 +14,7 @@ The public surface::
 ``viz`` (which imports matplotlib) is imported on demand: ``from scratchnet import viz``.
 """
 
-from scratchnet import datasets, functional, models, nn, optim, train
+from scratchnet import datasets, functional, metrics, models, nn, optim, train
 from scratchnet.autograd import (
     Function,
     Tensor,
@@ -53,6 +53,7 @@ __all__ = [
     "is_grad_enabled",
     "load",
     "manual_seed",
+    "metrics",
     "models",
     "nn",
     "no_grad",
