@@ -15,9 +15,11 @@ __all__ = ["psnr", "subspace_angles"]
 
 
 def _orthonormal_basis(A: np.ndarray, name: str) -> np.ndarray:
-    if A.ndim != 2:
+    if A.ndim != 2 or A.shape[1] == 0:
         raise ValueError(f"subspace_angles: {name} must be a 2-D array whose columns span the "
                          f"subspace, got shape {A.shape}")
+    if not np.isfinite(A).all():
+        raise ValueError(f"subspace_angles: {name} contains NaN or infinite values")
     q, r = np.linalg.qr(A)
     rank = int((np.abs(np.diag(r)) > 1e-12 * max(np.abs(np.diag(r)).max(), 1e-300)).sum())
     if rank < A.shape[1]:
@@ -55,6 +57,8 @@ def psnr(reference: Any, estimate: Any, data_range: float = 1.0) -> float:
     Higher is better; each halving of the error adds about 3 dB. Images in [0, 1] use
     ``data_range=1``. Identical inputs give ``inf``.
     """
+    if not data_range > 0:
+        raise ValueError(f"psnr: data_range must be > 0, got {data_range}")
     ref = np.asarray(as_numpy(reference), dtype=np.float64)
     est = np.asarray(as_numpy(estimate), dtype=np.float64)
     if ref.shape != est.shape:

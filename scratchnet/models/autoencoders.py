@@ -20,6 +20,7 @@ the course's two image architectures.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,14 @@ __all__ = ["Autoencoder", "LinearAutoencoder", "TiedDense", "conv_autoencoder",
            "deep_autoencoder"]
 
 LOSSES = ("mse", "bce")
+
+
+def _one_generator(rng: np.random.Generator | int | None) -> np.random.Generator | None:
+    """A seed becomes one generator shared by all of a model's layers.
+
+    Handing the bare seed to each layer would give every layer the same draws.
+    """
+    return None if rng is None else get_generator(rng)
 
 
 def _parse_noise(noise: Any) -> tuple[str, float] | None:
@@ -84,6 +93,9 @@ class Autoencoder(nn.Module):
         self.sparsity_target = (None if sparsity_target is None else check_number(
             "Autoencoder", "sparsity_target", sparsity_target, 0.0, 1.0, low_open=True,
             high_open=True))
+        if sparsity_target is not None and self.sparsity == 0:
+            raise ValueError("Autoencoder: sparsity_target has no effect with sparsity=0; "
+                             "set sparsity=β > 0 too")
         self.rng = None if rng is None else get_generator(rng)
 
     def encode(self, x: Tensor) -> Tensor:
@@ -164,9 +176,12 @@ class Autoencoder(nn.Module):
         x_in = self.corrupt(x)
         if self.contractive > 0 and not x_in.requires_grad:
             x_in = Tensor._wrap(x_in.data).requires_grad_()  # ∂h/∂x needs x in the graph
-        h = self.encode(x_in)
+        # The contractive term differentiates h, so h needs a graph even when the loss is
+        # only evaluated (validation runs under no_grad).
+        with enable_grad() if self.contractive > 0 else contextlib.nullcontext():
+            h = self.encode(x_in)
+            penalty = self.penalties(x_in, h)
         total = self.reconstruction_loss(self.decode(h), x)
-        penalty = self.penalties(x_in, h)
         return total if penalty is None else total + penalty
 
 
@@ -201,6 +216,7 @@ class LinearAutoencoder(Autoencoder):
                  rng: np.random.Generator | int | None = None) -> None:
         n_in = check_int("LinearAutoencoder", "n_in", n_in)
         n_code = check_int("LinearAutoencoder", "n_code", n_code)
+        rng = _one_generator(rng)
         encoder = nn.Dense(n_in, n_code, rng=rng)
         decoder = TiedDense(encoder.weight) if tied else nn.Dense(n_code, n_in, rng=rng)
         super().__init__(encoder, decoder, loss="mse")
@@ -221,6 +237,7 @@ def deep_autoencoder(code_size: int = 32, rng: np.random.Generator | int | None 
     returns (N, 1, 28, 28) images. About 210K parameters with a 32-unit code. Extra keyword
     arguments (noise, contractive, sparsity, ...) go to :class:`Autoencoder`.
     """
+    rng = _one_generator(rng)
     encoder = nn.Sequential(nn.Flatten(), nn.Dense(784, 128, activation="relu", rng=rng),
                             nn.Dense(128, code_size, rng=rng))
     decoder = nn.Sequential(nn.Dense(code_size, 128, activation="relu", rng=rng),
@@ -240,6 +257,7 @@ def conv_autoencoder(rng: np.random.Generator | int | None = None,
     sigmoid) back to 32×32, then crop to 28×28. About 3.8K parameters, against ~210K for
     :func:`deep_autoencoder`: weight sharing at work.
     """
+    rng = _one_generator(rng)
     encoder = nn.Sequential(
         nn.ZeroPadding2D(2),
         nn.Conv2D(1, 16, 3, padding="same", activation="relu", rng=rng), nn.MaxPool2D(2),
