@@ -51,8 +51,8 @@ import numpy as np
 
 import scratchnet as sn
 from scratchnet import nn, optim, viz
-from scratchnet.datasets import load_mnist, make_circle
-from scratchnet.lesson import figure_dir, quick_mode
+from scratchnet.datasets import make_circle
+from scratchnet.lesson import bundled_mnist, figure_dir, quick_mode
 from scratchnet.metrics import psnr
 from scratchnet.models import PCA, Autoencoder
 
@@ -61,11 +61,7 @@ FIGURES = figure_dir("03_pca")
 STARTED = time.perf_counter()
 
 sn.manual_seed(0)
-images, labels = load_mnist("train", source="bundled")
-test_images, test_labels = load_mnist("test", source="bundled")
-if QUICK:
-    images, labels = images[:1000], labels[:1000]
-    test_images, test_labels = test_images[:200], test_labels[:200]
+images, labels, test_images, test_labels = bundled_mnist(QUICK, quick_sizes=(1000, 200))
 # PCA works on vectors: each 28x28 image becomes a row of 784 values. float64 for exact checks.
 x = images.reshape(len(images), -1).astype(np.float64)
 x_test = test_images.reshape(len(test_images), -1).astype(np.float64)

@@ -56,19 +56,15 @@ import numpy as np
 
 import scratchnet as sn
 from scratchnet import models, nn, optim, viz
-from scratchnet.datasets import DataLoader, load_mnist
-from scratchnet.lesson import figure_dir, quick_mode
+from scratchnet.datasets import DataLoader
+from scratchnet.lesson import KeyNumbers, bundled_mnist, figure_dir, quick_mode
 
 QUICK = quick_mode()  # `--quick` or SCRATCHNET_QUICK=1: tiny data, one epoch
 FIGURES = figure_dir("05_deep_autoencoders")
-LESSON_START = time.perf_counter()
-SUMMARY: dict[str, str] = {}  # the key numbers, printed again at the end
+SUMMARY = KeyNumbers("Key numbers from this lesson (test split of the bundled MNIST subset):")
 
 sn.manual_seed(0)
-x_train, y_train = load_mnist("train", source="bundled")
-x_test, y_test = load_mnist("test", source="bundled")
-if QUICK:
-    x_train, y_train, x_test, y_test = x_train[:300], y_train[:300], x_test[:100], y_test[:100]
+x_train, y_train, x_test, y_test = bundled_mnist(QUICK)
 EPOCHS_DEEP = 1 if QUICK else 30
 EPOCHS_SHALLOW = 1 if QUICK else 15
 CODE_SIZES = (2, 8, 32)
@@ -113,8 +109,9 @@ for k in CODE_SIZES:
 # ## 2. The deep autoencoder at the same code sizes
 #
 # `models.deep_autoencoder(k)` builds the 784-128-$k$-128-784 network above. Here is its
-# layer table for $k = 8$. With the same code size, it has about $2 \times 784 \times 128$
-# weights more than PCA's $784 k$ numbers. Those weights are what let it bend.
+# layer table for $k = 8$. It has about 200,000 weights, most of them in the two
+# $784 \times 128$ layers, where PCA with the same code size has $784 k$ numbers (plus the
+# mean). Those extra weights are what let it bend.
 
 # %%
 models.deep_autoencoder(8, rng=0).summary((1, 28, 28))
@@ -204,7 +201,8 @@ viz.latent_scatter(deep_codes[1], y_test, ax=ax_deep,
 print("saved", viz.save_figure(fig, FIGURES / "two_number_codes.png"))
 
 fig = viz.plot_history(deep_histories[8], keys=["loss", "val_loss"],
-                       title="deep autoencoder, k=8: binary cross-entropy per pixel")
+                       title="deep autoencoder, k=8: training and test loss")
+fig.axes[0].set_ylabel("binary cross-entropy per pixel")
 print("saved", viz.save_figure(fig, FIGURES / "deep_k8_training_curve.png"))
 
 # %% [markdown]
@@ -297,15 +295,15 @@ SUMMARY["noise pass-through G: k=32 vs k=1024 (identity: 1)"] = (
 
 # %% [markdown]
 # The overcomplete model rebuilds test digits several times more accurately. Did it
-# learn the identity? Not in this run. Its error on shuffled digits is about as bad as
-# the undercomplete model's, and no better than outputting the mean digit. It lets only
-# about a tenth of random noise through, far from the identity's $G = 1$. What it did
-# learn is a *less selective* map than the undercomplete one: about one and a half times
-# as much noise gets through. Nothing in the loss stops an overcomplete
-# code from drifting towards copying if we train longer or give it more freedom. It
-# only depends on where gradient descent happens to stop. That is why Goodfellow et al.
-# say an overcomplete autoencoder must be *regularised*: sparsity (next), noise and
-# contraction (lesson 07).
+# learn the identity? Not in this run. On shuffled digits its error is close to the
+# undercomplete model's and to PCA's, only a little below what outputting the mean digit
+# gives (an identity map would give 0). It lets only about a tenth of random noise
+# through, far from the identity's $G = 1$. What it did learn is a *less selective* map
+# than the undercomplete one: about one and a half times as much noise gets through.
+# Nothing in the loss stops an overcomplete code from drifting towards copying if we
+# train longer or give it more freedom; where it ends up depends only on where gradient
+# descent happens to stop. That is why Goodfellow et al. say an overcomplete autoencoder
+# must be *regularised*: by sparsity (next), by noise or by contraction (lesson 07).
 #
 # ## 4. A sparse overcomplete code
 #
@@ -397,7 +395,4 @@ print("saved", viz.save_figure(fig, FIGURES / "sparse_decoder_rows.png"))
 #   image, so the first steps do not saturate a sigmoid code.
 
 # %%
-SUMMARY["lesson run time"] = f"{time.perf_counter() - LESSON_START:.0f} s (quick mode: {QUICK})"
-print("Key numbers from this lesson (test split of the bundled MNIST subset):")
-for key, value in SUMMARY.items():
-    print(f"  {key:<56} {value}")
+SUMMARY.show(QUICK)

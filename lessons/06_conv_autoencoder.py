@@ -52,19 +52,15 @@ import numpy as np
 
 import scratchnet as sn
 from scratchnet import metrics, models, nn, optim, viz
-from scratchnet.datasets import DataLoader, load_mnist
-from scratchnet.lesson import figure_dir, quick_mode
+from scratchnet.datasets import DataLoader
+from scratchnet.lesson import KeyNumbers, bundled_mnist, figure_dir, quick_mode
 
 QUICK = quick_mode()  # `--quick` or SCRATCHNET_QUICK=1: tiny data, one epoch
 FIGURES = figure_dir("06_conv_autoencoder")
-LESSON_START = time.perf_counter()
-SUMMARY: dict[str, str] = {}  # the key numbers, printed again at the end
+SUMMARY = KeyNumbers("Key numbers from this lesson (test split of the bundled MNIST subset):")
 
 sn.manual_seed(0)
-x_train, y_train = load_mnist("train", source="bundled")
-x_test, y_test = load_mnist("test", source="bundled")
-if QUICK:
-    x_train, y_train, x_test, y_test = x_train[:300], y_train[:300], x_test[:100], y_test[:100]
+x_train, y_train, x_test, y_test = bundled_mnist(QUICK)
 EPOCHS = 1 if QUICK else 25
 print(f"quick mode: {QUICK}; train {x_train.shape}, test {x_test.shape}; {EPOCHS} epochs "
       f"per model; figures go to {FIGURES}")
@@ -249,8 +245,9 @@ print("saved", viz.save_figure(fig, FIGURES / "reconstructions.png"))
 # ## 4. Inside the conv encoder
 #
 # The first layer's 16 feature maps (after ReLU, before pooling) for one digit, and the
-# code: 8 maps of $4 \times 4$. The first layer keeps the image's layout, and each map
-# responds to some edges or stroke directions. By the code, the layout has shrunk to a
+# code: 8 maps of $4 \times 4$. The first layer keeps the image's layout. Most of its maps
+# are copies of the digit with some edges or stroke directions brighter than others, and a
+# few light up the background around the strokes. By the code, the layout has shrunk to a
 # $4 \times 4$ grid of coarse regions, each described by 8 numbers. The decoder rebuilds
 # the digit from these 128 numbers alone.
 
@@ -290,7 +287,4 @@ print("saved", viz.save_figure(fig, FIGURES / "encoder_feature_maps.png"))
 #   so this network does more arithmetic per image than the MLP.
 
 # %%
-SUMMARY["lesson run time"] = f"{time.perf_counter() - LESSON_START:.0f} s (quick mode: {QUICK})"
-print("Key numbers from this lesson (test split of the bundled MNIST subset):")
-for key, value in SUMMARY.items():
-    print(f"  {key:<56} {value}")
+SUMMARY.show(QUICK)

@@ -58,19 +58,15 @@ import numpy as np
 
 import scratchnet as sn
 from scratchnet import metrics, models, nn, optim, viz
-from scratchnet.datasets import DataLoader, load_mnist
-from scratchnet.lesson import figure_dir, quick_mode
+from scratchnet.datasets import DataLoader
+from scratchnet.lesson import KeyNumbers, bundled_mnist, figure_dir, quick_mode
 
 QUICK = quick_mode()  # `--quick` or SCRATCHNET_QUICK=1: tiny data, one epoch
 FIGURES = figure_dir("07_denoising_and_contractive")
-LESSON_START = time.perf_counter()
-SUMMARY: dict[str, str] = {}  # the key numbers, printed again at the end
+SUMMARY = KeyNumbers("Key numbers from this lesson (test split of the bundled MNIST subset):")
 
 sn.manual_seed(0)
-x_train, y_train = load_mnist("train", source="bundled")
-x_test, y_test = load_mnist("test", source="bundled")
-if QUICK:
-    x_train, y_train, x_test, y_test = x_train[:300], y_train[:300], x_test[:100], y_test[:100]
+x_train, y_train, x_test, y_test = bundled_mnist(QUICK)
 EPOCHS_DAE = 1 if QUICK else 30
 EPOCHS_CAE = 1 if QUICK else 15
 N_JACOBIAN = 50 if QUICK else 300  # test digits on which we measure ||J||
@@ -413,7 +409,4 @@ print("saved", viz.save_figure(fig, FIGURES / "jacobian_spectrum.png"))
 #   digits.
 
 # %%
-SUMMARY["lesson run time"] = f"{time.perf_counter() - LESSON_START:.0f} s (quick mode: {QUICK})"
-print("Key numbers from this lesson (test split of the bundled MNIST subset):")
-for key, value in SUMMARY.items():
-    print(f"  {key:<62} {value}")
+SUMMARY.show(QUICK)

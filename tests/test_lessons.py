@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,3 +83,32 @@ def test_figure_dir_outside_its_script_uses_the_working_directory(tmp_path, monk
     monkeypatch.chdir(tmp_path)
     folder = figure_dir("07_something")
     assert folder == tmp_path / "figures" / "07_something" and folder.is_dir()
+
+
+def test_bundled_mnist_quick_mode_takes_prefixes_of_both_splits():
+    from scratchnet.datasets import load_mnist
+    from scratchnet.lesson import bundled_mnist
+
+    full = bundled_mnist(quick=False)
+    quick = bundled_mnist(quick=True, quick_sizes=(30, 7))
+    assert [len(a) for a in full] == [4000, 4000, 1000, 1000]
+    assert [len(a) for a in quick] == [30, 30, 7, 7]
+    x_test, y_test = load_mnist("test", source="bundled")
+    np.testing.assert_array_equal(quick[2], x_test[:7])
+    np.testing.assert_array_equal(quick[3], y_test[:7])
+    np.testing.assert_array_equal(quick[0], full[0][:30])
+
+
+def test_key_numbers_prints_every_label_aligned_with_the_run_time(capsys):
+    from scratchnet.lesson import KeyNumbers
+
+    numbers = KeyNumbers("Key numbers:")
+    numbers["test MSE"] = "0.0123"
+    numbers["a much longer label"] = "4.5 dB"
+    numbers.show(quick=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Key numbers:"
+    assert [line.split()[-1] for line in lines[1:3]] == ["0.0123", "dB"]
+    assert lines[3].startswith("  lesson run time") and lines[3].endswith("(quick mode: True)")
+    # The values start in one column.
+    assert len({line.index(value) for line, value in zip(lines[1:], ("0.0123", "4.5", "0 s"))}) == 1
