@@ -5,7 +5,7 @@ the package unless the full 70,000 images were fetched with ``scratchnet downloa
 The synthetic sets are generated from a seed.
 """
 
-from scratchnet.datasets.augment import random_shift
+from scratchnet.datasets.augment import random_binarize, random_shift
 from scratchnet.datasets.download import DownloadError, download_mnist
 from scratchnet.datasets.idx import IDXError, read_idx, write_idx
 from scratchnet.datasets.loader import DataLoader
@@ -22,5 +22,5 @@ from scratchnet.datasets.synthetic import (
 __all__ = [
     "DataLoader", "DownloadError", "IDXError", "data_home", "download_mnist", "load_mnist",
     "make_bars_and_stripes", "make_circle", "make_grid", "make_ring", "make_shapes",
-    "make_swiss_roll", "random_shift", "read_idx", "write_idx",
+    "make_swiss_roll", "random_binarize", "random_shift", "read_idx", "write_idx",
 ]

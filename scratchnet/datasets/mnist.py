@@ -26,10 +26,10 @@ from typing import Literal
 
 import numpy as np
 
+from scratchnet.datasets.augment import random_binarize
 from scratchnet.datasets.idx import read_idx
 from scratchnet.files import atomic_write
 from scratchnet.paths import checkout_root
-from scratchnet.random import get_generator
 
 __all__ = [
     "BUNDLED_PATH",
@@ -190,8 +190,7 @@ def load_mnist(
     images /= np.float32(255.0)
     labels = labels_u8.astype(np.int64)
     if binarize == "dynamic":
-        generator = get_generator(rng)
-        images = (generator.random(images.shape, dtype=np.float32) < images).astype(np.float32)
+        images = random_binarize(images, rng)
     elif binarize:
         images = (images > 0.5).astype(np.float32)
     return images, labels

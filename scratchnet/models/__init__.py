@@ -15,7 +15,8 @@ from scratchnet.models.classifier import (
     train_mnist_cnn,
 )
 from scratchnet.models.pca import PCA
+from scratchnet.models.vae import VAE, conv_vae, mlp_vae, reparameterize
 
-__all__ = ["PCA", "Autoencoder", "LinearAutoencoder", "TiedDense", "accuracy",
-           "conv_autoencoder", "deep_autoencoder", "default_classifier_path",
-           "mnist_classifier", "mnist_cnn", "train_mnist_cnn"]
+__all__ = ["PCA", "VAE", "Autoencoder", "LinearAutoencoder", "TiedDense", "accuracy",
+           "conv_autoencoder", "conv_vae", "deep_autoencoder", "default_classifier_path",
+           "mlp_vae", "mnist_classifier", "mnist_cnn", "reparameterize", "train_mnist_cnn"]
