@@ -114,14 +114,20 @@ def available_cores() -> int:
 
 def parse_args(argv: list[str] | None, description: str = (
         "Time scratchnet's autograd (scalar op chain, MLP training step) against PyTorch CPU."),
+        quick_help: str = "a few-second smoke run: fewer warm-ups and repeats",
+        add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
 ) -> argparse.Namespace:
-    """The options every benchmark script shares: --threads, --quick, --json, --no-torch."""
+    """The options every benchmark script shares: --threads, --quick, --json, --no-torch.
+
+    ``add_arguments(parser)`` adds a script's own options, so ``--help`` lists them too.
+    """
     parser = argparse.ArgumentParser(description=description)
+    if add_arguments is not None:
+        add_arguments(parser)
     parser.add_argument("--threads", type=int, default=None, metavar="N",
                         help="BLAS and torch threads (default: the number of cores, "
                              f"{available_cores()} here)")
-    parser.add_argument("--quick", action="store_true",
-                        help="a few-second smoke run: fewer warm-ups and repeats")
+    parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument("--json", type=Path, default=None, metavar="PATH",
                         help="also write the results as JSON to PATH")
     parser.add_argument("--no-torch", action="store_true",

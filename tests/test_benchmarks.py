@@ -55,3 +55,33 @@ def test_conv_benchmark_quick_run_writes_its_json(tmp_path):
     geomean = rows["geomean"]
     assert geomean["target"] == 2.0 and geomean["unit"] == "ratio"
     assert geomean["ratio"] is None and geomean["meets_target"] is None
+
+
+def test_vae_benchmark_quick_run_writes_its_json(tmp_path):
+    out = tmp_path / "vae.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_vae.py"), "--quick",
+         "--no-torch", "--threads", "1", "--json", str(out)],
+        capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| quantity |" in result.stdout
+    report = json.loads(out.read_text())
+    assert report["schema"] == 1
+    assert report["threads"] == 1 and report["quick"] is True
+    assert report["machine"]["torch"] is None
+    assert report["settings"]["sizes"] == [784, 400, 20] and report["settings"]["iw_k"] == 100
+    assert all(check["ok"] for check in report["checks"]), report["checks"]
+    rows = {row["name"]: row for row in report["rows"]}
+    assert {"test_elbo", "test_iw_k100", "train_time.per_epoch", "train_time.total"} <= rows.keys()
+    for name, target in (("test_elbo", -112.0), ("test_iw_k100", -107.0)):
+        row = rows[name]
+        assert row["unit"] == "nats" and row["target"] == target
+        assert float("-inf") < row["scratchnet"] < 0  # finite (not NaN) and negative
+        assert row["pytorch"] is None and row["difference"] is None
+        assert isinstance(row["meets_target"], bool)
+    # The importance-weighted estimate is the tighter bound.
+    assert rows["test_iw_k100"]["scratchnet"] >= rows["test_elbo"]["scratchnet"]
+    history = report["history"]["scratchnet"]
+    assert len(history["train_loss"]) == len(history["epoch_s"]) == report["settings"]["epochs"]
+    assert report["history"].keys() == {"scratchnet"}
