@@ -13,7 +13,7 @@ from scratchnet.autograd import Tensor
 from scratchnet.backend import as_numpy
 from scratchnet.datasets.synthetic import ShapeFactors
 
-__all__ = ["mig", "psnr", "subspace_angles"]
+__all__ = ["classifier_score", "mig", "psnr", "ring_coverage", "subspace_angles"]
 
 
 def _orthonormal_basis(A: np.ndarray, name: str) -> np.ndarray:
@@ -195,3 +195,82 @@ def mig(codes: Any, factors: Any, n_bins: int = 20) -> float:
         raise ValueError("mig: no factor has more than one level (all have zero entropy), "
                          "so MIG is undefined")
     return float(np.mean(gaps))
+
+
+def ring_coverage(samples: Any, centers: Any, std: float) -> tuple[int, float]:
+    """Mode coverage of 2-D mixture samples, as PacGAN and VEEGAN measure it.
+
+    Shapes: samples (N, D), centers (M, D) the mixture's means, std its per-axis standard
+    deviation. Each sample is assigned to its nearest center; it is *high quality* if it
+    lies within 3·std of that center; a mode is *covered* if at least one high-quality
+    sample was assigned to it (Lin et al., 2018, section 5.1; Srivastava et al., 2017).
+    Returns (modes covered, fraction of high-quality samples). The papers use N = 2,500.
+    """
+    x = np.asarray(as_numpy(getattr(samples, "data", samples)), dtype=np.float64)
+    c = np.asarray(as_numpy(getattr(centers, "data", centers)), dtype=np.float64)
+    if x.ndim != 2 or c.ndim != 2 or x.shape[1] != c.shape[1]:
+        raise ValueError(f"ring_coverage: samples (N, D) and centers (M, D) must be 2-D with "
+                         f"the same D, got {x.shape} and {c.shape}")
+    if len(x) == 0 or len(c) == 0:
+        raise ValueError("ring_coverage: needs at least one sample and one center")
+    if not np.isfinite(x).all():
+        raise ValueError("ring_coverage: samples contain NaN or infinite values")
+    if not std > 0:
+        raise ValueError(f"ring_coverage: std must be positive, got {std}")
+    distances = np.sqrt(((x[:, None, :] - c[None, :, :]) ** 2).sum(axis=2))  # (N, M)
+    nearest = distances.argmin(axis=1)
+    good = distances[np.arange(len(x)), nearest] <= 3 * std
+    return len(np.unique(nearest[good])), float(good.mean())
+
+
+def classifier_score(images: Any, labels: Any = None, classifier: Any = None,
+                     threshold: float = 0.9, batch_size: int = 500) -> dict[str, float]:
+    """How digit-like generated MNIST images are, judged by a trained classifier.
+
+    Shapes: images (N, 1, 28, 28) in [0, 1]; labels (N,) the digits a conditional model
+    was asked for. ``classifier`` defaults to :func:`scratchnet.models.mnist_classifier`
+    (trained on first use and cached). Returns:
+
+    * ``confident``: the fraction of images whose largest softmax probability > threshold;
+    * ``classes``: how many of the 10 digits occur among the confident images (a collapsed
+      generator draws few);
+    * ``matches_label`` (with ``labels``): the fraction classified as the requested digit.
+
+    Read ``confident`` together with ``classes``: a classifier trained only on digits has
+    no "none of these" answer, and it can be sure that pure noise is a digit (the default
+    CNN calls uniform noise an 8), so a collapsed generator of junk can score high on
+    ``confident`` alone.
+    """
+    from scratchnet.autograd import no_grad
+    from scratchnet.functional import softmax
+
+    if classifier is None:
+        from scratchnet.models import mnist_classifier
+
+        classifier = mnist_classifier(progress=False)
+    x = getattr(images, "data", images)
+    if np.ndim(x) != 4 or tuple(x.shape[1:]) != (1, 28, 28):
+        raise ValueError(f"classifier_score: images must have shape (N, 1, 28, 28), got "
+                         f"{tuple(np.shape(x))}")
+    if not 0 < threshold < 1:
+        raise ValueError(f"classifier_score: threshold must lie in (0, 1), got {threshold}")
+    was_training = classifier.training
+    classifier.eval()
+    try:
+        with no_grad():
+            probabilities = np.concatenate([
+                as_numpy(softmax(classifier(Tensor(x[i:i + batch_size])), axis=1).data)
+                for i in range(0, len(x), batch_size)])
+    finally:
+        classifier.train(was_training)
+    predicted = probabilities.argmax(axis=1)
+    confident = probabilities.max(axis=1) > threshold
+    score = {"confident": float(confident.mean()),
+             "classes": len(np.unique(predicted[confident]))}
+    if labels is not None:
+        wanted = np.asarray(as_numpy(getattr(labels, "data", labels)))
+        if wanted.shape != predicted.shape:
+            raise ValueError(f"classifier_score: {wanted.shape[0] if wanted.ndim else 0} "
+                             f"labels for {len(predicted)} images")
+        score["matches_label"] = float((predicted == wanted).mean())
+    return score

@@ -195,7 +195,8 @@ def _gradients_finite(parameters: Iterable[Tensor]) -> bool:
     return True
 
 
-def _show_progress(progress: bool) -> bool:
+def show_progress(progress: bool) -> bool:
+    """Whether to draw a progress bar: asked for, and stderr is a terminal."""
     return progress and sys.stderr.isatty()
 
 
@@ -259,7 +260,7 @@ def fit(model: Module, loss_fn: LossFn, optimizer: Any, loader: Iterable[Any], e
         model.train()
         total, count = 0.0, 0
         bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False,
-                   disable=not _show_progress(progress))
+                   disable=not show_progress(progress))
         for step, batch in enumerate(bar, start=1):
             tensors = _tensors(batch)
             optimizer.zero_grad()

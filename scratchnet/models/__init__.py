@@ -14,9 +14,17 @@ from scratchnet.models.classifier import (
     mnist_cnn,
     train_mnist_cnn,
 )
+from scratchnet.models.gan import (
+    GAN,
+    dcgan_discriminator,
+    dcgan_generator,
+    mlp_discriminator,
+    mlp_generator,
+)
 from scratchnet.models.pca import PCA
 from scratchnet.models.vae import VAE, conv_vae, mlp_vae, reparameterize
 
-__all__ = ["PCA", "VAE", "Autoencoder", "LinearAutoencoder", "TiedDense", "accuracy",
-           "conv_autoencoder", "conv_vae", "deep_autoencoder", "default_classifier_path",
+__all__ = ["GAN", "PCA", "VAE", "Autoencoder", "LinearAutoencoder", "TiedDense", "accuracy",
+           "conv_autoencoder", "conv_vae", "dcgan_discriminator", "dcgan_generator",
+           "deep_autoencoder", "default_classifier_path", "mlp_discriminator", "mlp_generator",
            "mlp_vae", "mnist_classifier", "mnist_cnn", "reparameterize", "train_mnist_cnn"]

@@ -33,6 +33,7 @@ from scratchnet.nn.layers import (
     Reshape,
 )
 from scratchnet.nn.module import Module, Parameter, Sequential, StateDictError
+from scratchnet.nn.spectral_norm import SpectralNorm
 
 __all__ = [
     "AvgPool2D",
@@ -55,6 +56,7 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Softplus",
+    "SpectralNorm",
     "StateDictError",
     "Tanh",
     "ZeroPadding2D",

@@ -1,0 +1,383 @@
+"""Generative adversarial networks (Goodfellow et al., 2014) and their common repairs.
+
+A generator G maps noise z ~ N(0, I) to samples; a discriminator D scores samples as real
+or fake. They play the two-player game (course, lecture on GANs)
+
+    min_G max_D  E_x[log D(x)] + E_z[log(1 − D(G(z)))],
+
+taking turns: ``d_steps`` updates of D, then one of G. Here D outputs a *logit* ℓ, with
+D(x) = σ(ℓ), and every loss is written with softplus, which is exact for any logit:
+log σ(ℓ) = −softplus(−ℓ) and log(1 − σ(ℓ)) = −softplus(ℓ).
+
+Generator losses (``loss=``):
+
+* ``"minimax"``: minimise E[log(1 − D(G(z)))] = −E[softplus(ℓ_fake)]. When D easily spots
+  the fakes (early on), σ(ℓ) ≈ 0 and this loss saturates: its gradient vanishes.
+* ``"non_saturating"``: minimise −E[log D(G(z))] = E[softplus(−ℓ_fake)], the heuristic of
+  the original paper. Same fixed point, strong gradients where G is bad.
+* ``"wgan_gp"``: D is a critic with an unbounded score; the critic maximises
+  E[D(x)] − E[D(G(z))], an estimate of the Wasserstein-1 distance when D is 1-Lipschitz,
+  and G minimises −E[D(G(z))]. The Lipschitz constraint is a soft penalty
+  λ·E[(‖∇_x̂ D(x̂)‖ − 1)²] at random points x̂ between real and fake samples
+  (Gulrajani et al., 2017). Its gradient with respect to D's weights is a second
+  derivative, which scratchnet's autodiff gives by double backprop.
+
+Two more options: ``pack=m`` (PacGAN, Lin et al., 2018) lets D judge m samples at once,
+concatenated along the feature axis, which makes a collapsed generator easy to spot; and
+``n_classes=K`` makes a conditional GAN (Mirza & Osindero, 2014), where G and D both see a
+one-hot label.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+import scratchnet.functional as F
+from scratchnet import nn, optim
+from scratchnet.autograd import Tensor, as_tensor, enable_grad, grad, no_grad
+from scratchnet.backend import get_array_module
+from scratchnet.checks import check_int, check_number
+from scratchnet.models.autoencoders import _one_generator
+from scratchnet.random import get_generator
+from scratchnet.train import show_progress
+
+__all__ = ["GAN", "dcgan_discriminator", "dcgan_generator", "mlp_discriminator",
+           "mlp_generator"]
+
+LOSSES = ("non_saturating", "minimax", "wgan_gp")
+
+
+def one_hot(labels: Any, n_classes: int, dtype: Any, xp: Any = np) -> Any:
+    """(N,) integer labels in [0, n_classes) -> (N, n_classes) rows of 0 and 1."""
+    labels = xp.asarray(getattr(labels, "data", labels))
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise ValueError(f"GAN: labels must be a 1-D integer array, got {labels.dtype} "
+                         f"with shape {labels.shape}")
+    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= n_classes):
+        raise ValueError(f"GAN: labels must lie in [0, {n_classes}), got values from "
+                         f"{int(labels.min())} to {int(labels.max())}")
+    return (labels[:, None] == xp.arange(n_classes)[None, :]).astype(dtype)
+
+
+def _with_labels(x: Tensor, codes: Any) -> Tensor:
+    """Append one-hot codes (N, K) to x: as K features for (N, F), as K constant planes
+    for images (N, C, H, W)."""
+    codes = Tensor(codes)
+    if x.ndim == 2:
+        return F.concatenate([x, codes], axis=1)
+    xp = get_array_module(x.data)
+    planes = xp.broadcast_to(codes.data[:, :, None, None], (x.shape[0], codes.shape[1],
+                                                            *x.shape[2:]))
+    return F.concatenate([x, Tensor(xp.ascontiguousarray(planes))], axis=1)
+
+
+class GAN(nn.Module):
+    """A generator and a discriminator trained against each other.
+
+    Args:
+        generator: maps z (N, latent_dim) — or (N, latent_dim + n_classes) when conditional,
+            the one-hot label appended — to samples (N, ...).
+        discriminator: maps samples to one logit (or critic score) per judged item, shape
+            (N / pack, 1) or (N / pack,). Its input is the samples with ``pack`` of them
+            joined along axis 1 (features or channels), and, when conditional, the one-hot
+            labels appended along axis 1 too (as constant planes for images).
+        latent_dim: the size of z.
+        loss: ``"non_saturating"``, ``"minimax"`` or ``"wgan_gp"``.
+        d_steps: discriminator updates per generator update (k in Goodfellow's algorithm).
+        gp_weight: λ of the gradient penalty (``"wgan_gp"`` only).
+        pack: m, the number of samples the discriminator judges together (PacGAN).
+        n_classes: K > 0 for a conditional GAN.
+        lr, betas: for the two Adam optimizers, ``g_optimizer`` and ``d_optimizer`` (replace
+            them to use others). The defaults are DCGAN's (Radford et al., 2016); WGAN-GP's
+            paper uses lr=1e-4, betas=(0.0, 0.9).
+        rng: generator or seed for z, the interpolation weights and shuffling.
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, latent_dim: int,
+                 loss: str = "non_saturating", d_steps: int = 1, gp_weight: float = 10.0,
+                 pack: int = 1, n_classes: int = 0, lr: float = 2e-4,
+                 betas: tuple[float, float] = (0.5, 0.999),
+                 rng: np.random.Generator | int | None = None) -> None:
+        super().__init__()
+        if loss not in LOSSES:
+            raise ValueError(f"GAN: loss must be one of {LOSSES}, got {loss!r}")
+        self.generator, self.discriminator = generator, discriminator
+        self.latent_dim = check_int("GAN", "latent_dim", latent_dim)
+        self.loss_name = loss
+        self.d_steps = check_int("GAN", "d_steps", d_steps)
+        self.gp_weight = check_number("GAN", "gp_weight", gp_weight, low=0.0)
+        self.pack = check_int("GAN", "pack", pack)
+        self.n_classes = check_int("GAN", "n_classes", n_classes, minimum=0)
+        self.rng = None if rng is None else get_generator(rng)
+        self.g_optimizer = optim.Adam(generator.parameters(), lr=lr, betas=betas)
+        self.d_optimizer = optim.Adam(discriminator.parameters(), lr=lr, betas=betas)
+
+    # -- the two players --------------------------------------------------------------------
+    def _generator_array(self) -> Any:
+        for parameter in self.generator.parameters():
+            return parameter.data
+        raise ValueError("GAN: the generator has no parameters")
+
+    def noise(self, n: int) -> Tensor:
+        """n draws of z ~ N(0, I), shape (n, latent_dim), in the generator's dtype."""
+        like = self._generator_array()
+        xp = get_array_module(like)
+        z = get_generator(self.rng).standard_normal((n, self.latent_dim))
+        return Tensor(xp.asarray(z, dtype=like.dtype))
+
+    def _label_codes(self, labels: Any, n: int) -> Any:
+        if self.n_classes == 0:
+            if labels is not None:
+                raise ValueError("GAN: labels given, but the GAN is not conditional "
+                                 "(n_classes=0)")
+            return None
+        if labels is None:
+            raise ValueError(f"GAN: a conditional GAN (n_classes={self.n_classes}) needs "
+                             f"labels")
+        like = self._generator_array()
+        codes = one_hot(labels, self.n_classes, like.dtype, get_array_module(like))
+        if len(codes) != n:
+            raise ValueError(f"GAN: {len(codes)} labels for {n} samples")
+        return codes
+
+    def generate(self, z: Tensor, codes: Any = None) -> Tensor:
+        """G(z), or G([z, one-hot]) when conditional; differentiable."""
+        z = as_tensor(z)
+        return self.generator(z if codes is None else F.concatenate([z, Tensor(codes)], axis=1))
+
+    def score(self, x: Tensor, codes: Any = None) -> Tensor:
+        """D's logits (critic scores) for x, one per packed group: shape (N / pack,)."""
+        x = as_tensor(x)
+        if codes is not None:
+            x = _with_labels(x, codes)
+        if self.pack > 1:
+            n = x.shape[0]
+            if n % self.pack:
+                raise ValueError(f"GAN: a batch of {n} cannot be split into packs of "
+                                 f"{self.pack}")
+            x = x.reshape(n // self.pack, self.pack * x.shape[1], *x.shape[2:])
+        out = self.discriminator(x)
+        return out.reshape(out.shape[0])
+
+    # -- losses -----------------------------------------------------------------------------
+    def gradient_penalty(self, real: Tensor, fake: Tensor, codes: Any = None) -> Tensor:
+        """E[(‖∇_x̂ D(x̂)‖₂ − 1)²] at x̂ = ε·real + (1 − ε)·fake, ε ~ U(0, 1) per sample.
+
+        The gradient ∇_x̂ D comes from ``sn.grad(..., create_graph=True)``, so the penalty is
+        itself differentiable with respect to D's weights (double backprop). With
+        ``pack > 1`` each packed group is one point of D's input space.
+        """
+        xp = get_array_module(real.data)
+        eps = get_generator(self.rng).random((real.shape[0],) + (1,) * (real.ndim - 1))
+        eps = xp.asarray(eps, dtype=real.dtype)
+        mixed = Tensor(eps * real.data + (1 - eps) * fake.data, requires_grad=True)
+        with enable_grad():  # the slope needs a graph even when the loss is only evaluated
+            (slope,) = grad(self.score(mixed, codes).sum(), mixed, create_graph=True)
+        flat = slope.reshape(slope.shape[0] // self.pack, -1)
+        norms = F.sqrt((flat * flat).sum(axis=1) + 1e-12)
+        return ((norms - 1.0) ** 2).mean()
+
+    def discriminator_loss(self, real: Any, labels: Any = None) -> tuple[Tensor, dict]:
+        """The loss D minimises on one batch, and what to log about it."""
+        real = as_tensor(real)
+        codes = self._label_codes(labels, real.shape[0])
+        with no_grad():
+            fake = self.generate(self.noise(real.shape[0]), codes)
+        real_score, fake_score = self.score(real, codes), self.score(fake, codes)
+        logs = {}
+        if self.loss_name == "wgan_gp":
+            distance = real_score.mean() - fake_score.mean()
+            penalty = self.gradient_penalty(real, fake, codes)
+            loss = -distance + penalty * self.gp_weight
+            logs = {"wasserstein": float(distance.data), "gradient_penalty": float(penalty.data)}
+        else:
+            # −[log D(x) + log(1 − D(G(z)))] with D = σ(logit).
+            loss = F.softplus(-real_score).mean() + F.softplus(fake_score).mean()
+            logs = {"d_real": float(F.sigmoid(real_score).data.mean()),
+                    "d_fake": float(F.sigmoid(fake_score).data.mean())}
+        return loss, {"d_loss": float(loss.data), **logs}
+
+    def generator_loss(self, n: int, labels: Any = None) -> Tensor:
+        """The loss G minimises for n fresh samples."""
+        codes = self._label_codes(labels, n)
+        fake_score = self.score(self.generate(self.noise(n), codes), codes)
+        if self.loss_name == "wgan_gp":
+            return -fake_score.mean()
+        if self.loss_name == "minimax":
+            return -F.softplus(fake_score).mean()   # E[log(1 − D(G(z)))]
+        return F.softplus(-fake_score).mean()       # −E[log D(G(z))]
+
+    # -- training ---------------------------------------------------------------------------
+    def train_step(self, real: Any, labels: Any = None) -> dict[str, float]:
+        """``d_steps`` discriminator updates on ``real``, then one generator update.
+
+        Each discriminator update draws fresh fakes; the generator update draws as many
+        fakes as ``real`` has samples (with the same labels when conditional). Returns the
+        last discriminator step's loss and D(x), D(G(z)) means (or the critic's
+        Wasserstein estimate and penalty), and the generator's loss.
+        """
+        real = as_tensor(real)
+        self.train()
+        for _ in range(self.d_steps):
+            self.d_optimizer.zero_grad()
+            d_loss, logs = self.discriminator_loss(real, labels)
+            d_loss.backward()
+            self.d_optimizer.step()
+        self.g_optimizer.zero_grad()
+        g_loss = self.generator_loss(real.shape[0], labels)
+        g_loss.backward()
+        # G's loss also reached D's weights; they are cleared before D's next step.
+        self.g_optimizer.step()
+        return {**logs, "g_loss": float(g_loss.data)}
+
+    def fit(self, data: Any, epochs: int, batch_size: int = 64, labels: Any = None,
+            progress: bool = True,
+            on_epoch_end: Callable[[GAN, int, dict[str, float]], None] | None = None,
+            sample_dir: str | Path | None = None, n_samples: int = 64) -> dict[str, list]:
+        """Train for ``epochs`` passes over ``data`` in shuffled batches.
+
+        Returns the history: for each logged quantity, its mean over each epoch's steps.
+        ``on_epoch_end(gan, epoch, means)`` runs after every epoch. With ``sample_dir``,
+        a grid of ``n_samples`` generated images (from the same z every epoch) is saved
+        there as ``epoch_NNN.png`` (image data only).
+        """
+        from scratchnet.datasets import DataLoader
+
+        epochs = check_int("GAN.fit", "epochs", epochs)
+        batch_size = check_int("GAN.fit", "batch_size", batch_size)
+        if batch_size % self.pack:
+            raise ValueError(f"GAN.fit: batch_size {batch_size} is not a multiple of "
+                             f"pack={self.pack}")
+        arrays = (data,) if labels is None else (data, labels)
+        loader = DataLoader(*arrays, batch_size=batch_size, shuffle=True, drop_last=True,
+                            rng=self.rng)
+        fixed_z = self.noise(n_samples)
+        fixed_labels = (None if self.n_classes == 0
+                        else np.arange(n_samples) % self.n_classes)
+        history: dict[str, list] = {}
+        bar = (tqdm(total=epochs * len(loader), desc="GAN", leave=False)
+               if show_progress(progress) else None)
+        for epoch in range(1, epochs + 1):
+            sums: dict[str, float] = {}
+            for batch in loader:
+                # A DataLoader over one array yields the batch itself, not a 1-tuple.
+                logs = self.train_step(batch) if labels is None else self.train_step(*batch)
+                for key, value in logs.items():
+                    sums[key] = sums.get(key, 0.0) + value
+                if bar is not None:
+                    bar.update(1)
+            means = {key: value / len(loader) for key, value in sums.items()}
+            for key, value in means.items():
+                history.setdefault(key, []).append(value)
+            if sample_dir is not None:
+                self._save_grid(fixed_z, fixed_labels, Path(sample_dir) / f"epoch_{epoch:03d}.png")
+            if on_epoch_end is not None:
+                on_epoch_end(self, epoch, means)
+        if bar is not None:
+            bar.close()
+        return history
+
+    def _save_grid(self, z: Tensor, labels: Any, path: Path) -> None:
+        from scratchnet import viz
+
+        images = self.sample(len(z.data), labels, z=z).data
+        viz.save_figure(viz.image_grid(images, title=path.stem.replace("_", " ")), path)
+
+    def sample(self, n: int, labels: Any = None, z: Tensor | None = None) -> Tensor:
+        """n generated samples (the generator in evaluation mode), without a graph.
+
+        ``labels`` (n,) are required for a conditional GAN; ``z`` fixes the noise.
+        """
+        n = check_int("GAN.sample", "n", n)
+        if z is not None and len(z.data) != n:
+            raise ValueError(f"GAN.sample: z has {len(z.data)} rows for n={n} samples")
+        codes = self._label_codes(labels, n)
+        was_training = self.generator.training
+        self.generator.eval()
+        try:
+            with no_grad():
+                return self.generate(self.noise(n) if z is None else z, codes)
+        finally:
+            self.generator.train(was_training)
+
+    def extra_repr(self) -> str:
+        extra = "".join(f", {name}={value}" for name, value in
+                        (("d_steps", self.d_steps), ("pack", self.pack),
+                         ("n_classes", self.n_classes)) if value not in (0, 1))
+        return f"latent_dim={self.latent_dim}, loss={self.loss_name!r}{extra}"
+
+
+# -- builders -------------------------------------------------------------------------------
+def mlp_generator(latent_dim: int = 2, out_dim: int = 2, hidden: tuple[int, ...] = (128, 128),
+                  n_classes: int = 0, rng: np.random.Generator | int | None = None
+                  ) -> nn.Sequential:
+    """An MLP generator for low-dimensional data: ReLU hidden layers, a linear output."""
+    rng = _one_generator(rng)
+    sizes = [latent_dim + n_classes, *hidden]
+    layers = [nn.Dense(a, b, activation="relu", rng=rng) for a, b in itertools.pairwise(sizes)]
+    return nn.Sequential(*layers, nn.Dense(sizes[-1], out_dim, rng=rng))
+
+
+def mlp_discriminator(in_dim: int = 2, hidden: tuple[int, ...] = (128, 128), pack: int = 1,
+                      n_classes: int = 0, spectral_norm: bool = False,
+                      rng: np.random.Generator | int | None = None) -> nn.Sequential:
+    """An MLP discriminator for (N, in_dim) data: LeakyReLU(0.2) hidden layers, one logit.
+
+    Its input has ``pack · (in_dim + n_classes)`` features: ``pack`` samples side by side,
+    each with its one-hot label when conditional.
+    """
+    rng = _one_generator(rng)
+    sizes = [pack * (in_dim + n_classes), *hidden, 1]
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
+        dense = nn.Dense(a, b, rng=rng)
+        layers.append(nn.SpectralNorm(dense, rng=rng) if spectral_norm else dense)
+        if i < len(sizes) - 2:
+            layers.append(nn.LeakyReLU(0.2))
+    return nn.Sequential(*layers)
+
+
+def dcgan_generator(latent_dim: int = 64, width: int = 64, n_classes: int = 0,
+                    output: str = "sigmoid", rng: np.random.Generator | int | None = None
+                    ) -> nn.Sequential:
+    """The DCGAN generator for 28×28 images (Radford et al., 2016), sized for MNIST.
+
+    Dense(latent (+K) -> 2w·7·7) + BatchNorm + ReLU, reshape to (2w, 7, 7);
+    ConvTranspose2D 4×4 stride 2 -> (w, 14, 14) + BatchNorm2D + ReLU;
+    ConvTranspose2D 4×4 stride 2 -> (1, 28, 28) + ``output`` (sigmoid for [0, 1] images,
+    tanh for [−1, 1]).
+    """
+    rng = _one_generator(rng)
+    return nn.Sequential(
+        nn.Dense(latent_dim + n_classes, 2 * width * 49, rng=rng),
+        nn.BatchNorm1D(2 * width * 49), nn.ReLU(), nn.Reshape((2 * width, 7, 7)),
+        nn.ConvTranspose2D(2 * width, width, 4, stride=2, padding=1, rng=rng),
+        nn.BatchNorm2D(width), nn.ReLU(),
+        nn.ConvTranspose2D(width, 1, 4, stride=2, padding=1, activation=output, rng=rng))
+
+
+def dcgan_discriminator(width: int = 64, pack: int = 1, n_classes: int = 0,
+                        spectral_norm: bool = False,
+                        rng: np.random.Generator | int | None = None) -> nn.Sequential:
+    """The DCGAN discriminator for 28×28 images: strided convolutions, LeakyReLU(0.2).
+
+    Conv2D 4×4 stride 2 (pack·(1 + K) -> w channels) -> 14×14; Conv2D 4×4 stride 2
+    (-> 2w) -> 7×7; flatten; Dense -> one logit. No BatchNorm, so that it also works as a
+    WGAN-GP critic (the penalty is per sample).
+    """
+    rng = _one_generator(rng)
+
+    def wrap(layer: nn.Module) -> nn.Module:
+        return nn.SpectralNorm(layer, rng=rng) if spectral_norm else layer
+
+    return nn.Sequential(
+        wrap(nn.Conv2D(pack * (1 + n_classes), width, 4, stride=2, padding=1, rng=rng)),
+        nn.LeakyReLU(0.2),
+        wrap(nn.Conv2D(width, 2 * width, 4, stride=2, padding=1, rng=rng)), nn.LeakyReLU(0.2),
+        nn.Flatten(), wrap(nn.Dense(2 * width * 49, 1, rng=rng)))
