@@ -13,7 +13,8 @@ from scratchnet.autograd import Tensor
 from scratchnet.backend import as_numpy
 from scratchnet.datasets.synthetic import ShapeFactors
 
-__all__ = ["classifier_score", "mig", "psnr", "ring_coverage", "subspace_angles"]
+__all__ = ["classifier_score", "mig", "mutual_information", "psnr", "ring_coverage",
+           "subspace_angles"]
 
 
 def _orthonormal_basis(A: np.ndarray, name: str) -> np.ndarray:
@@ -102,6 +103,74 @@ def _entropy(counts: np.ndarray, n: int) -> float:
     return float(-(p * np.log(p)).sum())
 
 
+def mutual_information(codes: Any, factors: Any, n_bins: int = 20) -> tuple[np.ndarray,
+                                                                            np.ndarray]:
+    """I(z_j; v_k) for every code dimension j and factor k, and each factor's entropy.
+
+    Shapes: codes (N, L), factors (N, K) as for :func:`mig`; returns ``mi`` (L, K) and
+    ``entropy`` (K,), in nats. The histogram estimate that :func:`mig` uses: each code
+    dimension is cut into ``n_bins`` equal-width bins, each factor's distinct values are
+    its categories, and I(z; v) = Σ p(z, v) log[p(z, v) / (p(z) p(v))] from the joint
+    counts (clipped at 0). ``mi[:, k] / entropy[k]`` says how much of factor k each code
+    dimension holds.
+    """
+    return _mutual_information(codes, factors, n_bins, "mutual_information")
+
+
+def _mutual_information(codes: Any, factors: Any, n_bins: int,
+                        caller: str) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 2:
+        raise ValueError(f"{caller}: n_bins must be an integer >= 2, got {n_bins!r}")
+    if isinstance(codes, Tensor):
+        codes = codes.data
+    if isinstance(factors, ShapeFactors):
+        factors = factors.indices
+    z = np.asarray(as_numpy(codes))
+    v = np.asarray(as_numpy(factors))
+    if z.ndim != 2:
+        raise ValueError(f"{caller}: codes must be a 2-D (N, L) array, got shape {z.shape}")
+    if v.ndim != 2:
+        raise ValueError(f"{caller}: factors must be a 2-D (N, K) array, got shape {v.shape}")
+    if z.shape[0] != v.shape[0]:
+        raise ValueError(f"{caller}: codes and factors have different numbers of samples: "
+                         f"{z.shape[0]} and {v.shape[0]}")
+    n = z.shape[0]
+    if n < 2:
+        raise ValueError(f"{caller}: needs at least 2 samples, got {n}")
+    if z.shape[1] == 0 or v.shape[1] == 0:
+        raise ValueError(f"{caller}: codes and factors need at least one column, got shapes "
+                         f"{z.shape} and {v.shape}")
+    if not (np.issubdtype(z.dtype, np.number) or z.dtype == bool) or np.iscomplexobj(z):
+        raise ValueError(f"{caller}: codes must be real numbers, got dtype {z.dtype}")
+    z = z.astype(np.float64)
+    if not np.isfinite(z).all():
+        raise ValueError(f"{caller}: codes contain NaN or infinite values")
+
+    bins = _discretise_codes(z, n_bins)                  # (N, L)
+    categories, sizes = _factor_categories(v)            # (N, K)
+    n_codes = z.shape[1]
+    code_counts = np.stack([np.bincount(bins[:, j], minlength=n_bins)
+                            for j in range(n_codes)])    # (L, n_bins)
+    # Offsets that give every code dimension its own block of joint-histogram cells.
+    offsets = np.arange(n_codes) * n_bins
+    mi = np.zeros((n_codes, len(sizes)))
+    entropy = np.zeros(len(sizes))
+    for k, n_levels in enumerate(sizes):
+        factor_counts = np.bincount(categories[:, k], minlength=n_levels)   # (n_k,)
+        entropy[k] = _entropy(factor_counts, n)
+        cell = (bins + offsets) * n_levels + categories[:, k:k + 1]          # (N, L)
+        joint = np.bincount(cell.ravel(), minlength=n_codes * n_bins * n_levels)
+        joint = joint.reshape(n_codes, n_bins, n_levels).astype(np.float64)
+        # p(z, v) / (p(z) p(v)) = c(z, v) N / (c(z) c(v)), in counts so that an independent
+        # pair gives a ratio of exactly 1 wherever the counts factorise.
+        expected = code_counts[:, :, None].astype(np.float64) * factor_counts[None, None, :]
+        nonzero = joint > 0
+        ratio = np.ones_like(joint)
+        ratio[nonzero] = joint[nonzero] * n / expected[nonzero]
+        mi[:, k] = np.maximum((joint / n * np.log(ratio)).sum(axis=(1, 2)), 0.0)
+    return mi, entropy
+
+
 def mig(codes: Any, factors: Any, n_bins: int = 20) -> float:
     """Mutual Information Gap (Chen et al., 2018) of latent codes against known factors.
 
@@ -137,64 +206,14 @@ def mig(codes: Any, factors: Any, n_bins: int = 20) -> float:
             factors that are not whole numbers; NaN or infinite codes; ``n_bins < 2``; or
             no factor with more than one level.
     """
-    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 2:
-        raise ValueError(f"mig: n_bins must be an integer >= 2, got {n_bins!r}")
-    if isinstance(codes, Tensor):
-        codes = codes.data
-    if isinstance(factors, ShapeFactors):
-        factors = factors.indices
-    z = np.asarray(as_numpy(codes))
-    v = np.asarray(as_numpy(factors))
-    if z.ndim != 2:
-        raise ValueError(f"mig: codes must be a 2-D (N, L) array, got shape {z.shape}")
-    if v.ndim != 2:
-        raise ValueError(f"mig: factors must be a 2-D (N, K) array, got shape {v.shape}")
-    if z.shape[0] != v.shape[0]:
-        raise ValueError(f"mig: codes and factors have different numbers of samples: "
-                         f"{z.shape[0]} and {v.shape[0]}")
-    n = z.shape[0]
-    if n < 2:
-        raise ValueError(f"mig: needs at least 2 samples, got {n}")
-    if z.shape[1] == 0 or v.shape[1] == 0:
-        raise ValueError(f"mig: codes and factors need at least one column, got shapes "
-                         f"{z.shape} and {v.shape}")
-    if not (np.issubdtype(z.dtype, np.number) or z.dtype == bool) or np.iscomplexobj(z):
-        raise ValueError(f"mig: codes must be real numbers, got dtype {z.dtype}")
-    z = z.astype(np.float64)
-    if not np.isfinite(z).all():
-        raise ValueError("mig: codes contain NaN or infinite values")
-
-    bins = _discretise_codes(z, n_bins)                  # (N, L)
-    categories, sizes = _factor_categories(v)            # (N, K)
-    n_codes = z.shape[1]
-    code_counts = np.stack([np.bincount(bins[:, j], minlength=n_bins)
-                            for j in range(n_codes)])    # (L, n_bins)
-    # Offsets that give every code dimension its own block of joint-histogram cells.
-    offsets = np.arange(n_codes) * n_bins
-
-    gaps = []
-    for k, n_levels in enumerate(sizes):
-        factor_counts = np.bincount(categories[:, k], minlength=n_levels)   # (n_k,)
-        h = _entropy(factor_counts, n)
-        if h <= 0:
-            continue
-        cell = (bins + offsets) * n_levels + categories[:, k:k + 1]          # (N, L)
-        joint = np.bincount(cell.ravel(), minlength=n_codes * n_bins * n_levels)
-        joint = joint.reshape(n_codes, n_bins, n_levels).astype(np.float64)
-        # p(z, v) / (p(z) p(v)) = c(z, v) N / (c(z) c(v)), in counts so that an independent
-        # pair gives a ratio of exactly 1 wherever the counts factorise.
-        expected = code_counts[:, :, None].astype(np.float64) * factor_counts[None, None, :]
-        nonzero = joint > 0
-        ratio = np.ones_like(joint)
-        ratio[nonzero] = joint[nonzero] * n / expected[nonzero]
-        mi = np.maximum((joint / n * np.log(ratio)).sum(axis=(1, 2)), 0.0)  # (L,)
-        top = np.sort(mi)[::-1]
-        second = top[1] if n_codes > 1 else 0.0
-        gaps.append((top[0] - second) / h)
-    if not gaps:
+    mi, entropy = _mutual_information(codes, factors, n_bins, "mig")
+    informative = entropy > 0
+    if not informative.any():
         raise ValueError("mig: no factor has more than one level (all have zero entropy), "
                          "so MIG is undefined")
-    return float(np.mean(gaps))
+    ranked = np.sort(mi[:, informative], axis=0)[::-1]                      # (L, K')
+    second = ranked[1] if len(ranked) > 1 else 0.0
+    return float(np.mean((ranked[0] - second) / entropy[informative]))
 
 
 def ring_coverage(samples: Any, centers: Any, std: float) -> tuple[int, float]:

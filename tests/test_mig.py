@@ -151,3 +151,27 @@ def test_accepts_shape_factors_tensors_and_float32(factors):
 def test_errors(codes, factors, kwargs, match):
     with pytest.raises(ValueError, match=match):
         mig(codes, factors, **kwargs)
+
+
+def test_mutual_information_table_gives_mig_and_locates_each_factor():
+    from scratchnet.metrics import mutual_information
+
+    _, f = make_shapes(n=3000, rng=4)
+    rng = np.random.default_rng(5)
+    # Code 0 holds pos_x, code 1 holds scale, code 2 is noise.
+    codes = np.stack([f.indices[:, 3], f.indices[:, 1], rng.normal(size=3000)], axis=1)
+    mi, entropy = mutual_information(codes.astype(float), f)
+    assert mi.shape == (3, 5) and entropy.shape == (5,)
+    assert mi[:, 3].argmax() == 0 and mi[:, 1].argmax() == 1
+    np.testing.assert_allclose(mi[0, 3], entropy[3], rtol=1e-9)  # a copy holds all of it
+    informative = entropy > 0
+    ranked = np.sort(mi[:, informative], axis=0)[::-1]
+    expected = np.mean((ranked[0] - ranked[1]) / entropy[informative])
+    assert mig(codes.astype(float), f) == pytest.approx(expected, abs=1e-12)
+
+
+def test_mutual_information_errors_name_the_function():
+    from scratchnet.metrics import mutual_information
+
+    with pytest.raises(ValueError, match=r"^mutual_information: codes must be a 2-D"):
+        mutual_information(np.zeros(5), np.zeros((5, 1), dtype=int))

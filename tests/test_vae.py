@@ -610,3 +610,14 @@ def test_float32_throughout(options):
     for p in vae.parameters():
         assert p.dtype == np.float32
         assert p.grad is not None and p.grad.dtype == np.float32
+
+
+def test_kl_per_unit_sums_to_the_closed_form_kl(float64):
+    vae = mlp_vae(latent_dim=3, hidden=8, image_shape=(1, 2, 2), rng=0)
+    x = np.random.default_rng(0).random((6, 1, 2, 2))
+    per_unit = vae.kl_per_unit(x)
+    mu, logvar = (t.data for t in vae.encode(x))
+    expected = (0.5 * (mu ** 2 + np.exp(logvar) - 1 - logvar)).mean(axis=0)
+    assert per_unit.shape == (3,)
+    np.testing.assert_allclose(per_unit, expected, rtol=1e-12)
+    np.testing.assert_allclose(per_unit.sum(), F.gaussian_kl(mu, logvar).data.mean(), rtol=1e-12)

@@ -226,6 +226,19 @@ class VAE(nn.Module):
             log_w = Tensor(xp.concatenate(parts, axis=0))
             return F.logsumexp(log_w, axis=0) - math.log(k)
 
+    def kl_per_unit(self, x: Any) -> Any:
+        """The mean over x of each latent unit's KL term, shape (L,), an array, in nats.
+
+        ½(μ_u² + σ_u² − 1 − log σ_u²) averaged over the rows of x: how many nats of the
+        KL (the information the code carries about x) each unit spends. The entries sum to
+        the mean KL of :meth:`elbo_terms`.
+        """
+        with no_grad():
+            mu, logvar = self.encode(x)
+            xp = get_array_module(mu.data)
+            terms = (mu.data ** 2 + xp.exp(logvar.data) - 1.0 - logvar.data) * 0.5
+        return terms.mean(axis=0)
+
     def latent_variances(self, x: Any) -> Any:
         """Var_x(E_q[z_u | x]) for each latent unit u, shape (L,), an array."""
         with no_grad():
