@@ -138,6 +138,18 @@ def parse_args(argv: list[str] | None, description: str = (
     return args
 
 
+def print_checks_and_json(checks: list[dict[str, Any]], result: dict[str, Any],
+                          json_path: Path | None) -> None:
+    """Print each check's verdict, write the JSON to ``json_path`` if given, then print it."""
+    for check in checks:
+        print(f"check {check['name']}: {'ok' if check['ok'] else 'FAILED'} ({check['detail']})")
+    if json_path is not None:
+        write_json_atomically(json_path, result)
+        print(f"wrote {json_path}")
+    print()
+    print(json.dumps(result, indent=2))
+
+
 def configure_threads(requested: int | None) -> int:
     """Pin the BLAS thread count; it only takes effect if NumPy is not imported yet."""
     threads = requested if requested is not None else available_cores()
@@ -562,13 +574,7 @@ def main(argv: list[str] | None = None) -> int:
           f"tensor; MLP: {'-'.join(map(str, MLP_SIZES))}, batch {MLP_BATCH}, float32, SGD.")
     print("ratio = scratchnet / PyTorch (lower is better); targets: per-op overhead "
           f"≤ {CHAIN_TARGET:g}× PyTorch, MLP step ≤ {MLP_STEP_TARGET:g}× PyTorch.")
-    for check in checks:
-        print(f"check {check['name']}: {'ok' if check['ok'] else 'FAILED'} ({check['detail']})")
-    if args.json is not None:
-        write_json_atomically(args.json, result)
-        print(f"wrote {args.json}")
-    print()
-    print(json.dumps(result, indent=2))
+    print_checks_and_json(checks, result, args.json)
     return 0
 
 

@@ -52,7 +52,6 @@ most 2. Missing a target is reported, not an error: the exit status is 0.
 from __future__ import annotations
 
 import gc
-import json
 import math
 import os
 import sys
@@ -73,9 +72,9 @@ from bench_autograd import (  # from the folder put on the path just above
     machine_info,
     markdown_table,
     parse_args,
+    print_checks_and_json,
     run_blocks,
     workload_row,
-    write_json_atomically,
 )
 
 BATCH = 128
@@ -351,13 +350,7 @@ def main(argv: list[str] | None = None) -> int:
           "fixed upstream gradient (gradients w.r.t. input and weight).")
     print(f"ratio = scratchnet / PyTorch (lower is better); targets: each fwd+bwd "
           f"≤ {OP_TARGET:g}× PyTorch, their geometric mean ≤ {GEOMEAN_TARGET:g}×.")
-    for check in checks:
-        print(f"check {check['name']}: {'ok' if check['ok'] else 'FAILED'} ({check['detail']})")
-    if args.json is not None:
-        write_json_atomically(args.json, result)
-        print(f"wrote {args.json}")
-    print()
-    print(json.dumps(result, indent=2))
+    print_checks_and_json(checks, result, args.json)
     return 0
 
 

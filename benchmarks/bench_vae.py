@@ -82,7 +82,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import math
 import os
 import sys
@@ -100,8 +99,8 @@ from bench_autograd import (  # from the folder put on the path just above
     load_average,
     machine_info,
     parse_args,
+    print_checks_and_json,
     summarize,
-    write_json_atomically,
 )
 
 IMAGE_SHAPE = (1, 28, 28)
@@ -526,13 +525,7 @@ def main(argv: list[str] | None = None) -> int:
           f"and {config.elbo_passes} passes of one z each; test_iw_k{IW_K}: Burda et al.'s "
           f"k={IW_K} estimate of log p(x). Higher is better for both; targets apply to "
           "scratchnet. Times: per epoch median [IQR], shuffling and binarising included.")
-    for check in checks:
-        print(f"check {check['name']}: {'ok' if check['ok'] else 'FAILED'} ({check['detail']})")
-    if args.json is not None:
-        write_json_atomically(args.json, result)
-        print(f"wrote {args.json}")
-    print()
-    print(json.dumps(result, indent=2))
+    print_checks_and_json(checks, result, args.json)
     return 0
 
 
