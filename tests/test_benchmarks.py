@@ -85,3 +85,56 @@ def test_vae_benchmark_quick_run_writes_its_json(tmp_path):
     history = report["history"]["scratchnet"]
     assert len(history["train_loss"]) == len(history["epoch_s"]) == report["settings"]["epochs"]
     assert report["history"].keys() == {"scratchnet"}
+
+
+def test_rbm_benchmark_quick_run_writes_its_json(tmp_path):
+    """With scikit-learn when it is installed (a few seconds), else scratchnet alone."""
+    import importlib.util
+
+    import pytest
+
+    with_sklearn = importlib.util.find_spec("sklearn") is not None
+    out = tmp_path / "rbm.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_rbm.py"), "--quick",
+         "--threads", "1", "--json", str(out), *([] if with_sklearn else ["--no-sklearn"])],
+        capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| quantity |" in result.stdout
+    report = json.loads(out.read_text())
+    assert report["schema"] == 1
+    assert report["threads"] == 1 and report["quick"] is True
+    assert (report["machine"]["sklearn"] is not None) == with_sklearn
+    settings = report["settings"]
+    assert (settings["n_visible"], settings["n_hidden"], settings["epochs"]) == (784, 256, 1)
+    assert settings["matched"]["algorithm"] == "PCD-1" and settings["seeds"] == [0]
+    assert all(check["ok"] for check in report["checks"]), report["checks"]
+    names = {check["name"] for check in report["checks"]}
+    assert "scratchnet.finite_and_negative" in names
+    rows = {row["name"]: row for row in report["rows"]}
+    assert set(rows) == {"test_pll", "test_pll.seed_spread", "test_reconstruction_error",
+                         "train_time.per_epoch", "train_time.total"}
+    pll, per_epoch = rows["test_pll"], rows["train_time.per_epoch"]
+    assert pll["unit"] == "nats" and pll["higher_is_better"] is True
+    assert float("-inf") < pll["scratchnet"] < 0
+    assert per_epoch["unit"] == "s" and per_epoch["scratchnet"] > 0
+    assert rows["test_reconstruction_error"]["target"] is None
+    frameworks = ("scratchnet", "sklearn") if with_sklearn else ("scratchnet",)
+    assert tuple(report["per_seed"]) == frameworks
+    for fw in frameworks:
+        (run,) = report["per_seed"][fw]
+        assert run["seed"] == 0 and len(run["epoch_s"]) == 1 and len(run["pll_draws"]) == 2
+    if not with_sklearn:
+        for row in rows.values():
+            assert row["sklearn"] is None and row["meets_target"] is None
+        return
+    assert {"same_parameters_same_features", "same_parameters_same_pll",
+            "sklearn.finite_and_negative"} <= names
+    assert float("-inf") < pll["sklearn"] < 0
+    assert pll["difference"] == pytest.approx(pll["scratchnet"] - pll["sklearn"])
+    assert pll["target"] == pytest.approx(pll["sklearn"])  # one seed: no spread
+    assert isinstance(pll["meets_target"], bool)
+    assert per_epoch["target"] == per_epoch["sklearn"] > 0
+    assert per_epoch["ratio"] == pytest.approx(per_epoch["scratchnet"] / per_epoch["sklearn"])
+    assert isinstance(per_epoch["meets_target"], bool)

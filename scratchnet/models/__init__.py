@@ -22,9 +22,11 @@ from scratchnet.models.gan import (
     mlp_generator,
 )
 from scratchnet.models.pca import PCA
+from scratchnet.models.rbm import DBN, RBM, ais_schedule
 from scratchnet.models.vae import VAE, conv_vae, mlp_vae, reparameterize
 
-__all__ = ["GAN", "PCA", "VAE", "Autoencoder", "LinearAutoencoder", "TiedDense", "accuracy",
-           "conv_autoencoder", "conv_vae", "dcgan_discriminator", "dcgan_generator",
-           "deep_autoencoder", "default_classifier_path", "mlp_discriminator", "mlp_generator",
-           "mlp_vae", "mnist_classifier", "mnist_cnn", "reparameterize", "train_mnist_cnn"]
+__all__ = ["DBN", "GAN", "PCA", "RBM", "VAE", "Autoencoder", "LinearAutoencoder", "TiedDense",
+           "accuracy", "ais_schedule", "conv_autoencoder", "conv_vae",
+           "dcgan_discriminator", "dcgan_generator", "deep_autoencoder",
+           "default_classifier_path", "mlp_discriminator", "mlp_generator", "mlp_vae",
+           "mnist_classifier", "mnist_cnn", "reparameterize", "train_mnist_cnn"]

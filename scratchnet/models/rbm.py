@@ -1,0 +1,470 @@
+"""The restricted Boltzmann machine, trained with contrastive divergence, measured in nats.
+
+A Bernoulli–Bernoulli RBM (course: Jenni & Favaro; Goodfellow et al., ch. 20) gives every
+joint state of binary visible units v (n_visible) and hidden units h (n_hidden) the energy
+
+    E(v, h) = −aᵀv − bᵀh − hᵀW v,        p(v, h) = exp(−E(v, h)) / Z,
+
+with W (n_hidden, n_visible), hidden biases b and visible biases a, named as in the course.
+There are no connections within a layer, so each layer is conditionally independent given
+the other:
+
+    P(h_j = 1 | v) = σ(W v + b)_j,        P(v_i = 1 | h) = σ(Wᵀh + a)_i.
+
+Summing h out gives the free energy, p(v) = exp(−F(v)) / Z with
+
+    F(v) = −aᵀv − Σ_j softplus(b_j + W_j · v),
+
+and the log-likelihood gradient ∂ log p(v)/∂θ = −∂F(v)/∂θ + E_model[∂F/∂θ]. Contrastive
+divergence (Hinton, 2002) estimates the model expectation from k steps of Gibbs sampling
+started at the data (CD-k), or from chains that persist across updates (PCD, Tieleman,
+2008). The partition function Z is summed exactly for small models and estimated by
+annealed importance sampling (Salakhutdinov & Murray, 2008) for large ones.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+import scratchnet.functional as F
+from scratchnet import nn
+from scratchnet.autograd import Tensor, get_default_dtype
+from scratchnet.backend import get_array_module
+from scratchnet.checks import check_int, check_number
+from scratchnet.random import get_generator
+from scratchnet.train import show_progress
+
+__all__ = ["DBN", "RBM", "ais_schedule"]
+
+MAX_EXACT_UNITS = 25
+MONITOR_ROWS = 1000  # rows of the training data on which fit's history is measured
+
+
+def _sigmoid(x: Any) -> Any:
+    xp = get_array_module(x)
+    return 0.5 * (1.0 + xp.tanh(0.5 * x))  # = 1 / (1 + e^-x), without overflow
+
+
+def _softplus(x: Any) -> Any:
+    xp = get_array_module(x)
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def _logsumexp(x: Any, axis: int | None = None) -> Any:
+    xp = get_array_module(x)
+    top = x.max(axis=axis, keepdims=True)
+    total = top + xp.log(xp.exp(x - top).sum(axis=axis, keepdims=True))
+    return total.squeeze() if axis is None else total.squeeze(axis)
+
+
+def ais_schedule(kind: str = "default") -> np.ndarray:
+    """The inverse temperatures β_0 = 0 < β_1 < ... < β_K = 1 for AIS.
+
+    ``"default"`` is Salakhutdinov & Murray's (2008): steps of 1e-3 from 0 to 0.5, 1e-4 to
+    0.9 and 1e-5 to 1 (14,500 intermediate models). ``"fast"`` takes steps ten times as
+    large (1,450), for tests and quick looks.
+    """
+    if kind not in ("default", "fast"):
+        raise ValueError(f"ais_schedule: kind must be 'default' or 'fast', got {kind!r}")
+    scale = 1 if kind == "default" else 10
+    steps = [(0.0, 0.5, 500 // scale), (0.5, 0.9, 4000 // scale), (0.9, 1.0, 10000 // scale)]
+    parts = [np.linspace(low, high, n, endpoint=False) for low, high, n in steps]
+    return np.concatenate([*parts, [1.0]])
+
+
+class RBM(nn.Module):
+    """A Bernoulli–Bernoulli RBM trained with CD-k or persistent CD.
+
+    Args:
+        n_visible, n_hidden: layer sizes.
+        k: Gibbs steps per update (CD-k or PCD-k).
+        persistent: keep ``batch_size`` fantasy chains across updates (PCD).
+        lr, momentum, weight_decay: the update Δθ ← momentum·Δθ + lr·(gradient − decay·W).
+        batch_size, epochs: for :meth:`fit`.
+        rng: generator or seed for the initial weights, shuffling and sampling.
+
+    Weights start as N(0, 0.01²) and the hidden biases at 0, as Hinton's practical guide
+    (2010) suggests; :meth:`fit` sets the visible biases to log(p̄ / (1 − p̄)) of the data's
+    mean p̄ when it starts from scratch.
+    """
+
+    def __init__(self, n_visible: int, n_hidden: int, k: int = 1, persistent: bool = False,
+                 lr: float = 0.1, momentum: float = 0.5, weight_decay: float = 0.0,
+                 batch_size: int = 64, epochs: int = 10,
+                 rng: np.random.Generator | int | None = None) -> None:
+        super().__init__()
+        self.n_visible = check_int("RBM", "n_visible", n_visible)
+        self.n_hidden = check_int("RBM", "n_hidden", n_hidden)
+        self.k = check_int("RBM", "k", k)
+        self.persistent = bool(persistent)
+        self.lr = check_number("RBM", "lr", lr, low=0.0, low_open=True)
+        self.momentum = check_number("RBM", "momentum", momentum, 0.0, 1.0, high_open=True)
+        self.weight_decay = check_number("RBM", "weight_decay", weight_decay, low=0.0)
+        self.batch_size = check_int("RBM", "batch_size", batch_size)
+        self.epochs = check_int("RBM", "epochs", epochs)
+        self.rng = get_generator(rng) if rng is not None else None
+        dtype = get_default_dtype()
+        weights = get_generator(self.rng).normal(0.0, 0.01, (self.n_hidden, self.n_visible))
+        self.W = nn.Parameter(weights, dtype=dtype)
+        self.b = nn.Parameter(np.zeros(self.n_hidden), dtype=dtype)
+        self.a = nn.Parameter(np.zeros(self.n_visible), dtype=dtype)
+        self.chains: Any = None  # PCD's fantasy particles, (batch_size, n_visible)
+        self._chain_hidden: Any = None  # P(h = 1 | chains)
+        self.history: dict[str, list[float]] = {}
+
+    # -- checks ------------------------------------------------------------------------------
+    def _as_array(self, X: Any, caller: str, binary: bool = False) -> Any:
+        """X as a 2-D array on the model's device and dtype, checked."""
+        X = getattr(X, "data", X)
+        xp = get_array_module(self.W.data)
+        X = xp.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.n_visible:
+            raise ValueError(f"RBM.{caller}: expected an (N, {self.n_visible}) array, got shape "
+                             f"{tuple(X.shape)}")
+        if X.dtype.kind not in "fiub":
+            raise TypeError(f"RBM.{caller}: expected numbers, got dtype {X.dtype}")
+        X = X.astype(self.W.dtype, copy=False)
+        if X.size and not bool(xp.isfinite(X).all()):
+            raise ValueError(f"RBM.{caller}: the data contain NaN or infinite values")
+        if X.size and (float(X.min()) < 0 or float(X.max()) > 1):
+            raise ValueError(f"RBM.{caller}: values must lie in [0, 1] (binary data, or "
+                             f"probabilities of binary units), got [{float(X.min()):g}, "
+                             f"{float(X.max()):g}]; scale images to [0, 1] first")
+        if binary and X.size and not bool(((X == 0) | (X == 1)).all()):
+            raise ValueError(f"RBM.{caller}: needs binary data (0 or 1): it is the "
+                             f"probability of binary vectors; binarize first, e.g. "
+                             f"load_mnist(binarize=True)")
+        return X
+
+    def _bernoulli(self, p: Any) -> Any:
+        xp = get_array_module(p)
+        return (xp.asarray(get_generator(self.rng).random(p.shape), dtype=p.dtype) < p
+                ).astype(p.dtype)
+
+    # -- conditionals and sampling -----------------------------------------------------------
+    def hidden_probabilities(self, v: Any) -> Any:
+        """P(h = 1 | v) = σ(v Wᵀ + b), shape (N, n_hidden)."""
+        return _sigmoid(v @ self.W.data.T + self.b.data)
+
+    def visible_probabilities(self, h: Any) -> Any:
+        """P(v = 1 | h) = σ(h W + a), shape (N, n_visible)."""
+        return _sigmoid(h @ self.W.data + self.a.data)
+
+    def transform(self, X: Any) -> Any:
+        """The hidden probabilities P(h = 1 | x): the RBM's features, (N, n_hidden)."""
+        return self.hidden_probabilities(self._as_array(X, "transform"))
+
+    def reconstruct(self, X: Any) -> Any:
+        """The mean-field reconstruction P(v = 1 | h = P(h | x)), (N, n_visible)."""
+        return self.visible_probabilities(self.transform(X))
+
+    def reconstruction_error(self, X: Any) -> float:
+        """Mean squared difference between X and its reconstruction, per value."""
+        X = self._as_array(X, "reconstruction_error")
+        return float(((X - self.visible_probabilities(self.hidden_probabilities(X))) ** 2).mean())
+
+    def gibbs(self, v: Any, steps: int = 1) -> Any:
+        """``steps`` rounds of v → h → v of block Gibbs sampling; returns the binary v."""
+        steps = check_int("RBM.gibbs", "steps", steps)
+        return self._gibbs(self._as_array(v, "gibbs"), steps)
+
+    def _gibbs(self, v: Any, steps: int) -> Any:
+        for _ in range(steps):
+            h = self._bernoulli(self.hidden_probabilities(v))
+            v = self._bernoulli(self.visible_probabilities(h))
+        return v
+
+    def sample(self, n: int, steps: int = 1000) -> Any:
+        """Run n chains from random binary images for ``steps`` Gibbs rounds.
+
+        Returns the last P(v = 1 | h), (n, n_visible): the mean of the chain's next visible
+        state, which shows the sample without the pixel noise.
+        """
+        n = check_int("RBM.sample", "n", n)
+        steps = check_int("RBM.sample", "steps", steps)
+        xp = get_array_module(self.W.data)
+        v = self._bernoulli(xp.full((n, self.n_visible), 0.5, dtype=self.W.dtype))
+        v = self._gibbs(v, steps - 1)
+        return self.visible_probabilities(self._bernoulli(self.hidden_probabilities(v)))
+
+    # -- energies and likelihoods ------------------------------------------------------------
+    def free_energy(self, v: Any) -> Tensor:
+        """F(v) = −aᵀv − Σ_j softplus(b_j + W_j · v) per row, (N,), as a differentiable Tensor.
+
+        softplus is evaluated stably, so large weights give large finite energies.
+        """
+        if not isinstance(v, Tensor):
+            v = Tensor(self._as_array(v, "free_energy"))
+        return -(v * self.a).sum(axis=1) - F.softplus(v @ self.W.T + self.b).sum(axis=1)
+
+    def _free_energy_array(self, v: Any) -> Any:
+        return -(v @ self.a.data) - _softplus(v @ self.W.data.T + self.b.data).sum(axis=1)
+
+    def pseudo_log_likelihood(self, X: Any) -> Any:
+        """The stochastic pseudo-log-likelihood of each row, (N,), as scikit-learn computes it.
+
+        For one random bit i per row, log P(v_i | v_-i) = log σ(F(ṽ) − F(v)) with ṽ the row
+        with bit i flipped; times n_visible, it estimates Σ_i log P(v_i | v_-i).
+        """
+        X = self._as_array(X, "pseudo_log_likelihood", binary=True)
+        xp = get_array_module(X)
+        flip = xp.asarray(get_generator(self.rng).integers(0, self.n_visible, len(X)))
+        flipped = X.copy()
+        rows = xp.arange(len(X))
+        flipped[rows, flip] = 1 - flipped[rows, flip]
+        gap = self._free_energy_array(flipped) - self._free_energy_array(X)
+        return -self.n_visible * _softplus(-gap)  # n · log σ(gap)
+
+    def log_partition(self, method: str = "exact", X: Any = None, n_runs: int = 100,
+                      betas: Any = "default", chunk: int = 2**14
+                      ) -> float | tuple[float, tuple[float, float]]:
+        """log Z, exactly or by annealed importance sampling.
+
+        ``method="exact"``: sums over every state of the smaller layer (at most 25 units),
+        ``chunk`` states at a time; returns a float.
+
+        ``method="ais"`` (Salakhutdinov & Murray, 2008): ``n_runs`` chains anneal from a
+        base-rate model p_A(v) ∝ exp(a_Aᵀv), with a_A fitted to the training data ``X``
+        (required), through the models with weights β·W and biases β·b, (1 − β)a_A + βa, to
+        the RBM at β = 1. ``betas`` is a schedule: ``"default"``, ``"fast"`` (see
+        :func:`ais_schedule`) or an increasing array from 0 to 1. Returns (log Z estimate,
+        (low, high)), the bounds being log(mean weight ± 3 standard errors).
+        """
+        if method == "exact":
+            return self._exact_log_partition(chunk)
+        if method == "ais":
+            if X is None:
+                raise ValueError("RBM.log_partition(method='ais') needs the training data X "
+                                 "for its base-rate model")
+            return self._ais(self._as_array(X, "log_partition"), n_runs, betas)
+        raise ValueError(f"RBM.log_partition: method must be 'exact' or 'ais', got {method!r}")
+
+    def _exact_log_partition(self, chunk: int) -> float:
+        small = min(self.n_hidden, self.n_visible)
+        if small > MAX_EXACT_UNITS:
+            raise ValueError(
+                f"RBM.log_partition: an exact sum needs 2^{small} terms (the smaller layer has "
+                f"{small} units); at most {MAX_EXACT_UNITS} units are allowed. Use "
+                f"method='ais'.")
+        W, a, b = (np.asarray(p.data, dtype=np.float64) for p in (self.W, self.a, self.b))
+        if self.n_hidden <= self.n_visible:
+            # log Z = log Σ_h exp(bᵀh) Π_i (1 + exp(a_i + (Wᵀh)_i))
+            states, bias, weights, other = self.n_hidden, b, W, a
+        else:
+            states, bias, weights, other = self.n_visible, a, W.T, b
+        parts = []
+        for start in range(0, 2**states, chunk):
+            codes = np.arange(start, min(start + chunk, 2**states))
+            s = ((codes[:, None] >> np.arange(states)[None, :]) & 1).astype(np.float64)
+            parts.append(s @ bias + _softplus(s @ weights + other).sum(axis=1))
+        return float(_logsumexp(np.concatenate(parts)))
+
+    def _ais(self, X: Any, n_runs: int, betas: Any) -> tuple[float, tuple[float, float]]:
+        n_runs = check_int("RBM.log_partition", "n_runs", n_runs)
+        betas = ais_schedule(betas) if isinstance(betas, str) else np.asarray(betas, float)
+        if (betas.ndim != 1 or len(betas) < 2 or betas[0] != 0 or betas[-1] != 1
+                or (np.diff(betas) <= 0).any()):
+            raise ValueError("RBM.log_partition: betas must increase from 0 to 1")
+        xp = get_array_module(self.W.data)
+        W, a, b = self.W.data, self.a.data, self.b.data
+        mean = xp.clip(X.mean(axis=0), 1e-3, 1 - 1e-3)   # Laplace-like smoothing of p̄
+        a_base = xp.log(mean) - xp.log1p(-mean)
+        # log p*_β(v) = (1 − β) a_Aᵀv + β aᵀv + Σ_j softplus(β (W_j v + b_j)); at β = 0 the
+        # hidden units are disconnected and contribute 2^H, so log Z_A = Σ softplus(a_A) + H log 2.
+        log_z_base = float(_softplus(a_base).sum()) + self.n_hidden * math.log(2.0)
+
+        def log_unnormalised(v: Any, beta: float) -> Any:
+            return ((1 - beta) * (v @ a_base) + beta * (v @ a)
+                    + _softplus(beta * (v @ W.T + b)).sum(axis=1))
+
+        v = self._bernoulli(xp.broadcast_to(_sigmoid(a_base), (n_runs, self.n_visible)))
+        log_w = xp.zeros(n_runs, dtype=xp.float64)
+        for previous, beta in itertools.pairwise(betas):
+            log_w += log_unnormalised(v, beta) - log_unnormalised(v, previous)
+            h = self._bernoulli(_sigmoid(beta * (v @ W.T + b)))
+            v = self._bernoulli(_sigmoid((1 - beta) * a_base + beta * (h @ W + a)))
+        log_w = np.asarray(log_w.get() if hasattr(log_w, "get") else log_w)
+        top = log_w.max()
+        ratios = np.exp(log_w - top)
+        mean_ratio = ratios.mean()
+        spread = 3 * ratios.std(ddof=1) / math.sqrt(n_runs) if n_runs > 1 else 0.0
+        estimate = log_z_base + top + math.log(mean_ratio)
+        low = (log_z_base + top + math.log(mean_ratio - spread) if mean_ratio > spread
+               else -math.inf)
+        high = log_z_base + top + math.log(mean_ratio + spread)
+        return float(estimate), (float(low), float(high))
+
+    def log_likelihood(self, X: Any, method: str = "exact", log_z: float | None = None,
+                       **options: Any) -> float:
+        """Mean log p(x) over the rows of binary X, in nats: mean(−F(x)) − log Z.
+
+        ``log_z`` reuses a computed log Z; otherwise :meth:`log_partition` is called with
+        ``method`` and ``options`` (for AIS pass the training data as ``X_train=``).
+        """
+        X = self._as_array(X, "log_likelihood", binary=True)
+        if log_z is None:
+            train = options.pop("X_train", X)
+            result = self.log_partition(method, X=train if method == "ais" else None,
+                                        **options)
+            log_z = result[0] if isinstance(result, tuple) else result
+        return float(-self._free_energy_array(X).mean()) - float(log_z)
+
+    # -- training ----------------------------------------------------------------------------
+    def cd_gradient(self, v_data: Any, v_model: Any, h_data: Any = None,
+                    h_model: Any = None) -> tuple[Any, Any, Any]:
+        """The CD estimate of ∂ mean log p / ∂(W, b, a), from data and chain samples.
+
+        ⟨h vᵀ⟩_data − ⟨h vᵀ⟩_model with h the hidden *probabilities* given each v (Hinton's
+        guide, section 3.3). It equals −∂/∂θ [mean F(v_data) − mean F(v_model)] with the
+        samples held constant. ``h_data`` and ``h_model`` are P(h = 1 | v) for the two,
+        if already computed.
+        """
+        h_data = self.hidden_probabilities(v_data) if h_data is None else h_data
+        h_model = self.hidden_probabilities(v_model) if h_model is None else h_model
+        n_data, n_model = len(v_data), len(v_model)
+        grad_W = h_data.T @ v_data / n_data - h_model.T @ v_model / n_model
+        grad_b = h_data.mean(axis=0) - h_model.mean(axis=0)
+        grad_a = v_data.mean(axis=0) - v_model.mean(axis=0)
+        return grad_W, grad_b, grad_a
+
+    def _run_chain(self, h_probabilities: Any, steps: int) -> tuple[Any, Any]:
+        """``steps`` rounds of h ~ P(h | ·), v ~ P(v | h), from the given P(h = 1 | v).
+
+        Returns the last binary v and P(h = 1 | v), which the CD statistics need.
+        """
+        for _ in range(steps):
+            v = self._bernoulli(self.visible_probabilities(self._bernoulli(h_probabilities)))
+            h_probabilities = self.hidden_probabilities(v)
+        return v, h_probabilities
+
+    def _negative_phase(self, v_data: Any, h_data: Any, binary: bool) -> tuple[Any, Any]:
+        """The chain's end after k Gibbs rounds and its hidden probabilities.
+
+        CD starts from the data (from a binary sample of it when X holds probabilities).
+        PCD's fantasy chains carry on from where the previous update left them; they start
+        once, from the first batch, and are never reset.
+        """
+        if not self.persistent:
+            start = h_data if binary else self.hidden_probabilities(self._bernoulli(v_data))
+            return self._run_chain(start, self.k)
+        if self.chains is None:
+            self.chains = v_data.copy() if binary else self._bernoulli(v_data)
+            self._chain_hidden = self.hidden_probabilities(self.chains)
+        self.chains, self._chain_hidden = self._run_chain(self._chain_hidden, self.k)
+        return self.chains, self._chain_hidden
+
+    def _batches(self, X: Any) -> Iterator[Any]:
+        xp = get_array_module(X)
+        order = xp.asarray(get_generator(self.rng).permutation(len(X)))
+        for start in range(0, len(X), self.batch_size):
+            yield X[order[start:start + self.batch_size]]
+
+    def fit(self, X: Any, epochs: int | None = None, progress: bool = True,
+            X_val: Any = None) -> RBM:
+        """Train with CD-k (or PCD-k) on X (N, n_visible) with values in [0, 1].
+
+        Each epoch appends to ``history``: ``reconstruction_error`` and, when X is binary,
+        ``pseudo_log_likelihood`` (means over X's first 1,000 rows); with ``X_val``, the same
+        on all of it as ``val_...``. Values in (0, 1) are treated as probabilities of binary
+        units (a DBN trains its upper layers on hidden probabilities).
+        """
+        X = self._as_array(X, "fit")
+        epochs = self.epochs if epochs is None else check_int("RBM.fit", "epochs", epochs)
+        xp = get_array_module(X)
+        binary = bool(((X == 0) | (X == 1)).all())
+        if not self.history:  # a fresh model: start a at the data's log-odds (Hinton's guide)
+            mean = xp.clip(X.mean(axis=0), 1e-3, 1 - 1e-3)
+            self.a.data[...] = xp.log(mean) - xp.log1p(-mean)
+        velocity = [xp.zeros_like(p.data) for p in (self.W, self.b, self.a)]
+        batches_per_epoch = math.ceil(len(X) / self.batch_size)
+        bar = (tqdm(total=epochs * batches_per_epoch, desc="RBM", leave=False)
+               if show_progress(progress) else None)
+        for _ in range(epochs):
+            for v_data in self._batches(X):
+                h_data = self.hidden_probabilities(v_data)
+                v_model, h_model = self._negative_phase(v_data, h_data, binary)
+                grads = self.cd_gradient(v_data, v_model, h_data, h_model)
+                for parameter, step, grad in zip((self.W, self.b, self.a), velocity, grads):
+                    decay = self.weight_decay * parameter.data if parameter is self.W else 0.0
+                    step *= self.momentum
+                    step += self.lr * (grad - decay)
+                    parameter.data += step
+                if bar is not None:
+                    bar.update(1)
+            self._log_epoch(X, binary, X_val)
+        if bar is not None:
+            bar.close()
+        return self
+
+    def _log_epoch(self, X: Any, binary: bool, X_val: Any) -> None:
+        X = X[:MONITOR_ROWS]  # a fixed sample: the full pass would cost a third of an epoch
+        record = {"reconstruction_error": self.reconstruction_error(X)}
+        if binary:
+            record["pseudo_log_likelihood"] = float(self.pseudo_log_likelihood(X).mean())
+        if X_val is not None:
+            record["val_reconstruction_error"] = self.reconstruction_error(X_val)
+            record["val_pseudo_log_likelihood"] = float(
+                self.pseudo_log_likelihood(X_val).mean())
+        for key, value in record.items():
+            self.history.setdefault(key, []).append(value)
+
+    def extra_repr(self) -> str:
+        kind = "PCD" if self.persistent else "CD"
+        return f"{self.n_visible} visible, {self.n_hidden} hidden, {kind}-{self.k}"
+
+
+class DBN(nn.Module):
+    """A deep belief network: a stack of RBMs trained greedily, one layer at a time.
+
+    ``layer_sizes`` = (n_visible, n_hidden_1, n_hidden_2, ...); ``rbm_options`` go to every
+    :class:`RBM`. Each RBM after the first is trained on the hidden probabilities of the
+    one below (Hinton, Osindero & Teh, 2006). :meth:`to_mlp` turns the stack into a sigmoid
+    MLP with those weights, ready for supervised fine-tuning (Erhan et al., 2010).
+    """
+
+    def __init__(self, layer_sizes: Any, **rbm_options: Any) -> None:
+        super().__init__()
+        sizes = [check_int("DBN", "layer size", size) for size in layer_sizes]
+        if len(sizes) < 2:
+            raise ValueError(f"DBN: layer_sizes needs at least two sizes, got {sizes}")
+        self.layer_sizes = sizes
+        rng = rbm_options.pop("rng", None)
+        rng = None if rng is None else get_generator(rng)
+        self.rbms = nn.Sequential(*(RBM(n_in, n_out, rng=rng, **rbm_options)
+                                    for n_in, n_out in itertools.pairwise(sizes)))
+
+    def pretrain(self, X: Any, progress: bool = True) -> DBN:
+        """Greedy layer-wise training: each RBM on the layer below's hidden probabilities."""
+        features = X
+        for rbm in self.rbms:
+            rbm.fit(features, progress=progress)
+            features = rbm.transform(features)
+        return self
+
+    def transform(self, X: Any) -> Any:
+        """The top layer's hidden probabilities, (N, layer_sizes[-1])."""
+        features = X
+        for rbm in self.rbms:
+            features = rbm.transform(features)
+        return features
+
+    def to_mlp(self, n_outputs: int, rng: np.random.Generator | int | None = None
+               ) -> nn.Sequential:
+        """Sigmoid Dense layers initialised from the RBMs (weights Wᵀ, biases b), then a
+        fresh Dense(layer_sizes[-1], n_outputs) output layer giving logits."""
+        n_outputs = check_int("DBN.to_mlp", "n_outputs", n_outputs)
+        layers: list[nn.Module] = []
+        for rbm in self.rbms:
+            dense = nn.Dense(rbm.n_visible, rbm.n_hidden, activation="sigmoid")
+            dense.weight.data[...] = rbm.W.data.T
+            dense.bias.data[...] = rbm.b.data
+            layers.append(dense)
+        layers.append(nn.Dense(self.layer_sizes[-1], n_outputs, rng=rng))
+        return nn.Sequential(*layers)
+
