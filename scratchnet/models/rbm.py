@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 import scratchnet.functional as F
 from scratchnet import nn
 from scratchnet.autograd import Tensor, get_default_dtype
-from scratchnet.backend import get_array_module
+from scratchnet.backend import as_numpy, get_array_module
 from scratchnet.checks import check_int, check_number
 from scratchnet.random import get_generator
 from scratchnet.train import show_progress
@@ -252,7 +252,7 @@ class RBM(nn.Module):
                 f"RBM.log_partition: an exact sum needs 2^{small} terms (the smaller layer has "
                 f"{small} units); at most {MAX_EXACT_UNITS} units are allowed. Use "
                 f"method='ais'.")
-        W, a, b = (np.asarray(p.data, dtype=np.float64) for p in (self.W, self.a, self.b))
+        W, a, b = (as_numpy(p.data).astype(np.float64) for p in (self.W, self.a, self.b))
         if self.n_hidden <= self.n_visible:
             # log Z = log Σ_h exp(bᵀh) Π_i (1 + exp(a_i + (Wᵀh)_i))
             states, bias, weights, other = self.n_hidden, b, W, a
@@ -289,7 +289,7 @@ class RBM(nn.Module):
             log_w += log_unnormalised(v, beta) - log_unnormalised(v, previous)
             h = self._bernoulli(_sigmoid(beta * (v @ W.T + b)))
             v = self._bernoulli(_sigmoid((1 - beta) * a_base + beta * (h @ W + a)))
-        log_w = np.asarray(log_w.get() if hasattr(log_w, "get") else log_w)
+        log_w = as_numpy(log_w)
         top = log_w.max()
         ratios = np.exp(log_w - top)
         mean_ratio = ratios.mean()
