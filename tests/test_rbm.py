@@ -458,3 +458,10 @@ def test_constructor_errors():
 def test_repr_names_the_training_kind():
     assert "CD-1" in repr(RBM(9, 4))
     assert "PCD-3" in repr(RBM(9, 4, k=3, persistent=True))
+
+
+def test_to_mlp_leaves_the_library_generator_alone():
+    dbn = DBN([6, 4, 3], rng=0)
+    before = sn.random.get_generator().bit_generator.state
+    dbn.to_mlp(2, rng=1)
+    assert sn.random.get_generator().bit_generator.state == before

@@ -461,8 +461,9 @@ class DBN(nn.Module):
         n_outputs = check_int("DBN.to_mlp", "n_outputs", n_outputs)
         layers: list[nn.Module] = []
         for rbm in self.rbms:
-            dense = nn.Dense(rbm.n_visible, rbm.n_hidden, activation="sigmoid")
-            dense.weight.data[...] = rbm.W.data.T
+            # The RBM's weights are the initialiser, so no random draw is wasted.
+            dense = nn.Dense(rbm.n_visible, rbm.n_hidden, activation="sigmoid",
+                             init=lambda shape, fan_in, fan_out, rng, W=rbm.W: as_numpy(W.data).T)
             dense.bias.data[...] = rbm.b.data
             layers.append(dense)
         layers.append(nn.Dense(self.layer_sizes[-1], n_outputs, rng=rng))
