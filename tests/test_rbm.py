@@ -226,9 +226,11 @@ def _record_chains(monkeypatch, rbm, X):
 
     def recorder(h_start, steps):
         of_data = rbm.hidden_probabilities(X)
+        chains = None if rbm.chains is None else rbm.chains.copy()
+        of_chains = None if chains is None else rbm.hidden_probabilities(chains)
         v, h = original(h_start, steps)
-        calls.append({"start": h_start.copy(), "of_data": of_data, "v": v, "h": h,
-                      "steps": steps})
+        calls.append({"start": h_start.copy(), "of_data": of_data, "chains": chains,
+                      "of_chains": of_chains, "v": v, "h": h, "steps": steps})
         return v, h
 
     monkeypatch.setattr(rbm, "_run_chain", recorder)
@@ -249,20 +251,23 @@ def test_pcd_chains_persist_across_batches_and_fits(monkeypatch):
     assert rbm.chains is not None and rbm.chains.shape == (4, 9)
     # Started once, from the first batch of data...
     assert _rows_are_among(calls[0]["start"], calls[0]["of_data"])
-    # ... then each update continues from where the previous one left the chains, also
-    # when the last batch has only 2 rows (no re-initialisation, still 4 chains).
+    # ... then each update continues from where the previous one left the chains, under
+    # the current weights, also when the last batch has only 2 rows (no re-initialisation,
+    # still 4 chains).
     for previous, call in itertools.pairwise(calls):
         assert call["steps"] == 2
         assert call["start"].shape == (4, 6)
-        np.testing.assert_array_equal(call["start"], previous["h"])
+        np.testing.assert_array_equal(call["chains"], previous["v"])
+        np.testing.assert_array_equal(call["start"], call["of_chains"])
     assert rbm.chains is calls[-1]["v"]
-    end_of_first_fit = calls[-1]["h"].copy()
+    end_of_first_fit = calls[-1]["v"].copy()
     # A second fit carries on from the same chains.
     rbm.fit(X, epochs=2, progress=False)
     assert len(calls) == 12
-    np.testing.assert_array_equal(calls[4]["start"], end_of_first_fit)
+    np.testing.assert_array_equal(calls[4]["chains"], end_of_first_fit)
     for previous, call in itertools.pairwise(calls[4:]):
-        np.testing.assert_array_equal(call["start"], previous["h"])
+        np.testing.assert_array_equal(call["chains"], previous["v"])
+        np.testing.assert_array_equal(call["start"], call["of_chains"])
     assert set(np.unique(rbm.chains)) <= {0.0, 1.0}
 
 
@@ -465,3 +470,15 @@ def test_to_mlp_leaves_the_library_generator_alone():
     before = sn.random.get_generator().bit_generator.state
     dbn.to_mlp(2, rng=1)
     assert sn.random.get_generator().bit_generator.state == before
+
+
+def test_ais_warns_when_its_estimate_is_below_what_the_data_prove():
+    # log Z >= max over x of -F(x), since p(x) <= 1. One jump from the base rates to the
+    # model with two runs misses the model's modes and lands below that floor.
+    X = make_bars_and_stripes(4)
+    rbm = RBM(16, 12, lr=0.1, batch_size=5, epochs=300, rng=0).fit(X, progress=False)
+    floor = float(-rbm._free_energy_array(X).min())
+    rbm.rng = np.random.default_rng(1)
+    with pytest.warns(RuntimeWarning, match="below max"):
+        estimate, _ = rbm.log_partition("ais", X=X, n_runs=2, betas=[0.0, 1.0])
+    assert estimate < floor <= rbm.log_partition()

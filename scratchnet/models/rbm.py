@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -115,7 +116,6 @@ class RBM(nn.Module):
         self.b = nn.Parameter(np.zeros(self.n_hidden), dtype=dtype)
         self.a = nn.Parameter(np.zeros(self.n_visible), dtype=dtype)
         self.chains: Any = None  # PCD's fantasy particles, (batch_size, n_visible)
-        self._chain_hidden: Any = None  # P(h = 1 | chains)
         self.history: dict[str, list[float]] = {}
 
     # -- checks ------------------------------------------------------------------------------
@@ -279,15 +279,15 @@ class RBM(nn.Module):
         # hidden units are disconnected and contribute 2^H, so log Z_A = Σ softplus(a_A) + H log 2.
         log_z_base = float(_softplus(a_base).sum()) + self.n_hidden * math.log(2.0)
 
-        def log_unnormalised(v: Any, beta: float) -> Any:
-            return ((1 - beta) * (v @ a_base) + beta * (v @ a)
-                    + _softplus(beta * (v @ W.T + b)).sum(axis=1))
-
         v = self._bernoulli(xp.broadcast_to(_sigmoid(a_base), (n_runs, self.n_visible)))
         log_w = xp.zeros(n_runs, dtype=xp.float64)
-        for previous, beta in itertools.pairwise(betas):
-            log_w += log_unnormalised(v, beta) - log_unnormalised(v, previous)
-            h = self._bernoulli(_sigmoid(beta * (v @ W.T + b)))
+        for previous, beta in itertools.pairwise(betas.tolist()):  # floats keep float32 data
+            # log w += log p*_β(v) − log p*_β'(v); the input to the hidden units is shared.
+            hidden_input = v @ W.T + b
+            log_w += ((beta - previous) * (v @ (a - a_base))
+                      + (_softplus(beta * hidden_input)
+                         - _softplus(previous * hidden_input)).sum(axis=1))
+            h = self._bernoulli(_sigmoid(beta * hidden_input))
             v = self._bernoulli(_sigmoid((1 - beta) * a_base + beta * (h @ W + a)))
         log_w = as_numpy(log_w)
         top = log_w.max()
@@ -295,6 +295,13 @@ class RBM(nn.Module):
         mean_ratio = ratios.mean()
         spread = 3 * ratios.std(ddof=1) / math.sqrt(n_runs) if n_runs > 1 else 0.0
         estimate = log_z_base + top + math.log(mean_ratio)
+        # p(x) ≤ 1 for every training image, so log Z ≥ max(−F(x)): an estimate below
+        # that is certainly wrong (the chains missed the model's modes).
+        floor = float(as_numpy(-self._free_energy_array(X)).max())
+        if estimate < floor:
+            warnings.warn(f"RBM.log_partition: the AIS estimate {estimate:.2f} is below "
+                          f"max(-F(x)) = {floor:.2f} over the data, which log Z cannot be; "
+                          f"use more runs or a slower schedule", RuntimeWarning, stacklevel=3)
         low = (log_z_base + top + math.log(mean_ratio - spread) if mean_ratio > spread
                else -math.inf)
         high = log_z_base + top + math.log(mean_ratio + spread)
@@ -355,9 +362,9 @@ class RBM(nn.Module):
             return self._run_chain(start, self.k)
         if self.chains is None:
             self.chains = v_data.copy() if binary else self._bernoulli(v_data)
-            self._chain_hidden = self.hidden_probabilities(self.chains)
-        self.chains, self._chain_hidden = self._run_chain(self._chain_hidden, self.k)
-        return self.chains, self._chain_hidden
+        # Each update continues the chains under the current weights (Tieleman, 2008).
+        self.chains, h_model = self._run_chain(self.hidden_probabilities(self.chains), self.k)
+        return self.chains, h_model
 
     def _batches(self, X: Any) -> Iterator[Any]:
         xp = get_array_module(X)
