@@ -499,3 +499,22 @@ def test_a_short_run_on_the_ring_covers_most_modes():
     modes, quality = ring_coverage(gan.sample(2500), centers, std=0.01)
     assert modes >= 6 and quality > 0.05, (modes, quality, time.perf_counter() - start)
 
+
+
+def test_generator_step_leaves_the_discriminator_weights_constant():
+    gan = GAN(mlp_generator(2, 2, hidden=(8,), rng=0), mlp_discriminator(2, hidden=(8,), rng=1),
+              2, rng=2)
+    snapshot = {}
+    d_step = gan.d_optimizer.step
+
+    def recording_step():
+        snapshot.update({id(p): p.grad.data.copy()
+                         for p in gan.discriminator.parameters()})
+        d_step()
+
+    gan.d_optimizer.step = recording_step
+    gan.train_step(np.random.default_rng(3).normal(size=(16, 2)).astype(np.float32))
+    for p in gan.discriminator.parameters():
+        assert p.requires_grad
+        np.testing.assert_array_equal(p.grad.data, snapshot[id(p)])  # G added nothing
+    assert all(p.grad is not None for p in gan.generator.parameters())

@@ -30,8 +30,9 @@ one-hot label.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,23 @@ def _with_labels(x: Tensor, codes: Any) -> Tensor:
     planes = xp.broadcast_to(codes.data[:, :, None, None], (x.shape[0], codes.shape[1],
                                                             *x.shape[2:]))
     return F.concatenate([x, Tensor(xp.ascontiguousarray(planes))], axis=1)
+
+
+@contextlib.contextmanager
+def _constants(module: nn.Module) -> Iterator[None]:
+    """Treat ``module``'s weights as constants for a while.
+
+    The generator's step backpropagates *through* D to reach G, but needs no gradient *for*
+    D's weights; with them constant, D's layers skip those products.
+    """
+    parameters = module.parameters()
+    for parameter in parameters:
+        parameter.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for parameter in parameters:
+            parameter.requires_grad_(True)
 
 
 class GAN(nn.Module):
@@ -230,9 +248,9 @@ class GAN(nn.Module):
             d_loss.backward()
             self.d_optimizer.step()
         self.g_optimizer.zero_grad()
-        g_loss = self.generator_loss(real.shape[0], labels)
-        g_loss.backward()
-        # G's loss also reached D's weights; they are cleared before D's next step.
+        with _constants(self.discriminator):
+            g_loss = self.generator_loss(real.shape[0], labels)
+            g_loss.backward()
         self.g_optimizer.step()
         return {**logs, "g_loss": float(g_loss.data)}
 
