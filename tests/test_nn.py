@@ -417,6 +417,9 @@ LAYERS = {
     "AvgPool2D": (lambda: nn.AvgPool2D(3, stride=2, padding=1), (2, 2, 5, 5)),
     "ZeroPadding2D": (lambda: nn.ZeroPadding2D(((1, 0), (2, 1))), (1, 2, 3, 3)),
     "Cropping2D": (lambda: nn.Cropping2D(((1, 0), (0, 2))), (1, 2, 4, 5)),
+    # Converged power iterations: σ = uᵀWv is then W's spectral norm at every evaluation.
+    "SpectralNorm": (lambda: nn.SpectralNorm(nn.Dense(4, 3, activation="tanh", rng=0),
+                                             n_power_iterations=100, rng=0), (5, 4)),
 }
 
 
