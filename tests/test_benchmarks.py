@@ -1,9 +1,12 @@
 """The benchmark scripts run and write the JSON they document (timings are not asserted)."""
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,10 +92,6 @@ def test_vae_benchmark_quick_run_writes_its_json(tmp_path):
 
 def test_rbm_benchmark_quick_run_writes_its_json(tmp_path):
     """With scikit-learn when it is installed (a few seconds), else scratchnet alone."""
-    import importlib.util
-
-    import pytest
-
     with_sklearn = importlib.util.find_spec("sklearn") is not None
     out = tmp_path / "rbm.json"
     result = subprocess.run(
