@@ -115,6 +115,7 @@ from bench_autograd import (  # from the folder put on the path just above
     print_checks_and_json,
     summarize,
 )
+from comparison import comparison_row, comparison_table
 
 N_VISIBLE = 784
 N_HIDDEN = 256  # scikit-learn's default n_components
@@ -322,23 +323,8 @@ def make_row(name: str, unit: str, values: dict[str, float | None],
              higher_is_better: bool | None, target: float | None = None,
              compare: str = "difference", spread: dict[str, Any] | None = None
              ) -> dict[str, Any]:
-    ours, theirs = values["scratchnet"], values.get("sklearn")
-    both = theirs is not None
-    meets = None
-    if target is not None and higher_is_better is not None:
-        meets = bool(ours >= target) if higher_is_better else bool(ours <= target)
-    return {
-        "name": name,
-        "unit": unit,
-        "scratchnet": ours,
-        "sklearn": theirs,
-        "difference": ours - theirs if both and compare == "difference" else None,
-        "ratio": ours / theirs if both and compare == "ratio" and theirs else None,
-        "higher_is_better": higher_is_better,
-        "target": target,
-        "meets_target": meets,
-        "spread": spread or {"scratchnet": None, "sklearn": None},
-    }
+    return comparison_row(name, unit, values, "sklearn", higher_is_better, target, compare,
+                          spread)
 
 
 def result_rows(np: Any, runs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -377,48 +363,6 @@ def result_rows(np: Any, runs: dict[str, list[dict[str, Any]]]) -> list[dict[str
                  compare="ratio", spread=time_spread),
         make_row("train_time.total", "s", total, False, compare="ratio"),
     ]
-
-
-def _num(value: float | None, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    if unit == "mse":
-        return f"{value:.4f}"
-    if unit == "s":
-        return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
-    return f"{value:.2f}"
-
-
-def _cell(row: dict[str, Any], fw: str) -> str:
-    text = _num(row[fw], row["unit"])
-    s = row["spread"].get(fw)
-    if s is not None and row[fw] is not None:
-        low, high = (s["q1"], s["q3"]) if "q1" in s else (s["min"], s["max"])
-        text += f" [{_num(low, row['unit'])}–{_num(high, row['unit'])}]"
-    return text
-
-
-def markdown_table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| quantity | unit | scratchnet | scikit-learn | scratchnet vs scikit-learn "
-             "| target (scratchnet) | status |",
-             "|---|---|---|---|---|---|---|"]
-    for row in rows:
-        if row["difference"] is not None:
-            versus = f"{row['difference']:+.4f}" if row["unit"] == "mse" else \
-                f"{row['difference']:+.2f}"
-        elif row["ratio"] is not None:
-            versus = f"{row['ratio']:.2f}×"
-        else:
-            versus = "n/a" if row["sklearn"] is None else "–"
-        if row["target"] is None:
-            target = "–"
-        else:
-            sign = "≥" if row["higher_is_better"] else "≤"
-            target = f"{sign} {_num(row['target'], row['unit'])}"
-        status = {True: "met", False: "MISSED", None: "–"}[row["meets_target"]]
-        lines.append(f"| {row['name']} | {row['unit']} | {_cell(row, 'scratchnet')} "
-                     f"| {_cell(row, 'sklearn')} | {versus} | {target} | {status} |")
-    return "\n".join(lines)
 
 
 def check_results(np: Any, runs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -538,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{m['numpy']} ({m['blas']}), scikit-learn {sk_note}"
           + (", --quick" if args.quick else ""))
     print()
-    print(markdown_table(rows))
+    print(comparison_table(rows, "sklearn", "scikit-learn"))
     print()
     print(f"RBM {N_VISIBLE}-{N_HIDDEN}, PCD-1, lr {args.lr:g}, no momentum or weight decay, "
           f"batch {args.batch_size}, {config.epochs} epochs on {len(train):,} bundled MNIST "

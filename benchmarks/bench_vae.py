@@ -102,6 +102,7 @@ from bench_autograd import (  # from the folder put on the path just above
     print_checks_and_json,
     summarize,
 )
+from comparison import comparison_row, comparison_table
 
 IMAGE_SHAPE = (1, 28, 28)
 N_PIXELS = 784
@@ -351,56 +352,8 @@ def check_results(np: Any, name: str, result: dict[str, Any]) -> list[dict[str, 
 def value_row(name: str, unit: str, values: dict[str, Any], higher_is_better: bool | None,
               target: float | None = None, compare: str = "difference",
               spread: dict[str, Any] | None = None) -> dict[str, Any]:
-    ours, theirs = values["scratchnet"], values.get("pytorch")
-    both = theirs is not None
-    return {
-        "name": name,
-        "unit": unit,
-        "scratchnet": ours,
-        "pytorch": theirs,
-        "difference": ours - theirs if both and compare == "difference" else None,
-        "ratio": ours / theirs if both and compare == "ratio" and theirs else None,
-        "higher_is_better": higher_is_better,
-        "target": target,
-        "meets_target": None if target is None else bool(ours >= target),
-        "spread": spread or {"scratchnet": None, "pytorch": None},
-    }
-
-
-def _num(value: float | None, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    if unit == "units":
-        return f"{value:.0f}"
-    if unit == "s":
-        return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
-    return f"{value:.2f}"
-
-
-def _cell(row: dict[str, Any], fw: str) -> str:
-    text = _num(row[fw], row["unit"])
-    s = row["spread"].get(fw)
-    if s is not None and row[fw] is not None:
-        text += f" [{_num(s['q1'], row['unit'])}–{_num(s['q3'], row['unit'])}]"
-    return text
-
-
-def markdown_table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| quantity | unit | scratchnet | PyTorch | scratchnet vs PyTorch "
-             "| target (scratchnet) | status |",
-             "|---|---|---|---|---|---|---|"]
-    for row in rows:
-        if row["difference"] is not None:
-            versus = f"{row['difference']:+.2f}"
-        elif row["ratio"] is not None:
-            versus = f"{row['ratio']:.2f}×"
-        else:
-            versus = "n/a" if row["pytorch"] is None else "–"
-        target = "–" if row["target"] is None else f"≥ {row['target']:g}"
-        status = {True: "met", False: "MISSED", None: "–"}[row["meets_target"]]
-        lines.append(f"| {row['name']} | {row['unit']} | {_cell(row, 'scratchnet')} "
-                     f"| {_cell(row, 'pytorch')} | {versus} | {target} | {status} |")
-    return "\n".join(lines)
+    return comparison_row(name, unit, values, "pytorch", higher_is_better, target, compare,
+                          spread)
 
 
 def result_rows(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -516,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
           f"numpy {m['numpy']} ({m['blas']}), torch {torch_note}"
           + (", --quick" if args.quick else ""))
     print()
-    print(markdown_table(rows))
+    print(comparison_table(rows, "pytorch", "PyTorch"))
     print()
     print(f"MLP VAE {N_PIXELS}-{HIDDEN}-{LATENT} (ReLU, Bernoulli logits), float32, Adam lr "
           f"{LR:g}, batch {BATCH}, {config.epochs} epochs on {len(train_images):,} bundled "
