@@ -236,11 +236,12 @@ print("saved", viz.save_figure(fig, FIGURES / "chain_from_test_digits.png"))
 # %% [markdown]
 # Look at the three sample grids before reading on. In our run, CD-1's chains end in two
 # shapes, a clean '0' and a broken blob that is no digit at all: a spurious mode that
-# CD-1 never saw. CD-10's samples are more varied (many '1's, some '7's, '5's and '0's,
-# some fragments). PCD-1's chains almost all end in the same fat '3': the model has one
-# very strong mode, and the chains started from test digits slide into it (or into a
-# '1') within about a hundred rounds. A sampler that always returns the same digit is a
-# bad density model, and section 6 puts a number on that.
+# CD-1 never saw, because its chains only ever take one step away from the data. CD-10's
+# samples are more varied (many '1's, some '7's, '5's and '0's, some fragments).
+# PCD-1's chains mostly end in '8's, '1's and '2's: a few strong modes. Chains started
+# from test digits slide into them (most often into a '1') within about a hundred
+# rounds. A sampler that keeps returning a few digits is a poor density model, and
+# section 6 puts a number on that.
 
 # %% [markdown]
 # ## 5. Annealed importance sampling, checked against an exact sum
@@ -363,15 +364,14 @@ SUMMARY[f"AIS cost per 784-{N_HIDDEN} model: schedule used (measured) / default 
 # measurement. A longer schedule is the cure, and we cannot afford
 # it here (see the cost line). The free-energy floor `log Z >=` is the other check: an AIS
 # estimate below it is impossible, and the floor then gives a hard ceiling for the test
-# log-likelihood (`test LL <=`). The PCD model that collapsed with momentum 0.9 failed this
-# check by more than 70 nats.
+# log-likelihood (`test LL <=`); `log_partition` itself warns when that happens.
 #
 # In this seeded run more Gibbs rounds help (CD-10 beats CD-1), while PCD-1 lags behind
 # both, unlike on the full MNIST with long training (Tieleman, 2008). Its 64 fantasy
 # chains must follow a model that changes with each of only about 1,300 updates, at a
-# learning rate chosen for CD; smaller rates (0.01, 0.02) did not close the gap in 20
-# epochs. Its one strong mode (the '3' of section 4) holds a large share of $Z$, and every
-# real digit pays for it.
+# learning rate chosen for CD. Its few strong modes (the '8's and '1's of section 4) hold
+# a large share of $Z$, and every other digit pays for it. Its interval is open upwards,
+# so its number is the least certain of the three.
 #
 # ### How far from the literature, and why
 #
