@@ -208,7 +208,6 @@ class GAN(nn.Module):
         with no_grad():
             fake = self.generate(self.noise(real.shape[0]), codes)
         real_score, fake_score = self.score(real, codes), self.score(fake, codes)
-        logs = {}
         if self.loss_name == "wgan_gp":
             distance = real_score.mean() - fake_score.mean()
             penalty = self.gradient_penalty(real, fake, codes)
