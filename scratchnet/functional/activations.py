@@ -46,7 +46,8 @@ class LeakyReLU(Function):
         return gy * _constant(get_array_module(x).where(x > 0, 1.0, self.slope).astype(x.dtype))
 
 
-def _stable_sigmoid(x: Any) -> Any:
+def sigmoid_array(x: Any) -> Any:
+    """σ(x) on a raw NumPy/CuPy array (no graph), without overflow for any x."""
     xp = get_array_module(x)
     e = xp.exp(-xp.abs(x))  # in (0, 1]: never overflows
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
@@ -56,7 +57,7 @@ class Sigmoid(Function):
     """σ(x) = 1 / (1 + e^{-x});  σ'(x) = σ(x)(1 - σ(x))."""
 
     def forward(self, x):
-        return _stable_sigmoid(x)
+        return sigmoid_array(x)
 
     def backward(self, gy):
         y = self.output()
@@ -74,12 +75,17 @@ class Tanh(Function):
         return gy * (1.0 - y * y)
 
 
+def softplus_array(x: Any) -> Any:
+    """log(1 + e^x) on a raw NumPy/CuPy array (no graph), exact for any x."""
+    xp = get_array_module(x)
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
 class Softplus(Function):
     """log(1 + e^x) = max(x, 0) + log(1 + e^{-|x|});  its derivative is σ(x)."""
 
     def forward(self, x):
-        xp = get_array_module(x)
-        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+        return softplus_array(x)
 
     def backward(self, gy):
         return gy * sigmoid(self.inputs[0])

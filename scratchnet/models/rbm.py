@@ -38,6 +38,7 @@ from scratchnet import nn
 from scratchnet.autograd import Tensor, get_default_dtype
 from scratchnet.backend import as_numpy, get_array_module
 from scratchnet.checks import check_int, check_number
+from scratchnet.functional.activations import sigmoid_array, softplus_array
 from scratchnet.random import get_generator
 from scratchnet.train import show_progress
 
@@ -45,23 +46,6 @@ __all__ = ["DBN", "RBM", "ais_schedule"]
 
 MAX_EXACT_UNITS = 25
 MONITOR_ROWS = 1000  # rows of the training data on which fit's history is measured
-
-
-def _sigmoid(x: Any) -> Any:
-    xp = get_array_module(x)
-    return 0.5 * (1.0 + xp.tanh(0.5 * x))  # = 1 / (1 + e^-x), without overflow
-
-
-def _softplus(x: Any) -> Any:
-    xp = get_array_module(x)
-    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
-
-
-def _logsumexp(x: Any, axis: int | None = None) -> Any:
-    xp = get_array_module(x)
-    top = x.max(axis=axis, keepdims=True)
-    total = top + xp.log(xp.exp(x - top).sum(axis=axis, keepdims=True))
-    return total.squeeze() if axis is None else total.squeeze(axis)
 
 
 def ais_schedule(kind: str = "default") -> np.ndarray:
@@ -150,11 +134,11 @@ class RBM(nn.Module):
     # -- conditionals and sampling -----------------------------------------------------------
     def hidden_probabilities(self, v: Any) -> Any:
         """P(h = 1 | v) = σ(v Wᵀ + b), shape (N, n_hidden)."""
-        return _sigmoid(v @ self.W.data.T + self.b.data)
+        return sigmoid_array(v @ self.W.data.T + self.b.data)
 
     def visible_probabilities(self, h: Any) -> Any:
         """P(v = 1 | h) = σ(h W + a), shape (N, n_visible)."""
-        return _sigmoid(h @ self.W.data + self.a.data)
+        return sigmoid_array(h @ self.W.data + self.a.data)
 
     def transform(self, X: Any) -> Any:
         """The hidden probabilities P(h = 1 | x): the RBM's features, (N, n_hidden)."""
@@ -204,7 +188,7 @@ class RBM(nn.Module):
         return -(v * self.a).sum(axis=1) - F.softplus(v @ self.W.T + self.b).sum(axis=1)
 
     def _free_energy_array(self, v: Any) -> Any:
-        return -(v @ self.a.data) - _softplus(v @ self.W.data.T + self.b.data).sum(axis=1)
+        return -(v @ self.a.data) - softplus_array(v @ self.W.data.T + self.b.data).sum(axis=1)
 
     def pseudo_log_likelihood(self, X: Any) -> Any:
         """The stochastic pseudo-log-likelihood of each row, (N,), as scikit-learn computes it.
@@ -219,7 +203,7 @@ class RBM(nn.Module):
         rows = xp.arange(len(X))
         flipped[rows, flip] = 1 - flipped[rows, flip]
         gap = self._free_energy_array(flipped) - self._free_energy_array(X)
-        return -self.n_visible * _softplus(-gap)  # n · log σ(gap)
+        return -self.n_visible * softplus_array(-gap)  # n · log σ(gap)
 
     def log_partition(self, method: str = "exact", X: Any = None, n_runs: int = 100,
                       betas: Any = "default", chunk: int = 2**14
@@ -262,8 +246,8 @@ class RBM(nn.Module):
         for start in range(0, 2**states, chunk):
             codes = np.arange(start, min(start + chunk, 2**states))
             s = ((codes[:, None] >> np.arange(states)[None, :]) & 1).astype(np.float64)
-            parts.append(s @ bias + _softplus(s @ weights + other).sum(axis=1))
-        return float(_logsumexp(np.concatenate(parts)))
+            parts.append(s @ bias + softplus_array(s @ weights + other).sum(axis=1))
+        return float(F.logsumexp(Tensor(np.concatenate(parts))).data)
 
     def _ais(self, X: Any, n_runs: int, betas: Any) -> tuple[float, tuple[float, float]]:
         n_runs = check_int("RBM.log_partition", "n_runs", n_runs)
@@ -277,18 +261,18 @@ class RBM(nn.Module):
         a_base = xp.log(mean) - xp.log1p(-mean)
         # log p*_β(v) = (1 − β) a_Aᵀv + β aᵀv + Σ_j softplus(β (W_j v + b_j)); at β = 0 the
         # hidden units are disconnected and contribute 2^H, so log Z_A = Σ softplus(a_A) + H log 2.
-        log_z_base = float(_softplus(a_base).sum()) + self.n_hidden * math.log(2.0)
+        log_z_base = float(softplus_array(a_base).sum()) + self.n_hidden * math.log(2.0)
 
-        v = self._bernoulli(xp.broadcast_to(_sigmoid(a_base), (n_runs, self.n_visible)))
+        v = self._bernoulli(xp.broadcast_to(sigmoid_array(a_base), (n_runs, self.n_visible)))
         log_w = xp.zeros(n_runs, dtype=xp.float64)
         for previous, beta in itertools.pairwise(betas.tolist()):  # floats keep float32 data
             # log w += log p*_β(v) − log p*_β'(v); the input to the hidden units is shared.
             hidden_input = v @ W.T + b
             log_w += ((beta - previous) * (v @ (a - a_base))
-                      + (_softplus(beta * hidden_input)
-                         - _softplus(previous * hidden_input)).sum(axis=1))
-            h = self._bernoulli(_sigmoid(beta * hidden_input))
-            v = self._bernoulli(_sigmoid((1 - beta) * a_base + beta * (h @ W + a)))
+                      + (softplus_array(beta * hidden_input)
+                         - softplus_array(previous * hidden_input)).sum(axis=1))
+            h = self._bernoulli(sigmoid_array(beta * hidden_input))
+            v = self._bernoulli(sigmoid_array((1 - beta) * a_base + beta * (h @ W + a)))
         log_w = as_numpy(log_w)
         top = log_w.max()
         ratios = np.exp(log_w - top)
