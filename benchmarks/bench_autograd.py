@@ -138,6 +138,16 @@ def parse_args(argv: list[str] | None, description: str = (
     return args
 
 
+def print_header(title: str, machine: dict[str, Any], threads: int,
+                 args: argparse.Namespace) -> None:
+    """The first line of a benchmark's report: what ran, where, with which libraries."""
+    torch_note = machine["torch"] or ("skipped (--no-torch)" if args.no_torch
+                                      else "not installed")
+    print(f"# scratchnet {title} — {machine['cpu']}, {threads} thread(s), "
+          f"numpy {machine['numpy']} ({machine['blas']}), torch {torch_note}"
+          + (", --quick" if args.quick else ""))
+
+
 def print_checks_and_json(checks: list[dict[str, Any]], result: dict[str, Any],
                           json_path: Path | None) -> None:
     """Print each check's verdict, write the JSON to ``json_path`` if given, then print it."""
@@ -562,11 +572,7 @@ def main(argv: list[str] | None = None) -> int:
         "elapsed_s": round(time.perf_counter() - began, 2),
     }
 
-    m = result["machine"]
-    torch_note = m["torch"] or ("skipped (--no-torch)" if args.no_torch else "not installed")
-    print(f"# scratchnet autograd benchmark — {m['cpu']}, {threads} thread(s), "
-          f"numpy {m['numpy']} ({m['blas']}), torch {torch_note}"
-          + (", --quick" if args.quick else ""))
+    print_header("autograd benchmark", result["machine"], threads, args)
     print()
     print(markdown_table(rows))
     print()

@@ -73,6 +73,7 @@ from bench_autograd import (  # from the folder put on the path just above
     markdown_table,
     parse_args,
     print_checks_and_json,
+    print_header,
     run_blocks,
     workload_row,
 )
@@ -336,11 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         "elapsed_s": round(time.perf_counter() - began, 2),
     }
 
-    m = result["machine"]
-    torch_note = m["torch"] or ("skipped (--no-torch)" if args.no_torch else "not installed")
-    print(f"# scratchnet convolution benchmark — {m['cpu']}, {threads} thread(s), "
-          f"numpy {m['numpy']} ({m['blas']}), torch {torch_note}"
-          + (", --quick" if args.quick else ""))
+    print_header("convolution benchmark", result["machine"], threads, args)
     print()
     print(markdown_table(main_rows))
     print()

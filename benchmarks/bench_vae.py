@@ -100,6 +100,7 @@ from bench_autograd import (  # from the folder put on the path just above
     machine_info,
     parse_args,
     print_checks_and_json,
+    print_header,
     summarize,
 )
 from comparison import comparison_row, comparison_table
@@ -463,11 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         "elapsed_s": round(time.perf_counter() - began, 2),
     }
 
-    m = result["machine"]
-    torch_note = m["torch"] or ("skipped (--no-torch)" if args.no_torch else "not installed")
-    print(f"# scratchnet VAE likelihood benchmark — {m['cpu']}, {threads} thread(s), "
-          f"numpy {m['numpy']} ({m['blas']}), torch {torch_note}"
-          + (", --quick" if args.quick else ""))
+    print_header("VAE likelihood benchmark", result["machine"], threads, args)
     print()
     print(comparison_table(rows, "pytorch", "PyTorch"))
     print()

@@ -11,14 +11,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_autograd_benchmark_quick_run_writes_its_json(tmp_path):
-    out = tmp_path / "bench.json"
+def run_quick(script: str, json_path: Path, *options: str) -> subprocess.CompletedProcess:
+    """Run ``benchmarks/<script> --quick --json json_path <options>``; it must succeed."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_autograd.py"), "--quick",
-         "--no-torch", "--threads", "1", "--json", str(out)],
+        [sys.executable, str(ROOT / "benchmarks" / script), "--quick", "--json", str(json_path),
+         *options],
         capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_autograd_benchmark_quick_run_writes_its_json(tmp_path):
+    out = tmp_path / "bench.json"
+    result = run_quick("bench_autograd.py", out, "--no-torch", "--threads", "1")
     assert "| workload |" in result.stdout
     report = json.loads(out.read_text())
     assert report["threads"] == 1 and report["quick"] is True
@@ -32,12 +38,7 @@ def test_autograd_benchmark_quick_run_writes_its_json(tmp_path):
 
 def test_conv_benchmark_quick_run_writes_its_json(tmp_path):
     out = tmp_path / "conv.json"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_conv.py"), "--quick",
-         "--no-torch", "--threads", "1", "--json", str(out)],
-        capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_quick("bench_conv.py", out, "--no-torch", "--threads", "1")
     assert "| workload |" in result.stdout
     report = json.loads(out.read_text())
     assert report["threads"] == 1 and report["quick"] is True
@@ -62,12 +63,7 @@ def test_conv_benchmark_quick_run_writes_its_json(tmp_path):
 
 def test_vae_benchmark_quick_run_writes_its_json(tmp_path):
     out = tmp_path / "vae.json"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_vae.py"), "--quick",
-         "--no-torch", "--threads", "1", "--json", str(out)],
-        capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_quick("bench_vae.py", out, "--no-torch", "--threads", "1")
     assert "| quantity |" in result.stdout
     report = json.loads(out.read_text())
     assert report["schema"] == 1
@@ -94,12 +90,8 @@ def test_rbm_benchmark_quick_run_writes_its_json(tmp_path):
     """With scikit-learn when it is installed (a few seconds), else scratchnet alone."""
     with_sklearn = importlib.util.find_spec("sklearn") is not None
     out = tmp_path / "rbm.json"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_rbm.py"), "--quick",
-         "--threads", "1", "--json", str(out), *([] if with_sklearn else ["--no-sklearn"])],
-        capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_quick("bench_rbm.py", out, "--threads", "1",
+                       *([] if with_sklearn else ["--no-sklearn"]))
     assert "| quantity |" in result.stdout
     report = json.loads(out.read_text())
     assert report["schema"] == 1
