@@ -92,8 +92,9 @@ def _as_outputs(result: Any, name: str) -> list[Tensor]:
     return outputs
 
 
-def _analytic_vjp(outputs: list[Tensor], inputs: list[Tensor], vs: list[Any]) -> list[np.ndarray]:
-    """vᵀJ for every input, zeros where an input is unused."""
+def _analytic_vjp(outputs: list[Tensor], inputs: list[Tensor],
+                  vs: list[Any]) -> list[np.ndarray]:  # host: float64 copies to compare
+    """vᵀJ for every input as host float64 arrays, zeros where an input is unused."""
     live = [(o, v) for o, v in zip(outputs, vs) if o.requires_grad]
     if not live:
         return [np.zeros(x.shape) for x in inputs]
@@ -104,7 +105,7 @@ def _analytic_vjp(outputs: list[Tensor], inputs: list[Tensor], vs: list[Any]) ->
 
 
 def _worst_failure(numerical: np.ndarray, analytic: np.ndarray, atol: float,
-                   rtol: float) -> tuple[int, float] | None:
+                   rtol: float) -> tuple[int, float] | None:  # host: compares host copies
     """Index (flat) and excess ratio of the worst element outside tolerance, or None."""
     allowed = atol + rtol * np.abs(numerical)
     excess = np.abs(numerical - analytic) / allowed
@@ -148,7 +149,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
         def evaluate() -> np.ndarray:
             with no_grad():
                 outs = _as_outputs(fn(*args), "gradcheck")
-            return np.concatenate([as_numpy(o.data).ravel() for o in outs])
+            return np.concatenate([as_numpy(o.data).ravel() for o in outs])  # host: copies
 
         def central_difference(x: Tensor, direction: Any) -> np.ndarray:
             original = x.data.copy()
@@ -162,12 +163,12 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
         if n_in <= max_full and n_out <= max_full:
             _check_full_jacobian(outputs, checked, central_difference, atol, rtol)
         else:
-            v_flat = np.concatenate([v.ravel() for v in vs])
+            v_flat = np.concatenate([v.ravel() for v in vs])  # host: vs come from rng
             analytic = _analytic_vjp(outputs, checked, vs)
             for i, (x, g) in enumerate(zip(checked, analytic)):
                 xp = get_array_module(x.data)
                 if n_in <= max_vjp:
-                    numerical = np.empty(x.size)
+                    numerical = np.empty(x.size)  # host: filled with host differences
                     for j in range(x.size):
                         e = xp.zeros(x.size)
                         e[j] = 1.0
@@ -176,8 +177,9 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
                 else:
                     for d in range(n_directions):
                         u = rng.standard_normal(x.shape)
-                        numerical = np.array([v_flat @ central_difference(x, xp.asarray(u))])
-                        analytic_dir = np.array([np.sum(g * u)])
+                        vju = v_flat @ central_difference(x, xp.asarray(u))
+                        numerical = np.array([vju])  # host: differences are host copies
+                        analytic_dir = np.array([np.sum(g * u)])  # host: g (as_numpy) and u (rng)
                         _raise_if_bad(numerical, analytic_dir, atol, rtol, i, x.shape,
                                       f"vᵀJu (random direction {d})")
     return True
@@ -185,7 +187,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
 
 def _check_full_jacobian(outputs: list[Tensor], inputs: list[Tensor],
                          central_difference: Callable[[Tensor, Any], np.ndarray],
-                         atol: float, rtol: float) -> None:
+                         atol: float, rtol: float) -> None:  # host: compares host copies
     n_out = sum(o.size for o in outputs)
     # Analytic rows: one backward pass per output element, upstream gradient one-hot.
     rows = []
@@ -212,7 +214,8 @@ def _check_full_jacobian(outputs: list[Tensor], inputs: list[Tensor],
 
 
 def _raise_if_bad(numerical: np.ndarray, analytic: np.ndarray, atol: float, rtol: float,
-                  input_index: int, shape: tuple[int, ...], what: str) -> None:
+                  input_index: int, shape: tuple[int, ...],
+                  what: str) -> None:  # host: reports on host copies
     failure = _worst_failure(numerical, analytic, atol, rtol)
     if failure is None:
         return
@@ -257,7 +260,8 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e
                 outs = _as_outputs(fn(*xs), "gradgradcheck")
                 diff = [xs[i] for i in positions]
                 grads = grad(outs, diff, grad_outputs=v, create_graph=True, allow_unused=True)
-            return tuple(Tensor(np.zeros(x.shape)) if g is None else g
+            # An unused input's gradient is zero, on the input's own backend.
+            return tuple(Tensor(get_array_module(x.data).zeros(x.shape)) if g is None else g
                          for g, x in zip(grads, diff))
 
         return gradcheck(first_derivative, [*args, *vs], eps=eps, atol=atol, rtol=rtol,

@@ -36,7 +36,7 @@ def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """Both operands as tensors; a Python number takes the dtype of the tensor beside it."""
     if isinstance(a, Tensor):
         if type(b) is float and type(a.data) is np.ndarray:  # the common `x * 0.5`, fast
-            return a, Tensor._wrap(np.asarray(b, dtype=a.data.dtype))
+            return a, Tensor._wrap(np.asarray(b, dtype=a.data.dtype))  # host: a NumPy a.data
         return a, as_tensor(b, like=a)
     b = as_tensor(b)
     return as_tensor(a, like=b), b
@@ -502,7 +502,7 @@ class Transpose(Function):
     def backward(self, gy):
         if self.axes is None:
             return transpose(gy)
-        return transpose(gy, tuple(np.argsort(self.axes)))
+        return transpose(gy, tuple(np.argsort(self.axes)))  # host: axes is a Python tuple
 
 
 class BroadcastTo(Function):
@@ -632,14 +632,18 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 # --------------------------------------------------------------------------------------
 # Indexing
 # --------------------------------------------------------------------------------------
-def _normalize_index(index: Any) -> Any:
-    """Tensors and lists inside an index become arrays (lists of ints mean gather)."""
+def _normalize_index(index: Any, xp: Any) -> Any:
+    """Tensors and lists inside an index become arrays (lists of ints mean gather).
+
+    Lists become arrays of ``xp``, the module of the indexed data, so that the gradient's
+    ``add.at`` gets an index on the same device.
+    """
     if isinstance(index, tuple):
-        return tuple(_normalize_index(i) for i in index)
+        return tuple(_normalize_index(i, xp) for i in index)
     if isinstance(index, Tensor):
         return index.data
     if isinstance(index, list):
-        return np.asarray(index)
+        return xp.asarray(index)
     return index
 
 
@@ -686,4 +690,5 @@ class ScatterAdd(Function):
 
 def getitem(x: Tensor, index: Any) -> Tensor:
     """``x[index]`` with NumPy semantics; the gradient scatters back (adding repeats)."""
-    return GetItem(_normalize_index(index))(as_tensor(x))
+    x = as_tensor(x)
+    return GetItem(_normalize_index(index, get_array_module(x.data)))(x)

@@ -20,6 +20,7 @@ import numpy as np
 import scratchnet.functional as F
 from scratchnet import nn, optim
 from scratchnet.autograd import Tensor, as_tensor, no_grad
+from scratchnet.backend import as_numpy
 from scratchnet.checkpoint import load, save
 from scratchnet.datasets import DataLoader, data_home, load_mnist
 from scratchnet.datasets.augment import random_shift
@@ -45,7 +46,7 @@ def accuracy(model: nn.Module, images: Any, labels: Any) -> float:
     """The fraction of ``images`` whose largest logit is the true label."""
     with no_grad():
         logits = model(as_tensor(images)).numpy()
-    labels = labels.numpy() if isinstance(labels, Tensor) else np.asarray(labels)
+    labels = as_numpy(labels.data if isinstance(labels, Tensor) else labels)
     return float((logits.argmax(axis=1) == labels).mean())
 
 

@@ -276,7 +276,7 @@ class GAN(nn.Module):
                             rng=self.rng)
         fixed_z = self.noise(n_samples)
         fixed_labels = (None if self.n_classes == 0
-                        else np.arange(n_samples) % self.n_classes)
+                        else np.arange(n_samples) % self.n_classes)  # host: one_hot moves it
         history: dict[str, list] = {}
         bar = (tqdm(total=epochs * len(loader), desc="GAN", leave=False)
                if show_progress(progress) else None)

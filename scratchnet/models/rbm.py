@@ -48,7 +48,7 @@ MAX_EXACT_UNITS = 25
 MONITOR_ROWS = 1000  # rows of the training data on which fit's history is measured
 
 
-def ais_schedule(kind: str = "default") -> np.ndarray:
+def ais_schedule(kind: str = "default") -> np.ndarray:  # host: a list of temperatures
     """The inverse temperatures β_0 = 0 < β_1 < ... < β_K = 1 for AIS.
 
     ``"default"`` is Salakhutdinov & Murray's (2008): steps of 1e-3 from 0 to 0.5, 1e-4 to
@@ -229,7 +229,7 @@ class RBM(nn.Module):
             return self._ais(self._as_array(X, "log_partition"), n_runs, betas)
         raise ValueError(f"RBM.log_partition: method must be 'exact' or 'ais', got {method!r}")
 
-    def _exact_log_partition(self, chunk: int) -> float:
+    def _exact_log_partition(self, chunk: int) -> float:  # host: float64 sum over 2^n states
         small = min(self.n_hidden, self.n_visible)
         if small > MAX_EXACT_UNITS:
             raise ValueError(
@@ -251,9 +251,10 @@ class RBM(nn.Module):
 
     def _ais(self, X: Any, n_runs: int, betas: Any) -> tuple[float, tuple[float, float]]:
         n_runs = check_int("RBM.log_partition", "n_runs", n_runs)
-        betas = ais_schedule(betas) if isinstance(betas, str) else np.asarray(betas, float)
+        betas = ais_schedule(betas) if isinstance(betas, str) else betas
+        betas = np.asarray(betas, float)  # host: a schedule of Python floats
         if (betas.ndim != 1 or len(betas) < 2 or betas[0] != 0 or betas[-1] != 1
-                or (np.diff(betas) <= 0).any()):
+                or (np.diff(betas) <= 0).any()):  # host: the schedule
             raise ValueError("RBM.log_partition: betas must increase from 0 to 1")
         xp = get_array_module(self.W.data)
         W, a, b = self.W.data, self.a.data, self.b.data
@@ -275,7 +276,7 @@ class RBM(nn.Module):
             v = self._bernoulli(sigmoid_array((1 - beta) * a_base + beta * (h @ W + a)))
         log_w = as_numpy(log_w)
         top = log_w.max()
-        ratios = np.exp(log_w - top)
+        ratios = np.exp(log_w - top)  # host: log_w was copied to the host above
         mean_ratio = ratios.mean()
         spread = 3 * ratios.std(ddof=1) / math.sqrt(n_runs) if n_runs > 1 else 0.0
         estimate = log_z_base + top + math.log(mean_ratio)

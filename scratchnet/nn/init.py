@@ -54,7 +54,7 @@ def he_normal(shape: tuple[int, ...], fan_in: int, fan_out: int,
 def zeros(shape: tuple[int, ...], fan_in: int, fan_out: int,
           rng: np.random.Generator) -> np.ndarray:
     """All zeros: every unit of a layer then computes (and learns) the same thing."""
-    return np.zeros(shape)
+    return np.zeros(shape)  # host: initial values are made on the host, like rng's
 
 
 def normal(std: float = 0.01) -> Initializer:

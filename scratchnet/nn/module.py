@@ -43,7 +43,7 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any, dtype: Any = None) -> None:
         if not is_cupy_array(data) and not isinstance(data, Tensor):
-            data = to_device(np.asarray(data), current_backend())
+            data = to_device(np.asarray(data), current_backend())  # host: not a CuPy array
         super().__init__(data, requires_grad=True, dtype=dtype)
 
     def __repr__(self) -> str:
