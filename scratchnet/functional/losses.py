@@ -30,6 +30,21 @@ def _reduce(loss: Tensor, reduction: str, name: str) -> Tensor:
     raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
+def _as_target(target: Any, prediction: Tensor) -> Tensor:
+    """``target`` as a Tensor that can meet ``prediction``.
+
+    A target given as an array, list or number is data: it takes the prediction's dtype and
+    backend. Otherwise a float64 NumPy target (what ``np.array`` and most files give) would
+    silently turn a float32 loss and every gradient behind it into float64, and a host
+    target could not meet a GPU prediction (``cross_entropy`` moves its labels the same
+    way). A Tensor target is used as it is: it may be differentiated.
+    """
+    if isinstance(target, Tensor):
+        return target
+    xp = get_array_module(prediction.data)
+    return Tensor._wrap(xp.asarray(target, dtype=prediction.dtype))
+
+
 def _same_shape(prediction: Tensor, target: Tensor, name: str) -> None:
     # A silent broadcast of (N, 1) against (N,) gives an (N, N) loss: refuse it.
     if prediction.shape != target.shape:
@@ -40,7 +55,7 @@ def _same_shape(prediction: Tensor, target: Tensor, name: str) -> None:
 def mse_loss(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Squared error ``(prediction - target)²``."""
     prediction = as_tensor(prediction)
-    target = as_tensor(target, like=prediction)
+    target = _as_target(target, prediction)
     _same_shape(prediction, target, "mse_loss")
     diff = prediction - target
     return _reduce(diff * diff, reduction, "mse_loss")
@@ -81,7 +96,7 @@ def binary_cross_entropy(probabilities: Tensor, target: Any, reduction: str = "m
     Prefer :func:`binary_cross_entropy_with_logits` when you have logits: it needs no clamp.
     """
     p = as_tensor(probabilities)
-    t = as_tensor(target, like=p)
+    t = _as_target(target, p)
     _same_shape(p, t, "binary_cross_entropy")
     return _reduce(BinaryCrossEntropy()(p, t), reduction, "binary_cross_entropy")
 
@@ -94,7 +109,7 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: Any,
     (its gradient is ``σ(z) - t``).
     """
     z = as_tensor(logits)
-    t = as_tensor(target, like=z)
+    t = _as_target(target, z)
     _same_shape(z, t, "binary_cross_entropy_with_logits")
     return _reduce(softplus(z) - t * z, reduction, "binary_cross_entropy_with_logits")
 
