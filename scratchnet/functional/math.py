@@ -293,7 +293,9 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     kind = getattr(condition, "dtype", type(condition))
     if kind != np.bool_:
         raise TypeError(f"where: condition must be a boolean array, got {kind}")
-    return Where(condition)(*_pair(a, b))
+    a, b = _pair(a, b)
+    # A NumPy mask may meet GPU data: it moves beside them (as cross_entropy's labels do).
+    return Where(get_array_module(a.data, b.data).asarray(condition))(a, b)
 
 
 # --------------------------------------------------------------------------------------
