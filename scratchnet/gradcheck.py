@@ -252,7 +252,8 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e
         positions = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
         outputs = _as_outputs(fn(*args), "gradgradcheck")
         rng = np.random.default_rng(seed + 1)
-        vs = [rng.standard_normal(o.shape) for o in outputs]
+        # Each v lives where its output does: it is an input of the checked function.
+        vs = [get_array_module(o.data).asarray(rng.standard_normal(o.shape)) for o in outputs]
 
         def first_derivative(*tensors: Tensor) -> tuple[Tensor, ...]:
             xs, v = list(tensors[:len(args)]), list(tensors[len(args):])

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from scratchnet.autograd import Function, Tensor, as_tensor
-from scratchnet.backend import get_array_module
+from scratchnet.backend import get_array_module, is_array
 
 Axis = int | tuple[int, ...] | None
 
@@ -637,14 +637,15 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 def _normalize_index(index: Any, xp: Any) -> Any:
     """Tensors and lists inside an index become arrays (lists of ints mean gather).
 
-    Lists become arrays of ``xp``, the module of the indexed data, so that the gradient's
-    ``add.at`` gets an index on the same device.
+    Lists and index arrays become arrays of ``xp``, the module of the indexed data, so that
+    a NumPy index works on GPU data and the gradient's ``add.at`` gets an index on the same
+    device.
     """
     if isinstance(index, tuple):
         return tuple(_normalize_index(i, xp) for i in index)
     if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, list):
+        index = index.data
+    if isinstance(index, list) or is_array(index):
         return xp.asarray(index)
     return index
 
