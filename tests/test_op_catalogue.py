@@ -1,7 +1,8 @@
 """Gradient checks over the op catalogue, and the test that keeps the catalogue complete.
 
 Every case of ``op_catalogue.CATALOGUE`` is checked with ``sn.gradcheck`` (a random upstream
-gradient, never ``.sum()`` of the output) and, when ``smooth``, with ``sn.gradgradcheck``.
+gradient, never ``.sum()`` of the output) and, when ``smooth``, with ``sn.gradgradcheck``,
+on every backend of ``conftest.BACKENDS`` (NumPy, and CuPy where a GPU is present).
 ``test_every_function_has_a_catalogue_entry`` imports the whole package and fails for any
 ``Function`` subclass that no case exercises: a new op cannot land without its check.
 """
@@ -21,6 +22,7 @@ from op_catalogue import CATALOGUE, OpCase
 import scratchnet as sn
 import scratchnet.functional as F
 from scratchnet.autograd import Function, iter_functions
+from scratchnet.backend import to_device
 from scratchnet.functional.activations import Softmax, Tanh
 from scratchnet.functional.math import ScatterAdd
 
@@ -28,22 +30,26 @@ CASES = [pytest.param(case, id=case.name) for case in CATALOGUE]
 SMOOTH_CASES = [pytest.param(case, id=case.name) for case in CATALOGUE if case.smooth]
 
 
-def make_inputs(case: OpCase) -> list[np.ndarray]:
-    """The case's inputs, from a generator seeded by its name (stable under reordering)."""
-    return case.make_inputs(np.random.default_rng(zlib.crc32(case.name.encode())))
+def make_inputs(case: OpCase, backend: str = "numpy") -> list[np.ndarray]:
+    """The case's inputs, from a generator seeded by its name (stable under reordering).
+
+    Drawn on the host, then moved to ``backend``: the same numbers on every backend.
+    """
+    arrays = case.make_inputs(np.random.default_rng(zlib.crc32(case.name.encode())))
+    return [to_device(a, backend) for a in arrays]
 
 
 # --------------------------------------------------------------------------------------
 # The checks
 # --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("case", CASES)
-def test_gradcheck(case: OpCase) -> None:
-    assert sn.gradcheck(case.fn, make_inputs(case))
+def test_gradcheck(case: OpCase, backend: str) -> None:
+    assert sn.gradcheck(case.fn, make_inputs(case, backend))
 
 
 @pytest.mark.parametrize("case", SMOOTH_CASES)
-def test_gradgradcheck(case: OpCase) -> None:
-    assert sn.gradgradcheck(case.fn, make_inputs(case))
+def test_gradgradcheck(case: OpCase, backend: str) -> None:
+    assert sn.gradgradcheck(case.fn, make_inputs(case, backend))
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -8,6 +8,7 @@ import pytest
 import scratchnet as sn
 import scratchnet.functional as F
 from scratchnet import nn, optim
+from scratchnet.backend import to_device
 from scratchnet.datasets.loader import DataLoader
 from scratchnet.train import (
     Callback,
@@ -31,9 +32,10 @@ def mse(model, x, y):
     return F.mse_loss(model(x), y)
 
 
-def test_fit_learns_a_linear_map_and_records_history():
-    x, y = regression_data()
-    model = nn.Dense(3, 1, rng=0)
+def test_fit_learns_a_linear_map_and_records_history(backend):
+    # On every backend: the model and the data (so every batch) live on it.
+    x, y = (to_device(a, backend) for a in regression_data())
+    model = nn.Dense(3, 1, rng=0).to(backend)
     history = fit(model, mse, optim.SGD(model.parameters(), lr=0.1),
                   DataLoader(x, y, batch_size=32, rng=0), epochs=20,
                   val_loader=DataLoader(x, y, batch_size=100, shuffle=False), progress=False,
