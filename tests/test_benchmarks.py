@@ -129,3 +129,67 @@ def test_rbm_benchmark_quick_run_writes_its_json(tmp_path):
     assert per_epoch["target"] == per_epoch["sklearn"] > 0
     assert per_epoch["ratio"] == pytest.approx(per_epoch["scratchnet"] / per_epoch["sklearn"])
     assert isinstance(per_epoch["meets_target"], bool)
+
+
+MODEL_ROWS = {  # name: (reference library, unit, target)
+    "vae.step": ("pytorch", "ms/step", 1.3),
+    "conv_ae.step": ("pytorch", "ms/step", 1.5),
+    "dcgan.step": ("pytorch", "ms/step", 2.0),
+    "pca.fit": ("sklearn", "ms/fit", 1.1),
+}
+
+
+def _model_rows(report: dict) -> dict:
+    """The bench_models rows by name, after the layout checks every run must pass."""
+    assert report["schema"] == 1
+    assert report["threads"] == 1 and report["quick"] is True
+    assert report["checks"] and all(check["ok"] for check in report["checks"]), report["checks"]
+    rows = {row["name"]: row for row in report["workloads"]}
+    assert list(rows) == list(MODEL_ROWS)
+    for name, (reference, unit, target) in MODEL_ROWS.items():
+        row = rows[name]
+        assert (row["reference"], row["unit"], row["target"]) == (reference, unit, target)
+        assert row["scratchnet"] > 0
+        assert set(row["spread"]) == set(row["repeats"]) == {"scratchnet", reference}
+        assert row["repeats"]["scratchnet"] >= 1
+    return rows
+
+
+def test_models_benchmark_quick_run_without_references(tmp_path):
+    out = tmp_path / "models.json"
+    result = run_quick("bench_models.py", out, "--no-torch", "--no-sklearn", "--threads", "1")
+    assert "| workload |" in result.stdout
+    report = json.loads(out.read_text())
+    assert report["machine"]["torch"] is None and report["machine"]["sklearn"] is None
+    names = {check["name"] for check in report["checks"]}
+    assert names == {"vae.scratchnet_finite", "conv_ae.scratchnet_finite",
+                     "dcgan.scratchnet_finite", "pca.scratchnet_sane"}
+    for row in _model_rows(report).values():
+        reference = row["reference"]
+        assert row[reference] is None and row["spread"][reference] is None
+        assert row["ratio"] is None and row["meets_target"] is None
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch not installed")
+def test_models_benchmark_quick_run_against_pytorch(tmp_path):
+    """With PyTorch, and scikit-learn when it is installed: the checks compare the models."""
+    with_sklearn = importlib.util.find_spec("sklearn") is not None
+    out = tmp_path / "models.json"
+    run_quick("bench_models.py", out, "--threads", "1")
+    report = json.loads(out.read_text())
+    assert report["machine"]["torch"] is not None
+    assert (report["machine"]["sklearn"] is not None) == with_sklearn
+    names = {check["name"] for check in report["checks"]}
+    for model in ("vae", "conv_ae", "conv_ae.timed_pytorch_model", "dcgan"):
+        assert {f"{model}.loss_matches_pytorch", f"{model}.grads_match_pytorch"} <= names
+    assert ({"pca.explained_variance_matches_sklearn", "pca.subspace_matches_sklearn"}
+            <= names) == with_sklearn
+    rows = _model_rows(report)
+    for row in rows.values():
+        theirs = row[row["reference"]]
+        if row["reference"] == "sklearn" and not with_sklearn:
+            assert theirs is None and row["ratio"] is None
+            continue
+        assert theirs > 0
+        assert row["ratio"] == pytest.approx(row["scratchnet"] / theirs)
+        assert row["meets_target"] == (row["ratio"] <= row["target"])
