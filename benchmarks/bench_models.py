@@ -465,11 +465,10 @@ def check_conv_ae(np: Any, sn: Any, torch: Any, x: Any) -> list[dict[str, Any]]:
             layer.padding = ((1, 0), (1, 0))
     t_model, t_step = torch_conv_ae(np, sn, torch, sn_model, x)
     losses = {"mse": (sn_step(), t_step())}
-    for check in loss_checks("conv_ae.timed_pytorch_model", losses,
-                             gradient_error(np, sn, torch, sn_model, t_model),
-                             "padding=((1, 0), (1, 0)) vs PyTorch padding=1, output_padding=1"):
-        checks.append(check)
-    return checks
+    return checks + loss_checks("conv_ae.timed_pytorch_model", losses,
+                                gradient_error(np, sn, torch, sn_model, t_model),
+                                "padding=((1, 0), (1, 0)) vs PyTorch padding=1, "
+                                "output_padding=1")
 
 
 def check_dcgan(np: Any, sn: Any, torch: Any, real: Any) -> list[dict[str, Any]]:
