@@ -5,6 +5,7 @@
     scratchnet lessons                    list the lessons, one line each
     scratchnet lesson 03 [--quick]        run lessons/03_*.py (--quick: tiny data, few steps)
     scratchnet download mnist [--dest D]  fetch the full MNIST, checksum-verified
+    scratchnet bench [--quick] [...]      run the benchmarks (a checkout's benchmarks/suite.py)
     scratchnet --version | --help
 """
 
@@ -43,6 +44,23 @@ def find_lessons_dir() -> Path:
     raise CLIError(f"no lessons/ folder found (looked in {looked}). The lessons come with "
                    f"a source checkout of scratchnet: run this command from the checkout's "
                    f"root folder.")
+
+
+def find_benchmarks_dir() -> Path:
+    """``benchmarks/`` (holding ``suite.py``) of the checkout that holds this package, else
+    ``./benchmarks``; the same search as :func:`find_lessons_dir`."""
+    candidates = []
+    root = checkout_root()
+    if root is not None:
+        candidates.append(root / "benchmarks")
+    candidates.append(Path.cwd() / "benchmarks")
+    for folder in candidates:
+        if (folder / "suite.py").is_file():
+            return folder
+    looked = " and ".join(str(c) for c in candidates)
+    raise CLIError(f"no benchmarks/ folder with suite.py found (looked in {looked}). The "
+                   f"benchmarks come with a source checkout of scratchnet: run this command "
+                   f"from the checkout's root folder.")
 
 
 def list_lessons(folder: Path) -> list[Path]:
@@ -123,6 +141,23 @@ def _cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    """Run the checkout's ``benchmarks/suite.py`` with this interpreter; its exit status."""
+    suite = find_benchmarks_dir() / "suite.py"
+    command = [sys.executable, str(suite)]
+    if args.quick:
+        command.append("--quick")
+    if args.threads is not None:
+        command += ["--threads", str(args.threads)]
+    if args.json is not None:
+        command += ["--json", args.json]
+    if args.only is not None:
+        command += ["--only", args.only]
+    command += [flag for flag, wanted in (("--no-torch", args.no_torch),
+                                          ("--no-sklearn", args.no_sklearn)) if wanted]
+    return subprocess.run(command, check=False).returncode
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scratchnet",
@@ -159,6 +194,24 @@ def build_parser() -> argparse.ArgumentParser:
                                "(repeat for several, tried in order)")
     download.add_argument("--no-progress", action="store_true", help="no progress bars")
     download.set_defaults(func=_cmd_download)
+
+    bench = commands.add_parser(
+        "bench", help="run the benchmarks against PyTorch and scikit-learn",
+        description="Run every benchmark script of the checkout's benchmarks/ folder "
+                    "(benchmarks/suite.py) and print one table of the targets: scratchnet "
+                    "against PyTorch CPU and scikit-learn, time and memory. The exit status "
+                    "is the suite's: non-zero if a benchmark script failed.")
+    bench.add_argument("--quick", action="store_true",
+                       help="each benchmark's smoke run (about a minute in all)")
+    bench.add_argument("--threads", type=int, default=None, metavar="N",
+                       help="BLAS and torch threads (default: the number of cores)")
+    bench.add_argument("--json", metavar="PATH", default=None,
+                       help="write the combined results as JSON to PATH")
+    bench.add_argument("--only", metavar="NAME[,NAME]", default=None,
+                       help="run only these benchmarks, e.g. autograd,memory")
+    bench.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    bench.add_argument("--no-sklearn", action="store_true", help="leave scikit-learn out")
+    bench.set_defaults(func=_cmd_bench)
     return parser
 
 

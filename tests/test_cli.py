@@ -52,7 +52,7 @@ def test_help_lists_the_subcommands(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for command in ("lessons", "lesson", "download"):
+    for command in ("lessons", "lesson", "download", "bench"):
         assert command in out
 
 
@@ -202,3 +202,43 @@ def test_download_elsewhere_gives_advice_that_works(tmp_path, file_mirror, monke
     assert f"set SCRATCHNET_DATA={dest.parent} to use this copy" in out
     monkeypatch.setenv("SCRATCHNET_DATA", str(dest.parent))  # follow the advice
     assert load_mnist("train", source="full")[0].shape == (3, 1, 28, 28)
+
+
+# --- scratchnet bench -------------------------------------------------------------------
+
+
+def test_bench_help_lists_its_options(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: scratchnet bench")
+    for option in ("--quick", "--json", "--threads", "--only", "--no-torch"):
+        assert option in out
+
+
+def test_bench_without_a_benchmarks_folder_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "checkout_root", lambda: None)
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "--quick"]) == 1
+    err = capsys.readouterr().err
+    assert "scratchnet bench: error: no benchmarks/ folder with suite.py found" in err
+    assert str(tmp_path / "benchmarks") in err
+    assert "run this command from the checkout's root folder" in err
+
+
+def test_bench_finds_the_checkout_suite():
+    assert cli.find_benchmarks_dir() == ROOT / "benchmarks"
+
+
+def test_bench_runs_the_suite_with_its_options_and_returns_its_status(
+        tmp_path, monkeypatch, capfd):
+    monkeypatch.setattr(cli, "checkout_root", lambda: None)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "suite.py").write_text(
+        "import sys\nprint('suite argv', sys.argv[1:])\nsys.exit(4)\n")
+    assert main(["bench", "--quick", "--threads", "1", "--only", "autograd,memory",
+                 "--json", "out.json", "--no-torch"]) == 4
+    assert ("suite argv ['--quick', '--threads', '1', '--json', 'out.json', '--only', "
+            "'autograd,memory', '--no-torch']") in capfd.readouterr().out
