@@ -114,7 +114,7 @@ def _to_array(data: Any, dtype: Any, copy: bool) -> Any:
             return xp.array(data, dtype=dtype, copy=copy)
         return xp.array(data, copy=copy)
     xp = get_backend_module()
-    array = np.asarray(data)
+    array = np.asarray(data)  # host: lists and Python scalars, moved to xp below
     if dtype is None and array.dtype.kind == "f" and not isinstance(data, np.generic):
         dtype = _Config.default_dtype
     if array.dtype.kind not in "biuf":
@@ -429,8 +429,8 @@ class Function(abc.ABC):
         if single:
             ys = (ys,)
         # NumPy reductions of 0-d arrays return scalars; keep .data an array.
-        outputs = [Tensor._wrap(y if not isinstance(y, np.generic) else np.asarray(y))
-                   for y in ys]
+        outputs = [Tensor._wrap(np.asarray(y) if isinstance(y, np.generic)  # host: scalar
+                                else y) for y in ys]
         if _Config.enable_grad:
             # Plain lists and loops: this runs for every op, and generator expressions
             # cost about a microsecond more here.

@@ -377,7 +377,8 @@ class Adam(Optimizer):
         # One scratch array, reused through ``out=``: the textbook expression below would
         # allocate about nine temporaries the size of ``p`` per step, which took 40% of a
         # VAE training step.
-        scratch = xp.multiply(g, 1.0 - b1)
+        scratch = xp.empty_like(g)  # an array even for a 0-d parameter
+        xp.multiply(g, 1.0 - b1, out=scratch)
         m *= b1  # m ← β₁·m + (1 − β₁)·g
         m += scratch
         xp.multiply(g, g, out=scratch)

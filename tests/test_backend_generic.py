@@ -57,13 +57,6 @@ COMPUTE_MODULES = sorted(
     [*PACKAGE.glob("functional/*.py"), *PACKAGE.glob("nn/*.py"), *PACKAGE.glob("models/*.py"),
      *(PACKAGE / name for name in ("autograd.py", "optim.py", "train.py", "gradcheck.py"))])
 
-# Files another change is editing: a known violation there is visible as a strict xfail
-# (it turns into a failure once the file is fixed, so the entry must then be removed).
-PENDING: dict[str, str] = {
-    "autograd.py": "two host-side np.asarray lines (_to_array: data that is not an array; "
-                   "Function.__call__: a NumPy scalar) need `# host:` markers",
-}
-
 ALLOWED = {
     # dtype helpers: they describe arrays, they do not compute on them
     "issubdtype", "result_type", "promote_types", "can_cast",
@@ -264,9 +257,7 @@ def _relative(path: Path) -> str:
 
 
 def _module_param(path: Path):
-    name = str(path.relative_to(PACKAGE))
-    marks = [pytest.mark.xfail(strict=True, reason=PENDING[name])] if name in PENDING else []
-    return pytest.param(path, id=name, marks=marks)
+    return pytest.param(path, id=str(path.relative_to(PACKAGE)))
 
 
 # --------------------------------------------------------------------------------------
@@ -283,7 +274,6 @@ def test_the_scan_covers_the_compute_code() -> None:
     assert {"functional/math.py", "functional/conv.py", "nn/layers.py", "models/vae.py",
             "models/rbm.py", "autograd.py", "optim.py", "train.py", "gradcheck.py"} <= names
     assert all(p.is_file() for p in COMPUTE_MODULES)
-    assert set(PENDING) <= names
 
 
 # --------------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ import numpy as np
 
 from scratchnet.autograd import Function, Tensor, as_tensor
 from scratchnet.backend import get_array_module
-from scratchnet.functional.math import getitem, reshape
+from scratchnet.functional.math import getitem
+from scratchnet.functional.math import sum as sum_
 
 __all__ = ["avg_pool2d", "conv2d", "conv_transpose2d", "crop2d", "max_pool2d", "pad2d"]
 
@@ -94,14 +95,15 @@ def _same_pads(size: Pair, kernel: Pair, stride: Pair) -> Pads:
     return pads[0], pads[1]
 
 
-def _add_bias(y: Tensor, b: Any, func: str) -> Tensor:
+def _bias_inputs(b: Any, channels: int, func: str) -> tuple[Tensor, ...]:
+    """() without a bias, else (b,) after checking that it has one value per output channel."""
     if b is None:
-        return y
+        return ()
     b = as_tensor(b)
-    if b.shape != (y.shape[1],):
-        raise ValueError(f"{func}: bias has shape {b.shape}, expected ({y.shape[1]},) for an "
-                         f"output with {y.shape[1]} channels")
-    return y + reshape(b, (1, -1, 1, 1))
+    if b.shape != (channels,):
+        raise ValueError(f"{func}: bias has shape {b.shape}, expected ({channels},) for an "
+                         f"output with {channels} channels")
+    return (b,)
 
 
 def _check_input(x: Tensor, func: str) -> None:
@@ -210,40 +212,50 @@ def _offset_slices(geometry: Geometry, out: Pair) -> list[tuple[slice, ...]]:
              slice(v, v + sw * out[1], sw)) for u in range(kh) for v in range(kw)]
 
 
-def _conv2d_array(x: Any, w: Any, geometry: Geometry) -> tuple[Any, Any]:
-    """conv2d on arrays: one GEMM between the kernels and the im2col matrix; returns both."""
+def _conv2d_array(x: Any, w: Any, geometry: Geometry) -> Any:
+    """conv2d on arrays: one GEMM between the kernels and the im2col matrix."""
     out = _out_size(geometry, x.shape[2:], "conv2d")
     cols = _im2col(x, geometry, out)                                     # C, kh, kw, Ho, Wo, N
     y = w.reshape(w.shape[0], -1) @ cols.reshape(-1, out[0] * out[1] * x.shape[0])
-    return y.reshape(w.shape[0], *out, x.shape[0]).transpose(3, 0, 1, 2), cols
+    return y.reshape(w.shape[0], *out, x.shape[0]).transpose(3, 0, 1, 2)
+
+
+def _bias_grad(gy: Tensor, needs: tuple[bool, ...]) -> tuple[Tensor | None, ...]:
+    """() without a bias input; else (db,) with db = Σ gy over (N, H, W), or (None,)."""
+    if not needs:
+        return ()
+    return (sum_(gy, axis=(0, 2, 3)) if needs[0] else None,)
 
 
 # --------------------------------------------------------------------------------------
 # Convolution: three mutually adjoint Functions
 # --------------------------------------------------------------------------------------
 class Conv2d(Function):
-    """y = conv2d(x, w): x (N, C_in, H, W), w (C_out, C_in, kh, kw) -> y (N, C_out, H_out, W_out).
+    """y = conv2d(x, w) + b: x (N, C_in, H, W), w (C_out, C_in, kh, kw), optional b (C_out,)
+    -> y (N, C_out, H_out, W_out).
 
-    Backward: dx = conv_transpose2d(dy, w) and dw = Conv2dWeightGrad(x, dy). The im2col
-    matrix of x is kept for dw, which needs the same windows: memory traded for time
-    (it is freed with the graph, and at once under ``no_grad``).
+    Backward: dx = conv_transpose2d(dy, w), dw = Conv2dWeightGrad(x, dy) and db = Σ dy over
+    N, H_out, W_out. The bias is added here rather than by a separate op so that the graph
+    does not keep the output both without and with it (a third of a conv layer's memory).
+    The im2col matrix is not kept for dw: it is the largest array of a layer, and keeping
+    one per layer until backward made a training step's peak memory 3× PyTorch's.
     """
 
     def __init__(self, geometry: Geometry) -> None:
         self.geometry = geometry
-        self.cols = None
 
-    def forward(self, x, w):
-        y, self.cols = _conv2d_array(x, w, self.geometry)
+    def forward(self, x, w, b=None):
+        y = _conv2d_array(x, w, self.geometry)
+        if b is not None:
+            y += b.reshape(1, -1, 1, 1)
         return y
 
     def backward(self, gy):
-        x, w = self.inputs
+        x, w = self.inputs[:2]
         g = self.geometry
         gx = ConvTranspose2d(g, x.shape[2:])(gy, w) if self.needs_input_grad[0] else None
-        gw = (Conv2dWeightGrad(g, w.shape[2:], self.cols)(x, gy) if self.needs_input_grad[1]
-              else None)
-        return gx, gw
+        gw = Conv2dWeightGrad(g, w.shape[2:])(x, gy) if self.needs_input_grad[1] else None
+        return gx, gw, *_bias_grad(gy, self.needs_input_grad[2:])
 
 
 class ConvTranspose2d(Function):
@@ -258,7 +270,13 @@ class ConvTranspose2d(Function):
     def __init__(self, geometry: Geometry, size: Pair) -> None:
         self.geometry, self.size = geometry, tuple(size)
 
-    def forward(self, y, w):
+    def forward(self, y, w, b=None):
+        z = self._stamp(y, w)
+        if b is not None:
+            z += b.reshape(1, -1, 1, 1)
+        return z
+
+    def _stamp(self, y, w):
         g = self.geometry
         (kh, kw), (top, bottom), (left, right) = g.kernel, *g.pads
         if (g.stride == (1, 1) and max(top, bottom) < kh and max(left, right) < kw
@@ -269,7 +287,7 @@ class ConvTranspose2d(Function):
             flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
             full = Geometry(g.kernel, (1, 1), ((kh - 1 - top, kh - 1 - bottom),
                                                (kw - 1 - left, kw - 1 - right)))
-            return _conv2d_array(y, flipped, full)[0]
+            return _conv2d_array(y, flipped, full)
         n, c_y, ho, wo = y.shape
         y_matrix = y.transpose(1, 2, 3, 0).reshape(c_y, -1)               # C_y, Ho·Wo·N
         cols = w.reshape(c_y, -1).T @ y_matrix                            # C_z·kh·kw, Ho·Wo·N
@@ -277,35 +295,40 @@ class ConvTranspose2d(Function):
         return _crop(_col2im(cols, _padded_size(self.size, g.pads), g), g.pads)
 
     def backward(self, gz):
-        y, w = self.inputs
+        y, w = self.inputs[:2]
         g = self.geometry
         gy = Conv2d(g)(gz, w) if self.needs_input_grad[0] else None
         gw = Conv2dWeightGrad(g, w.shape[2:])(gz, y) if self.needs_input_grad[1] else None
-        return gy, gw
+        return gy, gw, *_bias_grad(gz, self.needs_input_grad[2:])
 
 
 class Conv2dWeightGrad(Function):
     """conv2d's gradient in its kernel: x (N, C_in, H, W), g (N, C_out, Ho, Wo) -> w's shape.
 
-    ``dw[o, c, u, v] = Σ_n Σ_i Σ_j g[n, o, i, j] · x_pad[n, c, i·s + u, j·s + v]``: one GEMM
-    over the same windows as the forward pass. It is bilinear, with
+    ``dw[o, c, u, v] = Σ_n Σ_i Σ_j g[n, o, i, j] · x_pad[n, c, i·s + u, j·s + v]``: for each
+    kernel offset (u, v), one GEMM between g and the pixels of x that the offset sees, the
+    same windows as the forward pass, one offset at a time. It is bilinear, with
     ``<dw, k> = <conv2d(x, k), g>``, which gives its own backward.
     """
 
-    def __init__(self, geometry: Geometry, kernel: Pair, cols: Any = None) -> None:
-        self.geometry, self.kernel, self.cols = geometry, tuple(kernel), cols
+    def __init__(self, geometry: Geometry, kernel: Pair) -> None:
+        self.geometry, self.kernel = geometry, tuple(kernel)
 
     def forward(self, x, g):
-        geo = self.geometry
-        cols = self.cols                                                  # C_in, kh, kw, Ho, Wo, N
-        if cols is None:
-            cols = _im2col(x, geo, g.shape[2:])
-        self.cols = None  # used once; do not keep it alive with the graph
-        g_matrix = g.transpose(1, 2, 3, 0).reshape(g.shape[1], -1)       # C_out, Ho·Wo·N
-        # (cols · gᵀ)ᵀ rather than g · colsᵀ: BLAS then reads the long Ho·Wo·N axis of
-        # both operands contiguously (5-20% faster on the course's layers, one thread).
-        gw = (cols.reshape(-1, g_matrix.shape[1]) @ g_matrix.T).T         # C_out, C_in·kh·kw
-        return gw.reshape(g.shape[1], x.shape[1], *self.kernel)
+        xp = get_array_module(x, g)
+        (kh, kw), (sh, sw) = self.kernel, self.geometry.stride
+        c_in, (c_out, ho, wo) = x.shape[1], g.shape[1:]
+        x_padded = _batch_last(x, self.geometry.pads)                     # C_in, Hp, Wp, N
+        g_matrix = g.transpose(1, 2, 3, 0).reshape(c_out, -1)             # C_out, Ho·Wo·N
+        gw = xp.empty((c_out, c_in, kh, kw), dtype=xp.result_type(x, g))
+        # Offset by offset rather than one GEMM with the whole im2col matrix: the same
+        # copies and arithmetic, with 1/(kh·kw) of the memory, which the backward pass of
+        # a training step (where this runs) is short of.
+        for u in range(kh):
+            for v in range(kw):
+                seen = x_padded[:, u:u + sh * ho:sh, v:v + sw * wo:sw]    # C_in, Ho, Wo, N
+                gw[:, :, u, v] = g_matrix @ seen.reshape(c_in, -1).T
+        return gw
 
     def backward(self, gw):
         x, g = self.inputs
@@ -338,7 +361,7 @@ def conv2d(x: Tensor, w: Tensor, b: Tensor | None = None, stride: Any = 1,
     kernel = _pair(w.shape[2:], "kernel size", "conv2d", 1)
     geometry = _conv_geometry("conv2d", x.shape[2:], kernel, stride, padding)
     _out_size(geometry, x.shape[2:], "conv2d")
-    return _add_bias(Conv2d(geometry)(x, w), b, "conv2d")
+    return Conv2d(geometry)(x, w, *_bias_inputs(b, w.shape[0], "conv2d"))
 
 
 def conv_transpose2d(x: Tensor, w: Tensor, b: Tensor | None = None, stride: Any = 1,
@@ -383,7 +406,7 @@ def conv_transpose2d(x: Tensor, w: Tensor, b: Tensor | None = None, stride: Any 
         if min(size) < 1:
             raise ValueError(f"{func}: the output would be {size[0]}x{size[1]}; reduce the "
                              "padding or enlarge the input")
-    return _add_bias(ConvTranspose2d(geometry, size)(x, w), b, func)
+    return ConvTranspose2d(geometry, size)(x, w, *_bias_inputs(b, w.shape[1], func))
 
 
 # --------------------------------------------------------------------------------------
