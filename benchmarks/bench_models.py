@@ -30,11 +30,13 @@ loss, backward, Adam update.
    ``binary_cross_entropy_with_logits`` and ``D.requires_grad_(False)`` for the G step.
 4. ``pca.fit``: ``scratchnet.models.PCA(128).fit(X)`` (128 components, as lesson 03) on the
    bundled MNIST training split, 4,000 × 784 float32, against
-   ``sklearn.decomposition.PCA(128, svd_solver="full").fit(X)``. scratchnet's PCA takes
-   the full thin SVD of the centred data (``numpy.linalg.svd``, LAPACK gesdd) and keeps
-   the first rows; ``svd_solver="full"`` does the same (``scipy.linalg.svd``, gesdd), with
-   the same sign convention. scikit-learn's default, ``"auto"``, would pick its randomized
-   solver for this shape: faster, but an approximation, so not the same computation.
+   ``sklearn.decomposition.PCA(128, svd_solver="full").fit(X)``. Both compute an exact
+   SVD of the centred data and keep the first rows, with the same sign convention:
+   ``svd_solver="full"`` runs ``scipy.linalg.svd`` (LAPACK gesdd) on it, scratchnet's
+   PCA runs ``numpy.linalg.svd`` on the 784×784 factor R of its QR decomposition, which
+   has the same singular values and right singular vectors. scikit-learn's default,
+   ``"auto"``, would pick its randomized solver for this shape: faster, but an
+   approximation, so not the same computation.
    Without scikit-learn (or with ``--no-sklearn``) the row shows scratchnet only.
 
 Before timing, each model takes one step in both libraries from the same weights and data
