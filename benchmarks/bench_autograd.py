@@ -216,6 +216,18 @@ def busy_cores(interval: float = 0.3) -> float | None:
     return round(busy * (os.cpu_count() or 1), 2)
 
 
+def warn_if_busy(script: str, consequence: str = "timings will be noisy, multi-threaded "
+                 "ones most") -> tuple[float | None, float | None]:
+    """Sample how busy the machine is before timing, and warn on stderr when other
+    processes keep more than 0.3 cores busy. Returns (busy cores, 1-minute load average)."""
+    busy = busy_cores()
+    load_before = load_average()
+    if busy is not None and busy > 0.3:
+        print(f"{script}: other processes keep {busy} of {os.cpu_count()} cores busy; "
+              f"{consequence}", file=sys.stderr)
+    return busy, load_before
+
+
 def load_average() -> float | None:
     """The 1-minute load average, or None where the OS has none."""
     try:
@@ -524,11 +536,7 @@ def main(argv: list[str] | None = None) -> int:
     # loaded takes ~80 ms, and run_blocks collects after every run.
     gc.collect()
     gc.freeze()
-    busy = busy_cores()
-    load_before = load_average()
-    if busy is not None and busy > 0.3:
-        print(f"bench_autograd: other processes keep {busy} of {os.cpu_count()} cores busy; "
-              "timings will be noisy, multi-threaded ones most", file=sys.stderr)
+    busy, load_before = warn_if_busy("bench_autograd")
     began = time.perf_counter()
 
     # Scalar chain.

@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import gc
 import math
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -64,7 +63,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_autograd import (  # from the folder put on the path just above
     Plan,
-    busy_cores,
     configure_threads,
     import_scratchnet,
     import_torch,
@@ -75,6 +73,7 @@ from bench_autograd import (  # from the folder put on the path just above
     print_checks_and_json,
     print_header,
     run_blocks,
+    warn_if_busy,
     workload_row,
 )
 
@@ -288,11 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = QUICK if args.quick else FULL
     gc.collect()
     gc.freeze()  # see bench_autograd.main: keeps run_blocks' collections short
-    busy = busy_cores()
-    load_before = load_average()
-    if busy is not None and busy > 0.3:
-        print(f"bench_conv: other processes keep {busy} of {os.cpu_count()} cores busy; "
-              "timings will be noisy, multi-threaded ones most", file=sys.stderr)
+    busy, load_before = warn_if_busy("bench_conv")
     began = time.perf_counter()
 
     # All checks first: besides their purpose, they leave the memory allocator in the same

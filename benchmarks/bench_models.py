@@ -79,7 +79,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -90,7 +89,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_autograd import (  # from the folder put on the path just above
     Plan,
-    busy_cores,
     configure_threads,
     import_scratchnet,
     import_torch,
@@ -101,6 +99,7 @@ from bench_autograd import (  # from the folder put on the path just above
     print_checks_and_json,
     print_header,
     run_blocks,
+    warn_if_busy,
     workload_row,
 )
 from bench_vae import torch_model as torch_vae_model
@@ -558,11 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = QUICK if args.quick else FULL
     gc.collect()
     gc.freeze()  # see bench_autograd.main: keeps run_blocks' collections short
-    busy = busy_cores()
-    load_before = load_average()
-    if busy is not None and busy > 0.3:
-        print(f"bench_models: other processes keep {busy} of {os.cpu_count()} cores busy; "
-              "timings will be noisy, multi-threaded ones most", file=sys.stderr)
+    busy, load_before = warn_if_busy("bench_models")
     began = time.perf_counter()
 
     data = load_data(np, sn)

@@ -97,7 +97,6 @@ from __future__ import annotations
 import argparse
 import gc
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -106,7 +105,6 @@ from typing import Any, NamedTuple
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_autograd import (  # from the folder put on the path just above
-    busy_cores,
     configure_threads,
     import_scratchnet,
     load_average,
@@ -114,6 +112,7 @@ from bench_autograd import (  # from the folder put on the path just above
     parse_args,
     print_checks_and_json,
     summarize,
+    warn_if_busy,
 )
 from comparison import comparison_row, comparison_table
 
@@ -394,12 +393,8 @@ def main(argv: list[str] | None = None) -> int:
     sn.set_default_dtype(np.float32)
     gc.collect()
     gc.freeze()
-    busy = busy_cores()
-    load_before = load_average()
-    if busy is not None and busy > 0.3:
-        print(f"bench_rbm: other processes keep {busy} of {os.cpu_count()} cores busy; "
-              "the training times will be noisy (the likelihoods are not affected)",
-              file=sys.stderr)
+    busy, load_before = warn_if_busy("bench_rbm", "the training times will be noisy "
+                                     "(the likelihoods are not affected)")
     began = time.perf_counter()
 
     train, test = load_data(np, sn, config)

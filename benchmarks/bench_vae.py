@@ -83,7 +83,6 @@ from __future__ import annotations
 import argparse
 import gc
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -92,7 +91,6 @@ from typing import Any, NamedTuple
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_autograd import (  # from the folder put on the path just above
-    busy_cores,
     configure_threads,
     import_scratchnet,
     import_torch,
@@ -102,6 +100,7 @@ from bench_autograd import (  # from the folder put on the path just above
     print_checks_and_json,
     print_header,
     summarize,
+    warn_if_busy,
 )
 from comparison import comparison_row, comparison_table
 
@@ -401,12 +400,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_default_dtype(torch.float32)
     gc.collect()
     gc.freeze()  # the modules' objects: keeps the collections during training short
-    busy = busy_cores()
-    load_before = load_average()
-    if busy is not None and busy > 0.3:
-        print(f"bench_vae: other processes keep {busy} of {os.cpu_count()} cores busy; "
-              "the training times will be noisy (the likelihoods are not affected)",
-              file=sys.stderr)
+    busy, load_before = warn_if_busy("bench_vae", "the training times will be noisy "
+                                     "(the likelihoods are not affected)")
     began = time.perf_counter()
 
     train_images, test = load_data(sn, config)

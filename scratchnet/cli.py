@@ -30,37 +30,31 @@ class CLIError(Exception):
         self.status = status
 
 
-def find_lessons_dir() -> Path:
-    """``lessons/`` of the checkout that holds this package, else ``./lessons``."""
+def _find_checkout_folder(name: str, holds: str | None, what: str) -> Path:
+    """``name/`` of the checkout that holds this package, else ``./name``; with ``holds``,
+    only a folder that contains that file counts."""
     candidates = []
     root = checkout_root()
     if root is not None:
-        candidates.append(root / "lessons")
-    candidates.append(Path.cwd() / "lessons")
+        candidates.append(root / name)
+    candidates.append(Path.cwd() / name)
     for folder in candidates:
-        if folder.is_dir():
+        if folder.is_dir() and (holds is None or (folder / holds).is_file()):
             return folder
     looked = " and ".join(str(c) for c in candidates)
-    raise CLIError(f"no lessons/ folder found (looked in {looked}). The lessons come with "
-                   f"a source checkout of scratchnet: run this command from the checkout's "
-                   f"root folder.")
+    raise CLIError(f"no {what} found (looked in {looked}). The {name} come with a source "
+                   f"checkout of scratchnet: run this command from the checkout's root folder.")
+
+
+def find_lessons_dir() -> Path:
+    """``lessons/`` of the checkout that holds this package, else ``./lessons``."""
+    return _find_checkout_folder("lessons", None, "lessons/ folder")
 
 
 def find_benchmarks_dir() -> Path:
     """``benchmarks/`` (holding ``suite.py``) of the checkout that holds this package, else
-    ``./benchmarks``; the same search as :func:`find_lessons_dir`."""
-    candidates = []
-    root = checkout_root()
-    if root is not None:
-        candidates.append(root / "benchmarks")
-    candidates.append(Path.cwd() / "benchmarks")
-    for folder in candidates:
-        if (folder / "suite.py").is_file():
-            return folder
-    looked = " and ".join(str(c) for c in candidates)
-    raise CLIError(f"no benchmarks/ folder with suite.py found (looked in {looked}). The "
-                   f"benchmarks come with a source checkout of scratchnet: run this command "
-                   f"from the checkout's root folder.")
+    ``./benchmarks``."""
+    return _find_checkout_folder("benchmarks", "suite.py", "benchmarks/ folder with suite.py")
 
 
 def list_lessons(folder: Path) -> list[Path]:
