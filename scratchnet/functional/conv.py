@@ -329,6 +329,9 @@ class Conv2dWeightGrad(Function):
         xp = get_array_module(x, g)
         (kh, kw), (sh, sw) = self.kernel, self.geometry.stride
         c_in, (c_out, ho, wo) = x.shape[1], g.shape[1:]
+        # The forward pass made this same padded copy for its im2col matrix; remaking it
+        # here, rather than keeping it alive until backward, is what keeps the conv
+        # autoencoder's training step within 2× PyTorch's peak memory.
         x_padded = _batch_last(x, self.geometry.pads)                     # C_in, Hp, Wp, N
         g_matrix = g.transpose(1, 2, 3, 0).reshape(c_out, -1)             # C_out, Ho·Wo·N
         gw = xp.empty((c_out, c_in, kh, kw), dtype=xp.result_type(x, g))
