@@ -217,15 +217,20 @@ def busy_cores(interval: float = 0.3) -> float | None:
 
 
 def warn_if_busy(script: str, consequence: str = "timings will be noisy, multi-threaded "
-                 "ones most") -> tuple[float | None, float | None]:
+                 "ones most") -> dict[str, Any]:
     """Sample how busy the machine is before timing, and warn on stderr when other
-    processes keep more than 0.3 cores busy. Returns (busy cores, 1-minute load average)."""
+    processes keep more than 0.3 cores busy. Returns the start of :func:`run_conditions`."""
     busy = busy_cores()
-    load_before = load_average()
     if busy is not None and busy > 0.3:
         print(f"{script}: other processes keep {busy} of {os.cpu_count()} cores busy; "
               f"{consequence}", file=sys.stderr)
-    return busy, load_before
+    return {"busy_cores_before": busy, "load_average_1min": {"before": load_average()}}
+
+
+def run_conditions(before: dict[str, Any]) -> dict[str, Any]:
+    """For the JSON's "machine": :func:`warn_if_busy`'s sample, with the load average now."""
+    return {**before, "load_average_1min": {**before["load_average_1min"],
+                                            "after": load_average()}}
 
 
 def load_average() -> float | None:
@@ -536,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     # loaded takes ~80 ms, and run_blocks collects after every run.
     gc.collect()
     gc.freeze()
-    busy, load_before = warn_if_busy("bench_autograd")
+    before = warn_if_busy("bench_autograd")
     began = time.perf_counter()
 
     # Scalar chain.
@@ -566,9 +571,7 @@ def main(argv: list[str] | None = None) -> int:
 
     result = {
         "schema": 1,
-        "machine": {**machine_info(np, sn, torch),
-                    "busy_cores_before": busy,
-                    "load_average_1min": {"before": load_before, "after": load_average()}},
+        "machine": {**machine_info(np, sn, torch), **run_conditions(before)},
         "threads": threads,
         "quick": args.quick,
         "settings": {"chain_ops": CHAIN_OPS, "chain_ops_kind": f"x*{CHAIN_MUL}, x+{CHAIN_ADD}",

@@ -92,13 +92,13 @@ from bench_autograd import (  # from the folder put on the path just above
     configure_threads,
     import_scratchnet,
     import_torch,
-    load_average,
     machine_info,
     markdown_table,
     parse_args,
     print_checks_and_json,
     print_header,
     run_blocks,
+    run_conditions,
     warn_if_busy,
     workload_row,
 )
@@ -557,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = QUICK if args.quick else FULL
     gc.collect()
     gc.freeze()  # see bench_autograd.main: keeps run_blocks' collections short
-    busy, load_before = warn_if_busy("bench_models")
+    before = warn_if_busy("bench_models")
     began = time.perf_counter()
 
     data = load_data(np, sn)
@@ -610,9 +610,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "schema": 1,
         "machine": {**machine_info(np, sn, torch),
-                    "sklearn": sklearn_version,
-                    "busy_cores_before": busy,
-                    "load_average_1min": {"before": load_before, "after": load_average()}},
+                    "sklearn": sklearn_version, **run_conditions(before)},
         "threads": threads,
         "quick": args.quick,
         "settings": {

@@ -107,10 +107,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_autograd import (  # from the folder put on the path just above
     configure_threads,
     import_scratchnet,
-    load_average,
     machine_info,
     parse_args,
     print_checks_and_json,
+    run_conditions,
     summarize,
     warn_if_busy,
 )
@@ -393,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     sn.set_default_dtype(np.float32)
     gc.collect()
     gc.freeze()
-    busy, load_before = warn_if_busy("bench_rbm", "the training times will be noisy "
+    before = warn_if_busy("bench_rbm", "the training times will be noisy "
                                      "(the likelihoods are not affected)")
     began = time.perf_counter()
 
@@ -435,8 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "schema": 1,
         "machine": {**machine_info(np, sn, None), "sklearn": sklearn_version,
-                    "busy_cores_before": busy,
-                    "load_average_1min": {"before": load_before, "after": load_average()}},
+                    **run_conditions(before)},
         "threads": threads,
         "quick": args.quick,
         "settings": {

@@ -94,11 +94,11 @@ from bench_autograd import (  # from the folder put on the path just above
     configure_threads,
     import_scratchnet,
     import_torch,
-    load_average,
     machine_info,
     parse_args,
     print_checks_and_json,
     print_header,
+    run_conditions,
     summarize,
     warn_if_busy,
 )
@@ -400,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_default_dtype(torch.float32)
     gc.collect()
     gc.freeze()  # the modules' objects: keeps the collections during training short
-    busy, load_before = warn_if_busy("bench_vae", "the training times will be noisy "
+    before = warn_if_busy("bench_vae", "the training times will be noisy "
                                      "(the likelihoods are not affected)")
     began = time.perf_counter()
 
@@ -437,9 +437,7 @@ def main(argv: list[str] | None = None) -> int:
 
     result = {
         "schema": 1,
-        "machine": {**machine_info(np, sn, torch),
-                    "busy_cores_before": busy,
-                    "load_average_1min": {"before": load_before, "after": load_average()}},
+        "machine": {**machine_info(np, sn, torch), **run_conditions(before)},
         "threads": threads,
         "quick": args.quick,
         "settings": {"sizes": [N_PIXELS, HIDDEN, LATENT], "activation": "relu",
