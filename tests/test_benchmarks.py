@@ -98,37 +98,43 @@ def test_rbm_benchmark_quick_run_writes_its_json(tmp_path):
     assert report["threads"] == 1 and report["quick"] is True
     assert (report["machine"]["sklearn"] is not None) == with_sklearn
     settings = report["settings"]
-    assert (settings["n_visible"], settings["n_hidden"], settings["epochs"]) == (784, 256, 1)
+    assert (settings["n_visible"], settings["epochs"]) == (784, 1)
+    sizes = {size["name"]: (size["n_hidden"], size["batch"], size["time_target"])
+             for size in settings["sizes"]}
+    assert sizes == {"784x256_b10": (256, 10, 0.8), "784x64_b20": (64, 20, 1.0)}
     assert settings["matched"]["algorithm"] == "PCD-1" and settings["seeds"] == [0]
     assert all(check["ok"] for check in report["checks"]), report["checks"]
     names = {check["name"] for check in report["checks"]}
-    assert "scratchnet.finite_and_negative" in names
     rows = {row["name"]: row for row in report["rows"]}
-    assert set(rows) == {"test_pll", "test_pll.seed_spread", "test_reconstruction_error",
-                         "train_time.per_epoch", "train_time.total"}
-    pll, per_epoch = rows["test_pll"], rows["train_time.per_epoch"]
-    assert pll["unit"] == "nats" and pll["higher_is_better"] is True
-    assert float("-inf") < pll["scratchnet"] < 0
-    assert per_epoch["unit"] == "s" and per_epoch["scratchnet"] > 0
-    assert rows["test_reconstruction_error"]["target"] is None
+    assert set(rows) == {f"{size}.{row}" for size in sizes for row in (
+        "test_pll", "test_pll.seed_spread", "test_reconstruction_error",
+        "train_time.per_epoch", "train_time.total")}
     frameworks = ("scratchnet", "sklearn") if with_sklearn else ("scratchnet",)
-    assert tuple(report["per_seed"]) == frameworks
-    for fw in frameworks:
-        (run,) = report["per_seed"][fw]
-        assert run["seed"] == 0 and len(run["epoch_s"]) == 1 and len(run["pll_draws"]) == 2
-    if not with_sklearn:
-        for row in rows.values():
-            assert row["sklearn"] is None and row["meets_target"] is None
-        return
-    assert {"same_parameters_same_features", "same_parameters_same_pll",
-            "sklearn.finite_and_negative"} <= names
-    assert float("-inf") < pll["sklearn"] < 0
-    assert pll["difference"] == pytest.approx(pll["scratchnet"] - pll["sklearn"])
-    assert pll["target"] == pytest.approx(pll["sklearn"])  # one seed: no spread
-    assert isinstance(pll["meets_target"], bool)
-    assert per_epoch["target"] == per_epoch["sklearn"] > 0
-    assert per_epoch["ratio"] == pytest.approx(per_epoch["scratchnet"] / per_epoch["sklearn"])
-    assert isinstance(per_epoch["meets_target"], bool)
+    assert tuple(report["per_seed"]) == tuple(sizes)
+    for size, (_, _, time_target) in sizes.items():
+        assert f"{size}.scratchnet.finite_and_negative" in names
+        pll, per_epoch = rows[f"{size}.test_pll"], rows[f"{size}.train_time.per_epoch"]
+        assert pll["unit"] == "nats" and pll["higher_is_better"] is True
+        assert float("-inf") < pll["scratchnet"] < 0
+        assert per_epoch["unit"] == "s" and per_epoch["scratchnet"] > 0
+        assert rows[f"{size}.test_reconstruction_error"]["target"] is None
+        assert tuple(report["per_seed"][size]) == frameworks
+        for fw in frameworks:
+            (run,) = report["per_seed"][size][fw]
+            assert run["seed"] == 0 and len(run["epoch_s"]) == 1 and len(run["pll_draws"]) == 2
+        if not with_sklearn:
+            for row in rows.values():
+                assert row["sklearn"] is None and row["meets_target"] is None
+            continue
+        assert {f"{size}.same_parameters_same_features", f"{size}.same_parameters_same_pll",
+                f"{size}.sklearn.finite_and_negative"} <= names
+        assert float("-inf") < pll["sklearn"] < 0
+        assert pll["difference"] == pytest.approx(pll["scratchnet"] - pll["sklearn"])
+        assert pll["target"] == pytest.approx(pll["sklearn"])  # one seed: no spread
+        assert isinstance(pll["meets_target"], bool)
+        assert per_epoch["target"] == pytest.approx(time_target * per_epoch["sklearn"])
+        assert per_epoch["ratio"] == pytest.approx(per_epoch["scratchnet"] / per_epoch["sklearn"])
+        assert per_epoch["meets_target"] == (per_epoch["scratchnet"] <= per_epoch["target"])
 
 
 MODEL_ROWS = {  # name: (reference library, unit, target)
