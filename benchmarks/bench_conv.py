@@ -40,7 +40,7 @@ Usage (from the repository root)::
 
 The options, the timing method (blocks of runs alternating between the frameworks, after
 warm-up; median and interquartile range), the machine description and the JSON layout are
-those of ``bench_autograd.py``, whose helpers this script imports. Workload names are those
+those of ``bench_autograd.py``: both take them from ``harness.py``. Workload names are those
 above with a phase suffix (``.forward``, ``.backward``, ``.fwd+bwd``), unit ``ms``, plus a
 ``geomean`` row: the geometric mean of the nine ``.fwd+bwd`` ratios (unit ``ratio``;
 ``scratchnet`` and ``pytorch`` are null).
@@ -56,12 +56,9 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NamedTuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bench_autograd import (  # from the folder put on the path just above
+from harness import (  # benchmarks/harness.py: this folder is first on sys.path
     Plan,
     configure_threads,
     import_scratchnet,
@@ -286,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     torch = import_torch(threads, args.no_torch)
     plan = QUICK if args.quick else FULL
     gc.collect()
-    gc.freeze()  # see bench_autograd.main: keeps run_blocks' collections short
+    gc.freeze()  # keeps run_blocks' collections short (see bench_autograd.main)
     before = warn_if_busy("bench_conv")
     began = time.perf_counter()
 

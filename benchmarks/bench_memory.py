@@ -47,8 +47,8 @@ Usage (from the repository root)::
     python benchmarks/bench_memory.py --no-torch     # scratchnet only
     python benchmarks/bench_memory.py --default-malloc   # glibc's dynamic mmap threshold
 
-The options, machine description and JSON layout are those of ``bench_autograd.py``, whose
-helpers this script imports; the ``workloads`` rows (unit ``MiB``; median and spread over
+The options, machine description and JSON layout are those of ``bench_autograd.py``, from
+the same ``harness.py``; the ``workloads`` rows (unit ``MiB``; median and spread over
 the processes) are:
 
 - ``conv_ae.step_peak``: peak RSS during a training step minus the baseline. Target:
@@ -78,9 +78,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bench_autograd import (  # from the folder put on the path just above
+from harness import (  # benchmarks/harness.py: this folder is first on sys.path
     configure_threads,
     import_scratchnet,
     import_torch,

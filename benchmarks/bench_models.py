@@ -56,7 +56,7 @@ Usage (from the repository root)::
 
 The options, the timing method (blocks of runs alternating between the libraries, after
 warm-up, stopping early once a time budget is used; median and interquartile range) and the
-machine description are those of ``bench_autograd.py``, whose helpers this script imports;
+machine description are those of ``bench_autograd.py``, from the same ``harness.py``;
 ``--no-sklearn`` is this script's own. The JSON layout is theirs too, with one field added
 to each row, ``"reference"``: the library scratchnet is compared with, ``"pytorch"`` or
 ``"sklearn"``; the reference's median, spread and number of runs are under that key::
@@ -82,12 +82,10 @@ import gc
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bench_autograd import (  # from the folder put on the path just above
+from bench_vae import torch_model as torch_vae_model
+from harness import (  # benchmarks/harness.py: this folder is first on sys.path
     Plan,
     configure_threads,
     import_scratchnet,
@@ -102,7 +100,6 @@ from bench_autograd import (  # from the folder put on the path just above
     warn_if_busy,
     workload_row,
 )
-from bench_vae import torch_model as torch_vae_model
 
 BATCH = 128  # VAE and conv AE
 VAE_LATENT, VAE_HIDDEN, VAE_LR = 20, 400, 1e-3
@@ -491,11 +488,11 @@ def check_dcgan(np: Any, sn: Any, torch: Any, real: Any) -> list[dict[str, Any]]
 
 
 # --------------------------------------------------------------------------------------
-# Reporting: bench_autograd's rows and table, with the reference library named
+# Reporting: the harness's rows and table, with the reference library named
 # --------------------------------------------------------------------------------------
 def model_row(name: str, unit: str, samples: dict[str, list[float]], reference: str
               ) -> dict[str, Any]:
-    """bench_autograd.workload_row (times in seconds -> milliseconds), plus the field
+    """harness.workload_row (times in seconds -> milliseconds), plus the field
     "reference"; the reference's median, spread and repeats are under its own key."""
     as_pytorch = {"scratchnet": samples["scratchnet"]}
     if reference in samples:
@@ -512,7 +509,7 @@ def model_row(name: str, unit: str, samples: dict[str, list[float]], reference: 
 
 
 def models_table(rows: list[dict[str, Any]]) -> str:
-    """bench_autograd.markdown_table, its second time column holding each row's reference."""
+    """harness.markdown_table, its second time column holding each row's reference."""
     shown = []
     for row in rows:
         reference = row["reference"]
@@ -556,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
     sn.set_default_dtype(np.float32)
     plan = QUICK if args.quick else FULL
     gc.collect()
-    gc.freeze()  # see bench_autograd.main: keeps run_blocks' collections short
+    gc.freeze()  # keeps run_blocks' collections short (see bench_autograd.main)
     before = warn_if_busy("bench_models")
     began = time.perf_counter()
 

@@ -60,8 +60,8 @@ Usage (from the repository root)::
     python benchmarks/bench_rbm.py --no-sklearn        # scratchnet only
     python benchmarks/bench_rbm.py --epochs 20 --seeds 5 --sizes 256x64
 
-``--threads``, ``--quick`` and ``--json`` are those of ``bench_autograd.py`` (whose helpers
-this script imports; its ``--no-torch`` is accepted and has no effect, PyTorch is not used).
+``--threads``, ``--quick`` and ``--json`` are those of every script, from ``harness.py``
+(its ``--no-torch`` is accepted and has no effect: PyTorch is not used).
 ``--quick`` trains 1 epoch on 500 images with one seed and evaluates on 200 images with 2
 flip draws, so its numbers mean little. ``--epochs N``, ``--seeds N`` (seeds 0..N−1,
 default 3), ``--sizes HxB,...`` (default 256x10,64x20), ``--lr X`` (default 0.05),
@@ -107,12 +107,10 @@ import gc
 import math
 import sys
 import time
-from pathlib import Path
 from typing import Any, NamedTuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bench_autograd import (  # from the folder put on the path just above
+from comparison import comparison_row, comparison_table
+from harness import (  # benchmarks/harness.py: this folder is first on sys.path
     configure_threads,
     import_scratchnet,
     machine_info,
@@ -122,7 +120,6 @@ from bench_autograd import (  # from the folder put on the path just above
     summarize,
     warn_if_busy,
 )
-from comparison import comparison_row, comparison_table
 
 N_VISIBLE = 784
 # (hidden units, batch size) -> the time target, as a multiple of scikit-learn's median
@@ -192,7 +189,7 @@ def _rbm_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_all_args(argv: list[str] | None) -> argparse.Namespace:
-    """The shared options (bench_autograd.parse_args) plus this script's own."""
+    """The shared options (harness.parse_args) plus this script's own."""
     args = parse_args(argv, (
         "Train 784-visible RBMs with PCD-1 on MNIST in scratchnet and scikit-learn "
         "(BernoulliRBM) with the same recipe; compare time per epoch and test "

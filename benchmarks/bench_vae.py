@@ -42,8 +42,8 @@ Usage (from the repository root)::
     python benchmarks/bench_vae.py --no-torch        # scratchnet only
     python benchmarks/bench_vae.py --epochs 100 --seed 3 --eval-seed 4
 
-``--threads``, ``--quick``, ``--json`` and ``--no-torch`` are those of
-``bench_autograd.py`` (whose helpers this script imports). ``--quick`` trains 2 epochs on
+``--threads``, ``--quick``, ``--json`` and ``--no-torch`` are those of every script, from
+``harness.py``. ``--quick`` trains 2 epochs on
 512 images and evaluates on 200, so its likelihoods mean little. ``--epochs N`` overrides
 the number of epochs; ``--seed S`` seeds the initial weights, the data order, the
 binarisation and the training ε (default 0); ``--eval-seed S`` the evaluation ε (default 1).
@@ -85,12 +85,10 @@ import gc
 import math
 import sys
 import time
-from pathlib import Path
 from typing import Any, NamedTuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bench_autograd import (  # from the folder put on the path just above
+from comparison import comparison_row, comparison_table
+from harness import (  # benchmarks/harness.py: this folder is first on sys.path
     configure_threads,
     import_scratchnet,
     import_torch,
@@ -102,7 +100,6 @@ from bench_autograd import (  # from the folder put on the path just above
     summarize,
     warn_if_busy,
 )
-from comparison import comparison_row, comparison_table
 
 IMAGE_SHAPE = (1, 28, 28)
 N_PIXELS = 784
@@ -143,7 +140,7 @@ def _vae_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_all_args(argv: list[str] | None) -> argparse.Namespace:
-    """The shared options (bench_autograd.parse_args) plus --epochs, --seed, --eval-seed."""
+    """The shared options (harness.parse_args) plus --epochs, --seed, --eval-seed."""
     args = parse_args(argv, (
         "Train the MLP VAE 784-400-20 on dynamically binarised MNIST in scratchnet and "
         "PyTorch CPU and compare their test ELBO and k=100 importance-weighted "

@@ -56,9 +56,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bench_autograd import write_json_atomically  # from the folder put on the path above
+from harness import write_json_atomically  # this folder is first on sys.path
 
 BENCHMARKS_DIR = Path(__file__).resolve().parent
 ORDER = ("autograd", "conv", "memory", "vae", "rbm")  # then the others, alphabetically

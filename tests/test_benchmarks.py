@@ -202,3 +202,53 @@ def test_models_benchmark_quick_run_uses_the_installed_references(tmp_path):
         assert theirs > 0
         assert row["ratio"] == pytest.approx(row["scratchnet"] / theirs)
         assert row["meets_target"] == (row["ratio"] <= row["target"])
+
+
+# --- benchmarks/harness.py, the helpers every script shares -----------------------------
+
+
+def load_harness():
+    """benchmarks/harness.py as a module, without putting benchmarks/ on sys.path."""
+    spec = importlib.util.spec_from_file_location("harness", ROOT / "benchmarks" / "harness.py")
+    harness = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(harness)
+    return harness
+
+
+def test_harness_summarize_gives_the_median_and_quartiles():
+    stats = load_harness().summarize([5.0, 1.0, 3.0, 2.0, 4.0])
+    assert stats == {"median": 3.0, "q1": 2.0, "q3": 4.0, "min": 1.0, "max": 5.0}
+    assert load_harness().summarize([7.0]) == {"median": 7.0, "q1": 7.0, "q3": 7.0,
+                                               "min": 7.0, "max": 7.0}
+
+
+def test_harness_workload_row_scales_and_compares_with_the_target():
+    harness = load_harness()
+    row = harness.workload_row("mlp.step", "ms/step", 1e3,
+                               {"scratchnet": [0.002, 0.004, 0.003], "pytorch": [0.002]}, 1.3)
+    assert row["scratchnet"] == pytest.approx(3.0) and row["pytorch"] == pytest.approx(2.0)
+    assert row["ratio"] == pytest.approx(1.5) and row["meets_target"] is False
+    assert row["repeats"] == {"scratchnet": 3, "pytorch": 1}
+    alone = harness.workload_row("mlp.step", "ms/step", 1e3, {"scratchnet": [0.002]}, 1.3)
+    assert alone["pytorch"] is None and alone["ratio"] is None
+    assert alone["meets_target"] is None and alone["spread"]["pytorch"] is None
+
+
+def test_harness_writes_json_whole_or_not_at_all(tmp_path):
+    harness = load_harness()
+    path = tmp_path / "out" / "result.json"
+    harness.write_json_atomically(path, {"schema": 1})
+    assert json.loads(path.read_text()) == {"schema": 1}
+    with pytest.raises(TypeError):
+        harness.write_json_atomically(path, {"schema": object()})  # not JSON: fails midway
+    assert json.loads(path.read_text()) == {"schema": 1}  # the old file is untouched
+    assert [p.name for p in path.parent.iterdir()] == ["result.json"]  # no temporary left
+
+
+def test_harness_parse_args_refuses_fewer_than_one_thread(capsys):
+    harness = load_harness()
+    args = harness.parse_args(["--threads", "2", "--quick"], "a benchmark")
+    assert args.threads == 2 and args.quick and args.json is None and not args.no_torch
+    with pytest.raises(SystemExit):
+        harness.parse_args(["--threads", "0"], "a benchmark")
+    assert "--threads must be at least 1, got 0" in capsys.readouterr().err
