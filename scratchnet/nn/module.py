@@ -7,25 +7,36 @@ holds: assigning ``self.weight = Parameter(...)`` or ``self.encoder = Sequential
 recursively, in the order they were assigned. Arrays that are state but not trained (such
 as BatchNorm's running statistics) are *buffers*, declared with :meth:`register_buffer`, so
 that checkpoints include them.
+
+Calling a module runs its ``forward``, with two things added around it by ``__call__``:
+NumPy (or CuPy) arrays among the positional arguments become Tensors first, so that every
+layer takes an array wherever it takes a Tensor; and the module's *forward hooks*, if it
+has any (:meth:`Module.register_forward_hook`), see and may replace the output.
+:meth:`Module.summary` is written with such hooks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-from scratchnet.autograd import Tensor, no_grad
+from scratchnet.autograd import Tensor, as_tensor, no_grad
 from scratchnet.backend import (
     as_numpy,
     current_backend,
     get_array_module,
+    is_array,
     is_cupy_array,
     to_device,
 )
 
-__all__ = ["Module", "Parameter", "Sequential", "StateDictError"]
+__all__ = ["Module", "Parameter", "RemovableHandle", "Sequential", "StateDictError"]
+
+# A hook is called as hook(module, inputs, output) and returns None or a new output.
+ForwardHook = Callable[["Module", tuple, Any], Any]
 
 
 class StateDictError(ValueError):
@@ -61,15 +72,47 @@ class Module:
     def __init__(self) -> None:
         self.training = True
         self._buffers: list[str] = []
+        # {handle id: hook}, in registration order. A dict, not a Module or a list of
+        # them, so parameters(), named_children() and state_dict() never look inside.
+        self._forward_hooks: dict[int, ForwardHook] = {}
 
     # ---- calling ------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if _summary.rows is not None:
-            return _summary.call(self, args, kwargs)
-        return self.forward(*args, **kwargs)
+        # Every forward() may use Tensor methods on its inputs (x.reshape, x.data): wrap
+        # the positional arrays, without a copy. This runs on every call of every layer,
+        # so the test is a plain loop that, for Tensor inputs, costs one isinstance each.
+        for arg in args:
+            if not isinstance(arg, Tensor) and is_array(arg):
+                args = tuple(as_tensor(a) if is_array(a) else a for a in args)
+                break
+        output = self.forward(*args, **kwargs)
+        if self._forward_hooks:
+            # A copy: a hook may remove itself (or another) while the hooks run.
+            for hook in list(self._forward_hooks.values()):
+                replaced = hook(self, args, output)
+                if replaced is not None:
+                    output = replaced
+        return output
+
+    def register_forward_hook(self, hook: ForwardHook) -> RemovableHandle:
+        """Call ``hook(module, inputs, output)`` after every ``forward`` of this module.
+
+        ``inputs`` is the tuple of positional arguments ``forward`` received (arrays already
+        made Tensors); ``output`` is what it returned. A hook that returns something other
+        than None replaces the output, for the caller and for the hooks after it. Hooks run
+        in the order they were registered; ``handle.remove()`` unregisters this one. Only
+        this module's own calls run its hooks, not those of the modules inside it.
+        """
+        if not callable(hook):
+            raise TypeError(f"{type(self).__name__}.register_forward_hook: expected a "
+                            f"callable hook(module, inputs, output), got "
+                            f"{type(hook).__name__}")
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
 
     def __setattr__(self, name: str, value: Any) -> None:
         if isinstance(value, (Parameter, Module)) and "_buffers" not in self.__dict__:
@@ -209,25 +252,54 @@ class Module:
         batch of one example runs through the model in evaluation mode without recording a
         graph; each call of a layer is a row (a layer used twice appears twice), and the
         total counts every parameter once. Returns the table as a string.
+
+        The rows come from forward hooks, put on the layers for this one pass and removed
+        afterwards, even if the pass fails. A *layer* is a module whose sub-modules, if
+        any, are plain and parameter-free (like Dense's activation), so what it calls
+        belongs to its own row; containers (Sequential, a model made of an encoder and a
+        decoder) are looked through. A parameter held directly by a container shows in
+        the total only.
         """
+        layers = _summary_layers(self)
+        # Counted now rather than in the hook: a wrapper such as SpectralNorm lends its
+        # layer a plain Tensor as the weight for the duration of the call.
+        counts = {id(layer): layer.num_parameters() for layer in layers}
+        rows: list[tuple[str, str, int]] = []
+
+        def record(layer: Module, inputs: tuple, output: Any) -> None:
+            rows.append((type(layer).__name__, _shape_text(output), counts[id(layer)]))
+
         modes = {id(m): m.training for m in self.modules()}
         self.eval()
         dtype = next((p.dtype for p in self.parameters()), np.float32)
         xp = get_array_module(*(p.data for p in self.parameters()))
         x = Tensor._wrap(xp.zeros((1, *input_shape), dtype=dtype))
-        _summary.rows = []
+        handles = [layer.register_forward_hook(record) for layer in layers]
         try:
             with no_grad():
                 self(x)
-            rows = _summary.rows
         finally:
-            _summary.rows = None
-            _summary.inside = None
+            for handle in handles:
+                handle.remove()
             for m in self.modules():
                 m.training = modes[id(m)]
         table = _format_summary(type(self).__name__, rows, self.num_parameters())
         print_fn(table)
         return table
+
+
+class RemovableHandle:
+    """What :meth:`Module.register_forward_hook` returns: ``remove()`` unregisters the hook."""
+
+    _next_id = itertools.count()  # unique over all modules: a handle names one hook
+
+    def __init__(self, hooks: dict[int, Any]) -> None:
+        self._hooks = hooks
+        self.id = next(RemovableHandle._next_id)
+
+    def remove(self) -> None:
+        """Unregister the hook; removing it again does nothing."""
+        self._hooks.pop(self.id, None)
 
 
 def _is_plain_leaf(module: Module) -> bool:
@@ -237,36 +309,20 @@ def _is_plain_leaf(module: Module) -> bool:
 
 
 def _is_layer(module: Module) -> bool:
+    """A summary row of its own: not a container, and only plain modules inside."""
     return not isinstance(module, Sequential) and all(
         _is_plain_leaf(child) for child in module.children())
 
 
-class _SummaryRecorder:
-    """Records one row per layer while ``Module.summary`` runs its forward pass.
-
-    A *layer* is a module whose sub-modules, if any, are plain (parameter-free, like
-    Dense's activation). Containers (Sequential, a model made of an encoder and a decoder)
-    are looked through; calls made inside a layer are part of that layer's row. A
-    parameter held directly by a container shows in the total only.
-    """
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, str, int]] | None = None
-        self.inside: Module | None = None
-
-    def call(self, module: Module, args: tuple, kwargs: dict) -> Any:
-        if self.inside is not None or not _is_layer(module):
-            return module.forward(*args, **kwargs)
-        self.inside = module
-        try:
-            out = module.forward(*args, **kwargs)
-        finally:
-            self.inside = None
-        self.rows.append((type(module).__name__, _shape_text(out), module.num_parameters()))
-        return out
-
-
-_summary = _SummaryRecorder()
+def _summary_layers(module: Module) -> list[Module]:
+    """The layers inside ``module`` (or itself), each once, looking through containers."""
+    if _is_layer(module):
+        return [module]
+    found: dict[int, Module] = {}
+    for child in module.children():
+        for layer in _summary_layers(child):
+            found.setdefault(id(layer), layer)  # a shared layer gets one hook
+    return list(found.values())
 
 
 def _shape_text(out: Any) -> str:
