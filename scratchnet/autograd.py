@@ -13,8 +13,9 @@ How it works, in four sentences:
    a graph, so it can be differentiated again: Hessian-vector products, Newton's method,
    the contractive autoencoder's Jacobian penalty and WGAN-GP's gradient penalty all come
    from this one idea.
-4. Broadcasting is undone in one place: after every ``Function.backward`` the engine sums
-   each input gradient back to that input's shape (:func:`sum_to`), so no op repeats it.
+4. Broadcasting and type promotion are undone in one place: after every
+   ``Function.backward`` the engine sums each input gradient back to that input's shape
+   (:func:`sum_to`) and casts it to that input's dtype, so no op repeats either.
 
 Reference: Baydin et al., "Automatic differentiation in machine learning: a survey", JMLR 2018.
 """
@@ -316,8 +317,18 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return _ops.getitem(self, index)
 
-    # Comparisons give boolean tensors (masks) and are not differentiable. ``==`` is left
-    # as identity so tensors stay hashable.
+    # Comparisons give boolean tensors (masks) and are not differentiable, ``==`` and ``!=``
+    # included, as in NumPy and PyTorch. Hashing stays by identity, so tensors still work
+    # in sets and as dict keys; but ``t in list_of_tensors`` compares with ``==`` once the
+    # identity check fails, so look tensors up by ``id`` (or with ``any(t is u ...)``).
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: Any) -> Tensor:
+        return Tensor._wrap(self.data == _ops.raw(other))
+
+    def __ne__(self, other: Any) -> Tensor:
+        return Tensor._wrap(self.data != _ops.raw(other))
+
     def __lt__(self, other: Any) -> Tensor:
         return Tensor._wrap(self.data < _ops.raw(other))
 
@@ -368,6 +379,14 @@ class Tensor:
     def clip(self, low: float | None = None, high: float | None = None) -> Tensor:
         return _ops.clip(self, low, high)
 
+    def astype(self, dtype: Any) -> Tensor:
+        """This tensor converted to ``dtype`` (differentiable between float dtypes)."""
+        return _ops.astype(self, dtype)
+
+    def float(self) -> Tensor:
+        """This tensor converted to the default float dtype (float32 unless changed)."""
+        return _ops.astype(self, _Config.default_dtype)
+
 
 def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     """Return ``value`` as a Tensor without copying a Tensor or an array.
@@ -400,7 +419,8 @@ class Function(abc.ABC):
     Inside ``backward``, ``self.inputs`` holds the input tensors, ``self.output(i)``
     returns the i-th output tensor, and ``self.needs_input_grad[i]`` says whether input
     ``i`` wants a gradient (return ``None`` to skip work for it). A gradient may have a
-    broadcast shape: the engine sums it back to the input's shape.
+    broadcast shape or a wider dtype: the engine sums it back to the input's shape and
+    casts it to the input's dtype.
     """
 
     generation = 0
@@ -425,6 +445,8 @@ class Function(abc.ABC):
             ys = self.forward(*xs)
         except ValueError as exc:  # e.g. shapes that do not broadcast: name the op
             raise ValueError(f"{type(self).__name__}: {exc}") from exc
+        except TypeError as exc:  # e.g. NumPy refusing bool - bool
+            raise TypeError(f"{type(self).__name__}: {exc}") from exc
         single = not isinstance(ys, tuple)
         if single:
             ys = (ys,)
@@ -586,8 +608,19 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], create_grap
                     continue
                 if relevant is not None and id(x) not in wanted_ids and x.creator not in relevant:
                     continue
-                if gx.shape != x.shape:  # undo broadcasting, once, for every op
-                    gx = _ops.sum_to(gx, x.shape)
+                # Undo broadcasting and promotion, once, for every op: a gradient has its
+                # tensor's shape, and its dtype (a float32 weight times float64 data
+                # gets a float64 gradient from Mul, and a float32 one here). The checks
+                # read .data directly: they run for every gradient.
+                if gx.data.shape != x.data.shape:
+                    try:
+                        gx = _ops.sum_to(gx, x.shape)
+                    except ValueError as exc:
+                        raise ValueError(f"{type(f).__name__}.backward returned a gradient of "
+                                         f"shape {gx.shape} for an input of shape {x.shape}; "
+                                         f"{exc}") from None
+                if gx.data.dtype != x.data.dtype:
+                    gx = _ops.astype(gx, x.dtype)
                 add_grad(x, gx)
                 queue(x.creator)
 

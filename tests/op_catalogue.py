@@ -57,6 +57,7 @@ from scratchnet.functional.math import (
     Abs,
     Add,
     BroadcastTo,
+    Cast,
     Clip,
     Concatenate,
     Div,
@@ -162,6 +163,18 @@ def away_from(kinks: tuple[float, ...], shape: tuple[int, ...], margin: float = 
     return sample
 
 
+def zero_first_row(shape: tuple[int, ...]) -> Sampler:
+    """Standard normal values, except the first row (along axis 0): exactly 0.
+
+    For powers at 0, where the textbook formulas meet 0 · inf: ``x ** 0`` and ``0 ** b``.
+    """
+    def sample(rng: np.random.Generator) -> np.ndarray:
+        x = rng.standard_normal(shape)
+        x[0] = 0.0
+        return x
+    return sample
+
+
 def distinct(shape: tuple[int, ...], spacing: float = 0.1) -> Sampler:
     """A random permutation of evenly spaced values: no two closer than ``spacing``.
 
@@ -193,6 +206,11 @@ MASK_3x4 = np.array([[True, False, False, True],
 REPEATED_ROWS = np.array([0, 2, 0, 0, 1])            # row 0 three times: gradients must add
 HARD_TARGETS_3x4 = MASK_3x4.astype(np.float64)       # 0/1 targets for the losses
 LABELS_4 = np.array([2, 0, 4, 2])                    # class labels for cross_entropy, C = 5
+# Constant operands of powers, as lists so that Tensor(...) puts them on the current
+# backend. The exponents 0..3 meet a base row of zeros (zero_first_row); the bases hold
+# zeros for a differentiated exponent, which stays >= 0.5 (positive), where d/db is 0.
+EXPONENTS_0_TO_3 = [[0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2]]
+BASES_WITH_ZEROS = [[0.0, 0.5, 1.5, 0.0], [2.0, 0.0, 0.7, 1.0], [0.0, 1.2, 0.0, 0.3]]
 
 
 def vjp(op: Callable[..., Tensor], wrt: int) -> Callable[..., Tensor]:
@@ -249,6 +267,12 @@ CATALOGUE: list[OpCase] = [
     OpCase("pow", Pow, inputs(positive((3, 4)), normal((3, 4))), F.pow),
     OpCase("pow-broadcast", Pow, inputs(positive((3, 4)), normal((4,))), F.pow),
     OpCase("pow-reflected", Pow, inputs(normal((3, 4))), lambda x: 2.0 ** x),
+    # at 0 the true derivatives are 0, where the textbook formulas give 0 · inf = NaN
+    OpCase("pow-const-0-at-zero", PowConst, inputs(zero_first_row((3, 4))), lambda x: x ** 0),
+    OpCase("pow-zero-base", Pow, inputs(zero_first_row((3, 4))),
+           lambda a: a ** Tensor(EXPONENTS_0_TO_3)),
+    OpCase("pow-exponent-of-zero-base", Pow, inputs(positive((3, 4))),
+           lambda b: Tensor(BASES_WITH_ZEROS) ** b),
     OpCase("exp", Exp, inputs(normal((3, 4))), F.exp),
     OpCase("log", Log, inputs(positive((3, 4))), F.log),
     OpCase("sqrt", Sqrt, inputs(positive((3, 4))), F.sqrt),
@@ -268,6 +292,10 @@ CATALOGUE: list[OpCase] = [
            lambda a, b: F.where(MASK_3x4, a, b)),
     OpCase("where-broadcast", Where, inputs(normal((4,)), normal((3, 1))),
            lambda a, b: F.where(MASK_3x4, a, b)),
+    # ---- casting: float32 would round away gradcheck's 1e-6 step, so a cast to float64
+    # runs Cast's forward and backward here; test_tensor.py checks float32 <-> float64
+    # casts exactly.
+    OpCase("cast", Cast, inputs(normal((3, 4))), lambda x: Cast(np.dtype(np.float64))(x)),
     # ---- matrix product: 1-D operands go through reshape (expand_dims/squeeze)
     OpCase("matmul", MatMul, inputs(normal((3, 4)), normal((4, 2))), F.matmul),
     OpCase("matmul-batched", MatMul, inputs(normal((2, 3, 4)), normal((2, 4, 2))), F.matmul),

@@ -8,7 +8,10 @@ broadcast to the output's shape, summed over the axes that broadcasting added or
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes, valid_tuple_axes
@@ -182,3 +185,37 @@ def test_reshape_transpose_round_trip(case, seed):
     (got,) = gradients(permute_and_flatten, [x], g)
     np.testing.assert_array_equal(got, g.reshape(permuted_shape).transpose(inverse))
     assert sn.gradcheck(permute_and_flatten, [x])
+
+
+# --------------------------------------------------------------------------------------
+# sum_to's target shape
+# --------------------------------------------------------------------------------------
+@given(PAIRS, SEEDS)
+def test_sum_to_accepts_exactly_the_shapes_that_broadcast(shapes, seed):
+    # NumPy's broadcast_to is the reference: x can be summed to `target` exactly when an
+    # array of shape `target` broadcasts to x's shape.
+    rng = np.random.default_rng(seed)
+    x_shape, target = shapes.input_shapes
+    x = rng.standard_normal(x_shape)
+    try:
+        np.broadcast_to(np.empty(target), x_shape)
+    except ValueError:
+        with pytest.raises(ValueError, match=r"^sum_to: cannot sum a tensor of shape"):
+            F.sum_to(sn.Tensor(x), target)
+    else:
+        out = F.sum_to(sn.Tensor(x), target)
+        np.testing.assert_allclose(out.numpy(), unbroadcast(x, target).reshape(target),
+                                   rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape, target", [
+    ((3, 4), (6, 4)),         # an axis that is neither 1 nor equal
+    ((10, 20, 20), (10,)),    # aligned from the right, 10 meets 20
+    ((3, 4), (1, 3, 4)),      # more axes than the tensor
+    ((3, 1), (3, 4)),         # a target axis longer than the tensor's
+], ids=["neither-1-nor-equal", "aligned-from-the-right", "more-axes", "longer-axis"])
+def test_sum_to_names_both_shapes_and_the_rule(shape, target):
+    message = (rf"^sum_to: cannot sum a tensor of shape {re.escape(str(shape))} to shape "
+               rf"{re.escape(str(target))}: the target must broadcast to the tensor's shape")
+    with pytest.raises(ValueError, match=message):
+        F.sum_to(sn.Tensor(np.zeros(shape)), target)

@@ -3,8 +3,10 @@
 Each test pins one promise of DESIGN.md "The autodiff core": accumulation of a node used
 twice, accumulation across backward calls, grad() leaving .grad alone, retain_grad, an
 iterative engine that survives deep graphs, weakly held outputs so graphs are freed, no_grad,
-broadcasting undone once by the engine, dtype preservation, scatter-add for repeated indices,
-detach, NumPy operands on the left, and several roots at once.
+broadcasting undone once by the engine, dtype preservation (a gradient has its tensor's
+dtype, float64 data or not), scatter-add for repeated indices, detach, NumPy operands on the
+left, several roots at once, and an error naming a Function whose backward returns a gradient
+of the wrong shape.
 """
 
 from __future__ import annotations
@@ -401,3 +403,70 @@ def test_float64_upstream_gives_float32_leaf_a_float32_grad():
     assert x.grad.dtype == np.float32
     (g,) = sn.grad(x * 2.0, x, grad_outputs=np.ones(3))
     assert g.dtype == np.float32
+
+
+def test_float32_leaf_times_float64_data_gets_a_float32_grad():
+    w_np = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+    data = _f64(4, 3)  # NumPy's default float64, e.g. from np.random.randn
+    w = sn.Tensor(w_np, requires_grad=True)
+    y = w * data
+    assert y.dtype == np.float64  # promoted, as in NumPy and PyTorch
+    y.sum().backward()
+    assert w.grad.dtype == np.float32
+    np.testing.assert_array_equal(w.grad.numpy(), data.sum(axis=0).astype(np.float32))
+
+
+def test_float32_intermediate_gets_a_float32_grad():
+    w = sn.Tensor(np.array([0.5, -1.0, 2.0], dtype=np.float32), requires_grad=True)
+    h = (w * 2.0).retain_grad()  # float32
+    data = _f64(3)
+    (h * data).sum().backward()
+    assert h.grad.dtype == np.float32 and w.grad.dtype == np.float32
+    np.testing.assert_array_equal(h.grad.numpy(), data.astype(np.float32))
+    np.testing.assert_array_equal(w.grad.numpy(), 2 * data.astype(np.float32))
+
+
+def test_gradient_cast_to_float32_is_differentiable():
+    w_np = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+    data = _f64(3)
+    w = sn.Tensor(w_np, requires_grad=True)
+    (g,) = sn.grad((w * w * data).sum(), w, create_graph=True)  # 2 w data
+    assert g.dtype == np.float32 and g.requires_grad
+    np.testing.assert_allclose(g.numpy(), 2 * w_np * data, rtol=1e-6)
+    g.sum().backward()  # d/dw Σ 2 w data = 2 data
+    assert w.grad.dtype == np.float32
+    np.testing.assert_array_equal(w.grad.numpy(), (2 * data).astype(np.float32))
+
+
+def test_float64_data_gradients_match_pytorch():
+    torch = pytest.importorskip("torch")
+    w_np = np.array([[0.5, -1.0, 2.0]], dtype=np.float32)
+    data = _f64(4, 3)
+    w = sn.Tensor(w_np, requires_grad=True)
+    (w * data).sum().backward()
+    tw = torch.tensor(w_np, requires_grad=True)
+    (tw * torch.from_numpy(data)).sum().backward()
+    assert str(tw.grad.dtype) == "torch.float32" and w.grad.dtype == np.float32
+    np.testing.assert_array_equal(w.grad.numpy(), tw.grad.numpy())
+
+
+# ---------------------------------------------------------------------------------------
+# A backward that returns a gradient of the wrong shape
+# ---------------------------------------------------------------------------------------
+class _WrongShapeBackward(sn.Function):
+    """Doubles its input, but its backward returns a gradient of twice the rows."""
+
+    def forward(self, x):
+        return x * 2.0
+
+    def backward(self, gy):
+        return F.concatenate([gy, gy]) * 2.0
+
+
+def test_backward_with_a_wrongly_shaped_gradient_is_named():
+    x = sn.Tensor(_f64(3, 4), requires_grad=True)
+    y = _WrongShapeBackward()(x)
+    with pytest.raises(ValueError, match=r"^_WrongShapeBackward\.backward returned a gradient "
+                                         r"of shape \(6, 4\) for an input of shape \(3, 4\); "
+                                         r"sum_to: cannot sum"):
+        y.sum().backward()

@@ -258,3 +258,75 @@ def test_gaussian_kl_with_large_negative_logvar_is_finite(dtype):
     assert kl.dtype == dtype and _finite(kl)
     expected = 0.5 * ((math.exp(-80) + 0 - 1 + 80) + (math.exp(20) + 1 - 1 - 20))
     assert kl.item() == pytest.approx(expected, rel=1e-6)
+
+
+# ---------------------------------------------------------------------------------------
+# Powers at 0: where the derivative is 0, the textbook formula gives 0 · inf = NaN
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_x_to_the_0_has_gradient_0_at_x_0(dtype):
+    x = _leaf([0.0, 2.0, -1.5], dtype)
+    y = x ** 0
+    np.testing.assert_array_equal(y.numpy(), [1.0, 1.0, 1.0])
+    y.backward(np.ones(3, dtype))
+    _check_grad(x, [0.0, 0.0, 0.0], atol=0)
+
+
+def test_polynomial_features_have_finite_gradients_at_0():
+    # f(x) = Σ_k w_k x^k for k = 0..4, the features a student builds with x ** k.
+    x_np = np.array([0.0, 0.5, -1.0])
+    w_np = np.array([0.3, -1.0, 2.0, 0.5, -0.25])
+    x = sn.Tensor(x_np, requires_grad=True)
+    w = sn.Tensor(w_np, requires_grad=True)
+    f = sum(w[k] * x ** k for k in range(5))
+    f.backward(np.ones(3))
+    _check_grad(x, sum(k * w_np[k] * x_np ** (k - 1) for k in range(1, 5)), rtol=1e-12)
+    _check_grad(w, [(x_np ** k).sum() for k in range(5)], rtol=1e-12)
+
+
+# (a, b) for a ** b with both differentiated: at a = 0 the derivatives are 0 where
+# d/da = b a^(b-1) has b = 0, or d/db = a^b log a has b >= 0 (PyTorch gives the same 0s).
+POWERS_AT_ZERO = [(0.0, 0.0), (0.0, 1.0), (0.0, 2.0), (0.0, 3.0), (2.0, 0.0), (0.5, 1.5)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_power_of_two_tensors_has_gradient_0_at_base_0(dtype):
+    a = _leaf([p[0] for p in POWERS_AT_ZERO], dtype)
+    b = _leaf([p[1] for p in POWERS_AT_ZERO], dtype)
+    y = a ** b
+    np.testing.assert_allclose(y.numpy(), [1.0, 0.0, 0.0, 0.0, 1.0, 0.5 ** 1.5], rtol=1e-6)
+    y.backward(np.ones(len(POWERS_AT_ZERO), dtype))
+    _check_grad(a, [0.0, 1.0, 0.0, 0.0, 0.0, 1.5 * 0.5 ** 0.5], rtol=1e-6, atol=0)
+    _check_grad(b, [0.0, 0.0, 0.0, 0.0, math.log(2.0), 0.5 ** 1.5 * math.log(0.5)],
+                rtol=1e-6, atol=0)
+
+
+def test_power_gradients_at_base_0_match_pytorch():
+    torch = pytest.importorskip("torch")
+    a_np = np.array([p[0] for p in POWERS_AT_ZERO])
+    b_np = np.array([p[1] for p in POWERS_AT_ZERO])
+    a, b = sn.Tensor(a_np, requires_grad=True), sn.Tensor(b_np, requires_grad=True)
+    (a ** b).sum().backward()
+    ta = torch.tensor(a_np, requires_grad=True)
+    tb = torch.tensor(b_np, requires_grad=True)
+    (ta ** tb).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-12)
+
+
+def test_power_second_derivatives_at_base_0_are_finite():
+    # PyTorch gives NaN here: its 0s are selected after the 0 · inf is computed.
+    a = sn.Tensor(np.array([0.0, 0.0, 2.0]), requires_grad=True)
+    b = sn.Tensor(np.array([2.0, 3.0, 0.0]), requires_grad=True)
+    ga, gb = sn.grad((a ** b).sum(), [a, b], create_graph=True)
+    np.testing.assert_allclose(ga.numpy(), [0.0, 0.0, 0.0], atol=0)
+    np.testing.assert_allclose(gb.numpy(), [0.0, 0.0, math.log(2.0)], rtol=1e-12)
+    haa, hab = sn.grad(ga.sum(), [a, b])  # row sums of the Hessian blocks
+    hba, hbb = sn.grad(gb.sum(), [a, b])
+    # For f = a^b: f_aa = b(b-1)a^(b-2), f_ab = a^(b-1)(1 + b log a), f_bb = a^b log² a;
+    # at a = 0 with b = 2 or 3 their limits are f_aa = 2 or 0 and f_ab = f_bb = 0. At
+    # (2, 0), f_ab = 1/2 says the safe base 1 is used at a = 0 only, not wherever b = 0.
+    np.testing.assert_allclose(haa.numpy(), [2.0, 0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(hab.numpy(), [0.0, 0.0, 0.5], atol=1e-12)
+    np.testing.assert_allclose(hba.numpy(), [0.0, 0.0, 0.5], atol=1e-12)
+    np.testing.assert_allclose(hbb.numpy(), [0.0, 0.0, math.log(2.0) ** 2], atol=1e-12)

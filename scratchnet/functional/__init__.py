@@ -29,6 +29,7 @@ from scratchnet.functional.losses import (
 from scratchnet.functional.math import (
     abs,
     add,
+    astype,
     broadcast_to,
     clip,
     concatenate,
@@ -48,6 +49,7 @@ from scratchnet.functional.math import (
     neg,
     pow,
     reshape,
+    result_type,
     sqrt,
     squeeze,
     stack,
@@ -62,11 +64,12 @@ from scratchnet.functional.math import (
 permute = transpose
 
 __all__ = [
-    "abs", "add", "avg_pool2d", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-    "broadcast_to", "clip", "concatenate", "conv2d", "conv_transpose2d", "crop2d",
-    "cross_entropy", "div", "dropout", "exp", "expand_dims", "gaussian_kl", "getitem",
-    "leaky_relu", "log", "log_sigmoid", "log_softmax", "logsumexp", "matmul", "max",
-    "max_pool2d", "maximum", "mean", "min", "minimum", "mse_loss", "mul", "neg", "pad2d",
-    "permute", "pow", "relu", "reshape", "sigmoid", "softmax", "softplus", "sqrt", "squeeze",
-    "stack", "sub", "sum", "sum_to", "tanh", "transpose", "var", "where",
+    "abs", "add", "astype", "avg_pool2d", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "broadcast_to", "clip", "concatenate", "conv2d",
+    "conv_transpose2d", "crop2d", "cross_entropy", "div", "dropout", "exp", "expand_dims",
+    "gaussian_kl", "getitem", "leaky_relu", "log", "log_sigmoid", "log_softmax", "logsumexp",
+    "matmul", "max", "max_pool2d", "maximum", "mean", "min", "minimum", "mse_loss", "mul",
+    "neg", "pad2d", "permute", "pow", "relu", "reshape", "result_type", "sigmoid", "softmax",
+    "softplus", "sqrt", "squeeze", "stack", "sub", "sum", "sum_to", "tanh", "transpose", "var",
+    "where",
 ]

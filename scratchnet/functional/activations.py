@@ -3,6 +3,9 @@
 The exponentials are arranged so that nothing overflows: ``sigmoid`` and ``softplus`` only
 ever evaluate ``exp(-|x|)``, and ``softmax``/``log_softmax`` subtract the maximum first.
 They are finite and correct for inputs of ±1e4 in float32 and float64.
+
+Integer and bool inputs are converted to the default float dtype first (as PyTorch does),
+except by ``relu``, whose values stay integers.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import numpy as np
 
 from scratchnet.autograd import Function, Tensor, as_tensor
 from scratchnet.backend import get_array_module
-from scratchnet.functional.math import _constant, exp, sum
+from scratchnet.functional.math import _as_float, _constant, exp, sum
 from scratchnet.random import get_generator
 
 __all__ = ["dropout", "leaky_relu", "log_sigmoid", "log_softmax", "relu", "sigmoid", "softmax",
@@ -139,37 +142,37 @@ def relu(x: Tensor) -> Tensor:
 
 def leaky_relu(x: Tensor, slope: float = 0.01) -> Tensor:
     """x if x > 0 else slope · x."""
-    return LeakyReLU(slope)(as_tensor(x))
+    return LeakyReLU(slope)(_as_float(x))
 
 
 def sigmoid(x: Tensor) -> Tensor:
     """Logistic sigmoid 1 / (1 + e^{-x}), computed without overflow."""
-    return Sigmoid()(as_tensor(x))
+    return Sigmoid()(_as_float(x))
 
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent."""
-    return Tanh()(as_tensor(x))
+    return Tanh()(_as_float(x))
 
 
 def softplus(x: Tensor) -> Tensor:
     """log(1 + e^x), a smooth ReLU; stable for any x."""
-    return Softplus()(as_tensor(x))
+    return Softplus()(_as_float(x))
 
 
 def log_sigmoid(x: Tensor) -> Tensor:
     """log σ(x) = -softplus(-x); finite even where σ(x) underflows to 0."""
-    return -softplus(-as_tensor(x))
+    return -softplus(-_as_float(x))
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """Normalised exponentials along ``axis`` (sums to 1)."""
-    return Softmax(axis)(as_tensor(x))
+    return Softmax(axis)(_as_float(x))
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """log softmax(x) along ``axis``, computed as x - logsumexp(x)."""
-    return LogSoftmax(axis)(as_tensor(x))
+    return LogSoftmax(axis)(_as_float(x))
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True,
@@ -181,7 +184,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True,
     (a ``numpy.random.Generator`` or a seed), or from the library generator that
     :func:`scratchnet.manual_seed` seeds.
     """
-    x = as_tensor(x)
+    x = _as_float(x)
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout: p must be in [0, 1), got {p}")
     if not training or p == 0.0:

@@ -14,16 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from scratchnet.autograd import Function, Tensor, as_tensor
+from scratchnet.autograd import Function, Tensor, as_tensor, get_default_dtype
 from scratchnet.backend import get_array_module, is_array
 
 Axis = int | tuple[int, ...] | None
 
 __all__ = [
-    "abs", "add", "broadcast_to", "clip", "concatenate", "div", "exp", "expand_dims", "getitem",
-    "log", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "neg",
-    "pow", "reshape", "sqrt", "squeeze", "stack", "sub", "sum", "sum_to", "transpose", "var",
-    "where",
+    "abs", "add", "astype", "broadcast_to", "clip", "concatenate", "div", "exp", "expand_dims",
+    "getitem", "log", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mul",
+    "neg", "pow", "reshape", "result_type", "sqrt", "squeeze", "stack", "sub", "sum", "sum_to",
+    "transpose", "var", "where",
 ]
 
 
@@ -32,14 +32,108 @@ def raw(value: Any) -> Any:
     return value.data if isinstance(value, Tensor) else value
 
 
+# --------------------------------------------------------------------------------------
+# Type promotion: the dtype of a result computed from two operands
+# --------------------------------------------------------------------------------------
+# Kinds absorb one another in this order: bool < integer < floating point.
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def _is_number(value: Any) -> bool:
+    """A Python (or NumPy scalar) bool, int or float: a "weak" operand."""
+    return isinstance(value, (int, float, np.bool_, np.integer, np.floating))
+
+
+def _number_kind(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "b"
+    return "i" if isinstance(value, (int, np.integer)) else "f"
+
+
+def _default_dtype(kind: str) -> np.dtype:
+    """The dtype a number of ``kind`` gets on its own: bool, int64 or the default float."""
+    return {"b": np.dtype(bool), "i": np.dtype(np.int64), "f": get_default_dtype()}[kind]
+
+
+def _rank(dtype: np.dtype) -> int:
+    if dtype.kind not in _KIND_RANK:
+        raise TypeError(f"result_type: got dtype {dtype}; tensors hold bool, integer or "
+                        "floating-point numbers")
+    return _KIND_RANK[dtype.kind]
+
+
+def result_type(a: Any, b: Any) -> np.dtype:
+    """The dtype of ``a ⊕ b`` for any elementwise op ⊕: PyTorch's type promotion.
+
+    * Tensors and arrays are *strong*: their dtypes decide. Of two kinds, the higher one's
+      dtype wins whole (int64 with float32 gives float32, where NumPy would widen to
+      float64); within a kind the wider dtype wins (float32 with float64 gives float64).
+    * Python numbers (and NumPy scalars) are *weak*: one of the tensor's kind or a lower
+      kind takes the tensor's dtype (``x * 0.5`` stays float32, ``int_tensor + 1`` stays
+      int), one of a higher kind gives that kind's default: a float gives
+      :func:`~scratchnet.get_default_dtype`, an int gives int64 (``bool_tensor * 2``).
+
+    PyTorch also treats a 0-d tensor as weaker than one with dimensions; here, as in
+    NumPy, every tensor is strong.
+    """
+    if _is_number(a) and _is_number(b):
+        return _default_dtype(builtins.max(_number_kind(a), _number_kind(b),
+                                           key=_KIND_RANK.__getitem__))
+    if _is_number(a) or _is_number(b):
+        tensor, number = (b, a) if _is_number(a) else (a, b)
+        dtype, kind = as_tensor(tensor).dtype, _number_kind(number)
+        return dtype if _KIND_RANK[kind] <= _rank(dtype) else _default_dtype(kind)
+    da, db = as_tensor(a).dtype, as_tensor(b).dtype
+    rank_a, rank_b = _rank(da), _rank(db)
+    if rank_a != rank_b:
+        return da if rank_a > rank_b else db
+    return np.result_type(da, db)
+
+
+def _operand(value: Any, dtype: np.dtype, beside: Any) -> Tensor:
+    """One operand of a binary op as a Tensor whose kind (bool, int, float) is ``dtype``'s."""
+    if isinstance(value, Tensor):
+        if value.data.dtype.kind == dtype.kind:
+            return value
+        # A lower kind meeting a higher one: an int or bool tensor, which never requires
+        # grad, so a plain cast outside the graph will do.
+        return Tensor._wrap(value.data.astype(dtype))
+    if isinstance(beside, Tensor):  # a number is made on the other operand's device
+        return Tensor._wrap(get_array_module(beside.data).asarray(value, dtype=dtype))
+    return Tensor(value, dtype=dtype)
+
+
 def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
-    """Both operands as tensors; a Python number takes the dtype of the tensor beside it."""
+    """Both operands as tensors, promoted as :func:`result_type` says.
+
+    Operands of a lower kind (int or bool) are cast up front. Two float dtypes (float32 with
+    float64) are left to NumPy, which widens exactly as PyTorch does; the engine then casts
+    each input's gradient back to that input's dtype.
+    """
     if isinstance(a, Tensor):
-        if type(b) is float and type(a.data) is np.ndarray:  # the common `x * 0.5`, fast
+        # The common cases first, and fast: two tensors of one dtype, and a float tensor
+        # with a Python float (`x * 0.5`), which keeps the tensor's dtype.
+        if isinstance(b, Tensor):
+            if a.data.dtype == b.data.dtype:
+                return a, b
+        elif type(b) is float and type(a.data) is np.ndarray and a.data.dtype.kind == "f":
             return a, Tensor._wrap(np.asarray(b, dtype=a.data.dtype))  # host: a NumPy a.data
-        return a, as_tensor(b, like=a)
-    b = as_tensor(b)
-    return as_tensor(a, like=b), b
+    a = a if _is_number(a) else as_tensor(a)
+    b = b if _is_number(b) else as_tensor(b)
+    dtype = result_type(a, b)
+    return _operand(a, dtype, b), _operand(b, dtype, a)
+
+
+def _as_float(x: Any) -> Tensor:
+    """``x`` as a Tensor, cast to the default float dtype when it holds ints or bools.
+
+    For the functions whose values are not integers (exp, log, logsumexp, sigmoid, ...):
+    PyTorch's rule, where NumPy would give float64.
+    """
+    x = as_tensor(x)
+    if x.data.dtype.kind == "f":
+        return x
+    return Tensor._wrap(x.data.astype(get_default_dtype()))  # not a float: never requires grad
 
 
 def _constant(array: Any) -> Tensor:
@@ -96,7 +190,7 @@ class Neg(Function):
 
 
 class PowConst(Function):
-    """``x ** c`` for a constant exponent ``c``: d/dx = c x^(c-1)."""
+    """``x ** c`` for a constant exponent ``c``: d/dx = c x^(c-1), and 0 for c = 0."""
 
     def __init__(self, exponent: float) -> None:
         self.exponent = exponent
@@ -107,19 +201,31 @@ class PowConst(Function):
     def backward(self, gy):
         (x,) = self.inputs
         c = self.exponent
+        if c == 0:  # x ** 0 = 1 is constant; 0 · x^-1 would be 0 · inf = NaN at x = 0
+            return _constant(get_array_module(gy.data).zeros_like(gy.data))
         return gy * (c * x ** (c - 1))
 
 
 class Pow(Function):
-    """``a ** b`` for two tensors: d/da = b a^(b-1), d/db = a^b log a (needs a > 0)."""
+    """``a ** b`` for two tensors: d/da = b a^(b-1), d/db = a^b log a.
+
+    At a = 0 both formulas give 0 · inf = NaN where the derivative is 0: d/da where b = 0
+    (0 · 0^-1) and d/db where b >= 0 (0^b · log 0, or 1 · log 0 at b = 0, where PyTorch
+    also says 0). There the base is replaced by 1 *before* the power or the log is taken,
+    so the factor in front makes the 0: no inf is computed, NumPy warns of nothing, and
+    the second derivatives, which differentiate these same expressions, stay finite.
+    """
 
     def forward(self, a, b):
         return a ** b
 
     def backward(self, gy):
         a, b = self.inputs
-        ga = gy * b * a ** (b - 1) if self.needs_input_grad[0] else None
-        gb = gy * self.output() * log(a) if self.needs_input_grad[1] else None
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = gy * b * where((a.data == 0) & (b.data == 0), 1.0, a) ** (b - 1)
+        if self.needs_input_grad[1]:
+            gb = gy * self.output() * log(where((a.data == 0) & (b.data >= 0), 1.0, a))
         return ga, gb
 
 
@@ -234,8 +340,11 @@ def mul(a: Any, b: Any) -> Tensor:
 
 
 def div(a: Any, b: Any) -> Tensor:
-    """a / b with broadcasting."""
-    return Div()(*_pair(a, b))
+    """a / b with broadcasting: true division, so integers give the default float dtype."""
+    a, b = _pair(a, b)
+    if a.data.dtype.kind != "f":  # then neither is a float (see _pair)
+        a, b = _as_float(a), _as_float(b)
+    return Div()(a, b)
 
 
 def neg(x: Tensor) -> Tensor:
@@ -244,25 +353,30 @@ def neg(x: Tensor) -> Tensor:
 
 
 def pow(x: Any, exponent: Any) -> Tensor:
-    """``x ** exponent``; a Python-number exponent is a constant, a Tensor one is differentiated."""
+    """``x ** exponent``; a Python-number exponent is a constant, a Tensor one is differentiated.
+
+    Either way the result's dtype is :func:`result_type`'s: ``int_tensor ** 0.5`` gives
+    the default float dtype, ``bool_tensor ** 2`` int64.
+    """
     if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
-        return PowConst(exponent)(as_tensor(x))
+        x = as_tensor(x)
+        return PowConst(exponent)(_operand(x, result_type(x, exponent), exponent))
     return Pow()(*_pair(x, exponent))
 
 
 def exp(x: Tensor) -> Tensor:
-    """e^x."""
-    return Exp()(as_tensor(x))
+    """e^x (integers and bools give the default float dtype, as for log and sqrt)."""
+    return Exp()(_as_float(x))
 
 
 def log(x: Tensor) -> Tensor:
     """Natural logarithm."""
-    return Log()(as_tensor(x))
+    return Log()(_as_float(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
     """Square root."""
-    return Sqrt()(as_tensor(x))
+    return Sqrt()(_as_float(x))
 
 
 def abs(x: Tensor) -> Tensor:
@@ -284,7 +398,11 @@ def clip(x: Tensor, low: float | None = None, high: float | None = None) -> Tens
     """Clamp ``x`` into ``[low, high]`` (either bound may be ``None``)."""
     if low is None and high is None:
         raise ValueError("clip: give at least one of low and high")
-    return Clip(low, high)(as_tensor(x))
+    x = as_tensor(x)
+    for bound in (low, high):
+        if bound is not None:  # an int tensor with a float bound gives floats, as x + 0.5
+            x = _operand(x, result_type(x, bound), bound)
+    return Clip(low, high)(x)
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -296,6 +414,48 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     a, b = _pair(a, b)
     # A NumPy mask may meet GPU data: it moves beside them (as cross_entropy's labels do).
     return Where(get_array_module(a.data, b.data).asarray(condition))(a, b)
+
+
+# --------------------------------------------------------------------------------------
+# Casting
+# --------------------------------------------------------------------------------------
+class Cast(Function):
+    """Convert to another float dtype; the gradient is converted back to the input's dtype.
+
+    The engine uses it too, to give a float32 input that met float64 data (and so
+    received a float64 gradient) a float32 gradient.
+    """
+
+    def __init__(self, dtype: np.dtype) -> None:
+        self.dtype = dtype
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return astype(gy, self.inputs[0].dtype)
+
+
+def astype(x: Tensor, dtype: Any) -> Tensor:
+    """``x`` converted to ``dtype``; differentiable between float dtypes.
+
+    Returns ``x`` itself when it has that dtype already (as PyTorch's ``.to``; NumPy's
+    ``astype`` would copy). A cast to an integer or bool dtype has no gradient: its result
+    does not require grad.
+    """
+    x = as_tensor(x)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"astype: expected a dtype such as np.float32, got {dtype!r}") from None
+    if dtype.kind not in _KIND_RANK:
+        raise TypeError(f"astype: tensors hold bool, integer or floating-point numbers; "
+                        f"cannot convert to {dtype}")
+    if dtype == x.data.dtype:
+        return x
+    if dtype.kind != "f":
+        return Tensor._wrap(x.data.astype(dtype))
+    return Cast(dtype)(x)
 
 
 # --------------------------------------------------------------------------------------
@@ -439,7 +599,11 @@ def sum(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 
 def mean(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """Mean over ``axis``: the sum divided by the number of elements reduced."""
+    """Mean over ``axis``: the sum divided by the number of elements reduced.
+
+    Integers and bools give the default float dtype: their sum (int64) times the float
+    ``1 / count`` is promoted so. The same holds for :func:`var`.
+    """
     x = as_tensor(x)
     count = int(np.prod([x.shape[a] for a in _normalize_axis(axis, x.ndim)]))
     return sum(x, axis, keepdims) * (1.0 / builtins.max(count, 1))
@@ -471,7 +635,7 @@ def min(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 def logsumexp(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Numerically stable ``log Σ exp(x)`` over ``axis``."""
-    x = as_tensor(x)
+    x = _as_float(x)
     _normalize_axis(axis, x.ndim)
     return LogSumExp(axis, keepdims)(x)
 
@@ -587,11 +751,21 @@ def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
 
 
 def sum_to(x: Tensor, shape: Sequence[int]) -> Tensor:
-    """Sum ``x`` down to ``shape``: the inverse of :func:`broadcast_to` for gradients."""
+    """Sum ``x`` down to ``shape``: the inverse of :func:`broadcast_to` for gradients.
+
+    ``shape`` must broadcast to ``x.shape``: it has no more axes than ``x``, and aligned
+    from the right each of its axes is 1 (summed over) or equal to ``x``'s; the axes in
+    front of it are summed away.
+    """
     x = as_tensor(x)
     shape = tuple(shape)
     if x.shape == shape:
         return x
+    lead = x.ndim - len(shape)
+    if lead < 0 or any(n not in (1, x.shape[lead + i]) for i, n in enumerate(shape)):
+        raise ValueError(f"sum_to: cannot sum a tensor of shape {x.shape} to shape {shape}: "
+                         "the target must broadcast to the tensor's shape (aligned from the "
+                         "right, each of its axes 1 or equal, and no more axes)")
     return SumTo(shape)(x)
 
 
