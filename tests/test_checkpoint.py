@@ -11,7 +11,7 @@ import pytest
 
 import scratchnet as sn
 from scratchnet import nn
-from scratchnet.checkpoint import CheckpointError, read_checkpoint
+from scratchnet.checkpoint import CheckpointError, _with_article, read_checkpoint
 
 
 def small_model(seed: int = 0) -> nn.Module:
@@ -139,3 +139,74 @@ def test_read_checkpoint_returns_arrays_and_metadata(tmp_path):
     arrays, meta = read_checkpoint(path)
     assert set(arrays) == set(small_model().state_dict())
     assert meta["note"] == "hello"
+
+
+# ---- what a file that is not a checkpoint really is ------------------------------------------
+def test_corrupt_bytes_are_described_by_their_first_bytes_not_as_a_pickle(tmp_path):
+    path = tmp_path / "corrupt.npz"
+    path.write_bytes(b"hello, this is no numpy file")
+    with pytest.raises(CheckpointError) as info:
+        sn.load(small_model(), path)
+    message = str(info.value)
+    assert "not an .npz archive (its first bytes are b'hello, t'" in message
+    assert "pickle" not in message
+
+
+def test_an_empty_file_is_called_empty(tmp_path):
+    path = tmp_path / "empty.npz"
+    path.write_bytes(b"")
+    with pytest.raises(CheckpointError, match=r"not an \.npz archive: the file is empty"):
+        sn.load(small_model(), path)
+
+
+def test_a_truncated_checkpoint_is_a_damaged_zip_not_a_pickle(tmp_path):
+    path = sn.save(small_model(), tmp_path / "m.npz")
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(CheckpointError) as info:
+        sn.load(small_model(), path)
+    message = str(info.value)
+    assert "starts like a zip archive but is damaged or cut short" in message
+    assert "pickle" not in message
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_a_real_pickle_is_named_as_one_and_runs_no_code(tmp_path, protocol):
+    marker = tmp_path / "code-ran"
+    path = tmp_path / "evil.npz"
+    path.write_bytes(pickle.dumps(_RunsCode(marker), protocol=protocol))
+    with pytest.raises(CheckpointError, match=rf"refused to load: it holds pickled Python "
+                                              rf"objects \(a pickle, protocol {protocol}\)"):
+        sn.load(small_model(), path)
+    assert not marker.exists()
+
+
+def test_a_single_npy_array_is_named_as_one_even_when_damaged(tmp_path):
+    path = tmp_path / "weights.npy"
+    np.save(path, np.ones(3))
+    with pytest.raises(CheckpointError, match=r"a single array \(\.npy\), not a checkpoint"):
+        sn.load(small_model(), path)
+    path.write_bytes(path.read_bytes()[:12])  # the magic number, then a cut header
+    with pytest.raises(CheckpointError, match=r"a single array \(\.npy\), not a checkpoint"):
+        sn.load(small_model(), path)
+
+
+# ---- "a" or "an" in messages ------------------------------------------------------------------
+@pytest.mark.parametrize("name, expected", [
+    ("Autoencoder", "an Autoencoder"), ("Identity", "an Identity"), ("Dense", "a Dense"),
+    ("LinearAutoencoder", "a LinearAutoencoder"), ("VAE", "a VAE"), ("GAN", "a GAN"),
+    ("RBM", "an RBM"), ("MLP", "an MLP"), ("DBN", "a DBN"), ("A", "an A"),
+])
+def test_with_article_reads_like_english(name, expected):
+    assert _with_article(name) == expected
+
+
+def test_a_class_mismatch_uses_an_before_a_vowel(tmp_path):
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Dense(4, 3)
+
+    path = sn.save(Encoder(), tmp_path / "encoder.npz")
+    with pytest.raises(CheckpointError, match="saved from an Encoder, loading into a Sequential"):
+        sn.load(small_model(), path)

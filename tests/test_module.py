@@ -263,3 +263,9 @@ def test_summary_counts_the_weight_of_a_spectrally_normalised_layer():
     rows = [line.split() for line in model.summary((4,), print_fn=lambda _: None).splitlines()]
     assert ["Dense_0", "(None,", "3)", "15"] in rows  # the weight is lent as a Tensor then
     assert ["ReLU_1", "(None,", "3)", "0"] in rows
+
+
+def test_sequential_names_a_layer_that_is_not_a_module():
+    with pytest.raises(TypeError, match="Sequential: layer 1 has type ndarray, expected a "
+                                        "Module instance"):
+        nn.Sequential(nn.ReLU(), np.zeros(3))

@@ -357,8 +357,8 @@ class Sequential(Module):
         super().__init__()
         for i, layer in enumerate(layers):
             if not isinstance(layer, Module):
-                raise TypeError(f"Sequential: layer {i} is a {type(layer).__name__}, "
-                                "not a Module")
+                raise TypeError(f"Sequential: layer {i} has type {type(layer).__name__}, "
+                                "expected a Module instance")
             setattr(self, str(i), layer)
 
     def forward(self, x: Any) -> Any:
