@@ -3,6 +3,7 @@
     check_int("Dense", "in_features", 0)          # ValueError: Dense: in_features must be a
                                                   # positive integer, got 0
     check_number("Adam", "eps", -1.0, low=0.0, low_open=True)
+    check_range("VAE", images, 0.0, 1.0, "Bernoulli pixels")   # ValueError for 0-255 images
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_int", "check_number"]
+from scratchnet.autograd import Tensor
+
+__all__ = ["check_int", "check_number", "check_range"]
 
 
 def check_int(owner: str, name: str, value: Any, minimum: int = 1,
@@ -61,3 +64,21 @@ def check_number(owner: str, name: str, value: Any, low: float | None = None,
         raise ValueError(f"{owner}: {name} must be a finite number {expected}".rstrip()
                          + f", got {value}")
     return value
+
+
+def check_range(owner: str, data: Any, low: float, high: float, why: str) -> None:
+    """Raise ValueError unless every value of ``data`` (array or Tensor) lies in [low, high].
+
+    A model whose likelihood assumes a range (Bernoulli pixels in [0, 1], a generator that
+    ends in a tanh) would otherwise train on 0-255 images with an enormous loss and no
+    hint why. ``why`` says where the range comes from, for the message. NaN fails too.
+    """
+    values = np.asarray(data) if isinstance(data, (list, tuple)) else data
+    values = values.data if isinstance(values, Tensor) else values
+    if values.size == 0:
+        return
+    smallest, largest = float(values.min()), float(values.max())
+    if not (low <= smallest and largest <= high):  # written so that NaN fails
+        raise ValueError(f"{owner}: values must lie in [{low:g}, {high:g}] ({why}), got "
+                         f"[{smallest:g}, {largest:g}]; scale the data to [{low:g}, {high:g}] "
+                         f"first (images in 0-255: divide by 255)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["get_generator", "manual_seed"]
+__all__ = ["get_generator", "manual_seed", "own_generator"]
 
 _state = {"generator": np.random.default_rng()}
 
@@ -31,3 +31,14 @@ def get_generator(rng: np.random.Generator | int | None = None) -> np.random.Gen
         return np.random.default_rng(rng)
     raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, "
                     f"got {type(rng).__name__}")
+
+
+def own_generator(rng: np.random.Generator | int | None) -> np.random.Generator | None:
+    """What an object keeps as its ``rng``: ``None``, or one Generator made once from a seed.
+
+    ``None`` stays ``None``, meaning "draw from the library generator at each use", so a
+    later :func:`manual_seed` still counts. A seed becomes a Generator here, once: a model
+    that handed the bare seed to each of its layers would give every layer the same draws,
+    and a layer that turned it into a new Generator at every call would repeat its draws.
+    """
+    return None if rng is None else get_generator(rng)

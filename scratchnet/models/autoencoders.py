@@ -29,21 +29,13 @@ import scratchnet.functional as F
 from scratchnet import nn
 from scratchnet.autograd import Tensor, as_tensor, enable_grad, grad
 from scratchnet.backend import get_array_module
-from scratchnet.checks import check_int, check_number
-from scratchnet.random import get_generator
+from scratchnet.checks import check_int, check_number, check_range
+from scratchnet.random import get_generator, own_generator
 
 __all__ = ["Autoencoder", "LinearAutoencoder", "TiedDense", "conv_autoencoder",
            "deep_autoencoder"]
 
 LOSSES = ("mse", "bce")
-
-
-def _one_generator(rng: np.random.Generator | int | None) -> np.random.Generator | None:
-    """A seed becomes one generator shared by all of a model's layers.
-
-    Handing the bare seed to each layer would give every layer the same draws.
-    """
-    return None if rng is None else get_generator(rng)
 
 
 def _parse_noise(noise: Any) -> tuple[str, float] | None:
@@ -96,7 +88,7 @@ class Autoencoder(nn.Module):
         if sparsity_target is not None and self.sparsity == 0:
             raise ValueError("Autoencoder: sparsity_target has no effect with sparsity=0; "
                              "set sparsity=β > 0 too")
-        self.rng = None if rng is None else get_generator(rng)
+        self.rng = own_generator(rng)
 
     def encode(self, x: Tensor) -> Tensor:
         return self.encoder(as_tensor(x))
@@ -123,9 +115,15 @@ class Autoencoder(nn.Module):
         return x * as_tensor(xp.asarray(keep, dtype=x.dtype))
 
     def reconstruction_loss(self, x_hat: Tensor, x: Tensor) -> Tensor:
-        """Mean squared error or binary cross-entropy per value, averaged."""
+        """Mean squared error or binary cross-entropy per value, averaged.
+
+        Binary cross-entropy treats each value of x as the probability of a binary pixel,
+        so x must lie in [0, 1].
+        """
         if self.loss_name == "mse":
             return F.mse_loss(x_hat, x)
+        check_range("Autoencoder", x, 0.0, 1.0, "loss='bce' reads values as probabilities "
+                    "of binary pixels")
         return F.binary_cross_entropy(x_hat, x)
 
     def jacobian_norm(self, x: Tensor, h: Tensor | None = None) -> Tensor:
@@ -216,7 +214,7 @@ class LinearAutoencoder(Autoencoder):
                  rng: np.random.Generator | int | None = None) -> None:
         n_in = check_int("LinearAutoencoder", "n_in", n_in)
         n_code = check_int("LinearAutoencoder", "n_code", n_code)
-        rng = _one_generator(rng)
+        rng = own_generator(rng)
         encoder = nn.Dense(n_in, n_code, rng=rng)
         decoder = TiedDense(encoder.weight) if tied else nn.Dense(n_code, n_in, rng=rng)
         super().__init__(encoder, decoder, loss="mse")
@@ -237,7 +235,7 @@ def deep_autoencoder(code_size: int = 32, rng: np.random.Generator | int | None 
     returns (N, 1, 28, 28) images. About 210K parameters with a 32-unit code. Extra keyword
     arguments (noise, contractive, sparsity, ...) go to :class:`Autoencoder`.
     """
-    rng = _one_generator(rng)
+    rng = own_generator(rng)
     encoder = nn.Sequential(nn.Flatten(), nn.Dense(784, 128, activation="relu", rng=rng),
                             nn.Dense(128, code_size, rng=rng))
     decoder = nn.Sequential(nn.Dense(code_size, 128, activation="relu", rng=rng),
@@ -257,7 +255,7 @@ def conv_autoencoder(rng: np.random.Generator | int | None = None,
     sigmoid) back to 32×32, then crop to 28×28. About 3.8K parameters, against ~210K for
     :func:`deep_autoencoder`: weight sharing at work.
     """
-    rng = _one_generator(rng)
+    rng = own_generator(rng)
     encoder = nn.Sequential(
         nn.ZeroPadding2D(2),
         nn.Conv2D(1, 16, 3, padding="same", activation="relu", rng=rng), nn.MaxPool2D(2),

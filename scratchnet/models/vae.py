@@ -34,9 +34,9 @@ import scratchnet.functional as F
 from scratchnet import nn
 from scratchnet.autograd import Tensor, as_tensor, get_default_dtype, no_grad
 from scratchnet.backend import get_array_module
-from scratchnet.checks import check_int, check_number
-from scratchnet.models.autoencoders import _one_generator
-from scratchnet.random import get_generator
+from scratchnet.checks import check_int, check_number, check_range
+from scratchnet.models.latent import LatentVariableModel
+from scratchnet.random import get_generator, own_generator
 
 __all__ = ["VAE", "conv_vae", "mlp_vae", "reparameterize"]
 
@@ -68,7 +68,7 @@ def reparameterize(mu: Tensor, logvar: Tensor,
     return mu + F.exp(logvar * 0.5) * eps
 
 
-class VAE(nn.Module):
+class VAE(LatentVariableModel):
     """A variational autoencoder: Gaussian encoder q(z|x), decoder p(x|z), prior N(0, I).
 
     Args:
@@ -83,18 +83,19 @@ class VAE(nn.Module):
             ``"learned"`` for one trained scalar (clipped to ``LOGVAR_RANGE`` too).
         iw_samples: k; with k > 1, :meth:`loss` is minus the k-sample importance-weighted
             bound (IWAE) instead of the ELBO.
-        rng: generator or seed for ε (default: the library's).
+        rng: generator or seed for ε and z (default: the library's).
     """
+
+    network_attribute = "decoder"
 
     def __init__(self, encoder: nn.Module, decoder: nn.Module, latent_dim: int,
                  beta: float = 1.0, likelihood: str = "bernoulli",
                  output_logvar: float | str = 0.0, iw_samples: int = 1,
                  rng: np.random.Generator | int | None = None) -> None:
-        super().__init__()
+        super().__init__("VAE", decoder, latent_dim, rng)
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"VAE: likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
         self.encoder, self.decoder = encoder, decoder
-        self.latent_dim = check_int("VAE", "latent_dim", latent_dim)
         self.beta = check_number("VAE", "beta", beta, low=0.0)
         self.likelihood = likelihood
         self.iw_samples = check_int("VAE", "iw_samples", iw_samples)
@@ -109,7 +110,6 @@ class VAE(nn.Module):
             self.output_logvar = nn.Parameter(np.zeros(()), dtype=get_default_dtype())
         else:
             self.output_logvar = check_number("VAE", "output_logvar", output_logvar)
-        self.rng = None if rng is None else get_generator(rng)
 
     # -- the two networks -----------------------------------------------------------------
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -140,9 +140,12 @@ class VAE(nn.Module):
         """log p(x | z) per sample, shape (N,), summed over x's values.
 
         Bernoulli: −Σ BCE(logits, x) = Σ [x log σ(f) + (1−x) log(1−σ(f))], computed from the
-        logits as −(softplus(f) − x f), exact for any logit. Gaussian:
+        logits as −(softplus(f) − x f), exact for any logit; x must lie in [0, 1]. Gaussian:
         −½ Σ [(x − f)² / σ² + log σ² + log 2π].
         """
+        if self.likelihood == "bernoulli":
+            check_range("VAE", x, 0.0, 1.0, "a Bernoulli likelihood: probabilities of binary "
+                        "pixels")
         out = self.decoder(as_tensor(z))
         x = as_tensor(x, like=out)
         if out.shape != x.shape:
@@ -187,13 +190,13 @@ class VAE(nn.Module):
     def _iw_log_weights(self, x: Tensor, mu: Tensor, logvar: Tensor, k: int) -> Tensor:
         """log w for k samples per row, shape (k, N); the encoder has already run."""
         n, latent = mu.shape
-        xp = get_array_module(mu.data)
-        eps = xp.asarray(get_generator(self.rng).standard_normal((k, n, latent)), dtype=mu.dtype)
-        z = mu.reshape(1, n, latent) + F.exp(logvar * 0.5).reshape(1, n, latent) * eps
-        # log q(z|x) = Σ log N(z; μ, σ²); since z − μ = σ ε, its squared term is just ε².
-        log_q = (logvar.reshape(1, n, latent) + LOG_2PI).sum(axis=2) * -0.5 \
-            - 0.5 * (eps * eps).sum(axis=2)
+        mu = F.broadcast_to(mu.reshape(1, n, latent), (k, n, latent))
+        logvar = F.broadcast_to(logvar.reshape(1, n, latent), (k, n, latent))
+        z = self.reparameterize(mu, logvar)
+        # log q(z|x) = Σ log N(z; μ, σ²) and log p(z) = Σ log N(z; 0, 1), summed over units.
+        log_q = ((z - mu) ** 2 * F.exp(-logvar) + logvar + LOG_2PI).sum(axis=2) * -0.5
         log_prior = ((z * z).sum(axis=2) + latent * LOG_2PI) * -0.5
+        xp = get_array_module(x.data)
         x_tiled = xp.broadcast_to(x.data, (k, *x.shape)).reshape(k * n, *x.shape[1:])
         log_px = self.log_likelihood(x_tiled, z.reshape(k * n, latent)).reshape(k, n)
         return log_px + log_prior - log_q
@@ -235,9 +238,8 @@ class VAE(nn.Module):
         """
         with no_grad():
             mu, logvar = self.encode(x)
-            xp = get_array_module(mu.data)
-            terms = (mu.data ** 2 + xp.exp(logvar.data) - 1.0 - logvar.data) * 0.5
-        return terms.mean(axis=0)
+            # gaussian_kl sums over every axis but the first: with units first, per unit.
+            return (F.gaussian_kl(mu.T, logvar.T) * (1.0 / mu.shape[0])).data
 
     def latent_variances(self, x: Any) -> Any:
         """Var_x(E_q[z_u | x]) for each latent unit u, shape (L,), an array."""
@@ -254,27 +256,19 @@ class VAE(nn.Module):
         threshold = check_number("active_units", "threshold", threshold, low=0.0)
         return int((self.latent_variances(x) > threshold).sum())
 
-    def sample(self, n: int) -> Tensor:
-        """n draws of E[x | z] with z ~ N(0, I): what the model imagines. Shape (n, ...)."""
+    def sample(self, n: int, rng: np.random.Generator | int | None = None) -> Tensor:
+        """n draws of E[x | z] with z ~ N(0, I): what the model imagines. Shape (n, ...).
+
+        ``rng`` overrides the model's generator for z: a fixed seed decodes the same codes.
+        """
         n = check_int("VAE.sample", "n", n)
-        dtype = self._dtype()
-        xp = get_array_module(self._some_parameter().data)
-        z = xp.asarray(get_generator(self.rng).standard_normal((n, self.latent_dim)), dtype=dtype)
         with no_grad():
-            return self.decode(Tensor(z))
+            return self.decode(self.sample_latent(n, rng))
 
     def reconstruct(self, x: Any) -> Tensor:
         """E[x | z = μ(x)] without a graph: the model's picture of x."""
         with no_grad():
             return self.forward(x)
-
-    def _some_parameter(self) -> nn.Parameter:
-        for parameter in self.decoder.parameters():
-            return parameter
-        raise ValueError("VAE: the decoder has no parameters")
-
-    def _dtype(self) -> Any:
-        return self._some_parameter().dtype
 
     def extra_repr(self) -> str:
         extra = f", iw_samples={self.iw_samples}" if self.iw_samples > 1 else ""
@@ -293,7 +287,7 @@ def mlp_vae(latent_dim: int = 20, hidden: int = 400, image_shape: tuple[int, ...
     latent_dim = check_int("mlp_vae", "latent_dim", latent_dim)
     hidden = check_int("mlp_vae", "hidden", hidden)
     n_in = math.prod(image_shape)
-    rng = _one_generator(rng)
+    rng = own_generator(rng)
     encoder = nn.Sequential(nn.Flatten(), nn.Dense(n_in, hidden, activation="relu", rng=rng),
                             nn.Dense(hidden, 2 * latent_dim, rng=rng))
     decoder = nn.Sequential(nn.Dense(latent_dim, hidden, activation="relu", rng=rng),
@@ -316,7 +310,7 @@ def conv_vae(latent_dim: int = 16, channels: tuple[int, int] = (16, 32), image_s
     if image_size % 4:
         raise ValueError(f"conv_vae: image_size must be a multiple of 4, got {image_size}")
     s = image_size // 4
-    rng = _one_generator(rng)
+    rng = own_generator(rng)
     encoder = nn.Sequential(
         nn.Conv2D(1, c1, 3, stride=2, padding=1, activation="relu", rng=rng),
         nn.Conv2D(c1, c2, 3, stride=2, padding=1, activation="relu", rng=rng),

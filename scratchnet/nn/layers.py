@@ -18,15 +18,10 @@ from scratchnet.checks import check_int, check_number
 from scratchnet.nn.activations import get_activation
 from scratchnet.nn.init import Initializer, get_initializer
 from scratchnet.nn.module import Module, Parameter
-from scratchnet.random import get_generator
+from scratchnet.random import get_generator, own_generator
 
 __all__ = ["BatchNorm1D", "BatchNorm2D", "Dense", "Dropout", "Flatten", "GaussianNoise",
            "Reshape"]
-
-
-def _own_generator(rng: np.random.Generator | int | None) -> np.random.Generator | None:
-    """A layer keeps one generator for its lifetime; ``None`` means the library's."""
-    return None if rng is None else get_generator(rng)
 
 
 class Dense(Module):
@@ -104,7 +99,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
         self.p = check_number("Dropout", "p", p, 0.0, 1.0, high_open=True)
-        self.rng = _own_generator(rng)
+        self.rng = own_generator(rng)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, training=self.training, rng=self.rng)
@@ -122,7 +117,7 @@ class GaussianNoise(Module):
     def __init__(self, stddev: float, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
         self.stddev = check_number("GaussianNoise", "stddev", stddev, low=0.0)
-        self.rng = _own_generator(rng)
+        self.rng = own_generator(rng)
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.training or self.stddev == 0:
