@@ -1,16 +1,39 @@
-"""The training loop: ``sn.train.fit(model, loss_fn, optimizer, loader, epochs)``.
+"""Training: ``sn.train.fit``, one protocol for every model that learns by gradient steps.
 
-One epoch = for every minibatch: clear the gradients, compute the loss, backpropagate,
-take an optimizer step. ``fit`` adds what a careful experiment needs around that loop:
+One gradient step is :func:`minimize`: clear the gradients, backpropagate the loss, check
+that the loss and every gradient are finite, and let the optimizer move the weights.
+``fit`` takes such steps over a loader for some epochs, and adds what a careful experiment
+needs around them:
 
-* a progress bar per epoch with the running loss (quiet with ``progress=False`` or when
+* a progress bar per epoch with the running means (quiet with ``progress=False`` or when
   the output is not a terminal);
-* a :class:`History` of per-epoch losses and metrics, for :func:`scratchnet.viz.plot_history`;
-* validation in evaluation mode without recording a graph;
-* callbacks: :class:`Checkpoint` (atomic, every n epochs) and :class:`EarlyStopping`;
+* a :class:`History`: per epoch, the mean of every logged number over the epoch's steps
+  (weighted by batch size), for :func:`scratchnet.viz.plot_history`;
+* validation in evaluation mode without recording a graph, on one loader or several;
+* learning-rate schedules, stepped once per epoch;
+* callbacks: :class:`Checkpoint`, :class:`EarlyStopping`, :class:`SampleGrid`, or your own;
 * a guard that stops on the first NaN or infinite loss or gradient with
-  :class:`TrainingDiverged`, naming the epoch and step, before the bad step reaches the
+  :class:`TrainingDiverged`, naming the epoch and step, *before* the bad step reaches the
   weights, so the last checkpoint is still good.
+
+Two kinds of model train through it:
+
+* **One loss, one optimizer** (an MLP, an autoencoder, a VAE): every step minimises
+  ``loss_fn(model, *batch)``::
+
+      fit(vae, lambda m, x: m.loss(x), optim.Adam(vae.parameters()), loader, epochs=10)
+
+* **A step of its own.** A model whose step is not "one loss, one optimizer" defines
+  ``training_step(batch, optimizers) -> dict`` of the numbers to log, and calls
+  :func:`minimize` for each update it makes. A GAN updates two players, its discriminator
+  ``d_steps`` times per generator update; an RBM first runs the Gibbs chains of its
+  negative phase. Such a model usually also defines ``configure_optimizers()``, which
+  ``fit`` calls when no optimizer is given::
+
+      fit(gan, loader=DataLoader(images, batch_size=64, drop_last=True), epochs=20)
+
+  Everything else (progress, History, callbacks, validation, the NaN guard) stays with
+  ``fit``, so every model is trained, logged and stopped the same way.
 """
 
 from __future__ import annotations
@@ -18,58 +41,132 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from scratchnet.autograd import Tensor, as_tensor, no_grad
-from scratchnet.backend import get_array_module
+from scratchnet.backend import as_numpy, get_array_module
 from scratchnet.checkpoint import save
 from scratchnet.nn.module import Module
 
-__all__ = ["Callback", "Checkpoint", "EarlyStopping", "History", "TrainingDiverged", "fit"]
+__all__ = ["Callback", "Checkpoint", "EarlyStopping", "History", "SampleGrid",
+           "TrainingDiverged", "evaluate", "fit", "minimize"]
 
 LossFn = Callable[..., Tensor]
 Metric = Callable[..., float]
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss or a gradient became NaN or infinite. ``epoch`` and ``step`` count from 1."""
+    """The loss or a gradient became NaN or infinite, so no step was taken.
 
-    def __init__(self, epoch: int, step: int, loss: float, checkpoint: Path | None,
-                 what: str = "the loss") -> None:
-        self.epoch, self.step, self.loss, self.checkpoint = epoch, step, loss, checkpoint
-        kept = (f"the last good checkpoint is {checkpoint}" if checkpoint is not None
-                else "no checkpoint was saved")
-        super().__init__(f"training diverged: {what} is not finite (loss {loss}) at epoch "
-                         f"{epoch}, step {step}; {kept}. Try a smaller learning rate.")
+    Attributes: ``what`` diverged ("the loss", "a gradient", ...), its ``value``, and,
+    filled in by :func:`fit`, the ``epoch`` and ``step`` (counting from 1) and the last good
+    ``checkpoint`` (when a :class:`Checkpoint` callback saved one).
+    """
+
+    def __init__(self, what: str, value: float, epoch: int | None = None,
+                 step: int | None = None, checkpoint: Path | None = None) -> None:
+        super().__init__(what, value)
+        self.what, self.value = what, value
+        self.epoch, self.step, self.checkpoint = epoch, step, checkpoint
+
+    def __str__(self) -> str:
+        where = "" if self.epoch is None else f" at epoch {self.epoch}, step {self.step}"
+        kept = ("" if self.epoch is None else
+                f"; the last good checkpoint is {self.checkpoint}" if self.checkpoint is not None
+                else "; no checkpoint was saved")
+        return (f"training diverged: {self.what} is not finite (value {self.value}){where}"
+                f"{kept}. Try a smaller learning rate.")
 
 
-class History:
-    """Per-epoch records: ``history["loss"]`` is the list of mean training losses.
+# --------------------------------------------------------------------------------------
+# One gradient step
+# --------------------------------------------------------------------------------------
+def _loss_value(loss: Any, caller: str) -> float:
+    """The float value of a scalar loss Tensor, with a clear error for anything else."""
+    if not isinstance(loss, Tensor):
+        raise TypeError(f"{caller}: the loss must be a scalar Tensor, got "
+                        f"{type(loss).__name__}")
+    if loss.size != 1:
+        raise ValueError(f"{caller}: the loss must be a scalar Tensor, got shape "
+                         f"{loss.shape}; reduce it, e.g. with .mean()")
+    return float(loss.item())
 
-    Keys: ``"loss"``, ``"val_loss"`` when there is validation data, ``"val_<name>"`` for
-    each metric, ``"lr"`` when the optimizer has one.
+
+def _first_bad_gradient(parameters: Iterable[Tensor]) -> float | None:
+    """The sum of the first gradient holding a NaN or inf, else None.
+
+    One reduction per gradient: a NaN or inf anywhere makes its sum non-finite.
+    """
+    for p in parameters:
+        if p.grad is not None:
+            total = p.grad.data.sum()
+            if not bool(get_array_module(total).isfinite(total)):
+                return float(total)
+    return None
+
+
+def minimize(loss: Tensor, optimizer: Any, parameters: Iterable[Tensor] | None = None) -> float:
+    """One gradient step on ``loss``; returns the loss as a float.
+
+    Clears the gradients of the optimizer's parameters, backpropagates, checks that the
+    loss and every gradient of ``parameters`` (default: ``optimizer.params``) are finite,
+    and takes ``optimizer.step()``. A NaN or inf stops it before the step, so the weights
+    never take a bad step: it raises :class:`TrainingDiverged` (``fit`` adds where).
+    """
+    value = _loss_value(loss, "minimize")
+    if not math.isfinite(value):
+        raise TrainingDiverged("the loss", value)
+    optimizer.zero_grad()
+    loss.backward()
+    checked = getattr(optimizer, "params", ()) if parameters is None else parameters
+    bad = _first_bad_gradient(checked)
+    if bad is not None:
+        raise TrainingDiverged("a gradient", bad)
+    optimizer.step()
+    return value
+
+
+# --------------------------------------------------------------------------------------
+# History and callbacks
+# --------------------------------------------------------------------------------------
+class History(Mapping):
+    """Per-epoch records: ``history["loss"]`` is the list of the epochs' mean losses.
+
+    A read-only mapping from each logged name to its list of per-epoch values, so
+    ``dict(history)``, ``list(history)`` and ``"val_loss" in history`` work as for a dict.
+    Names: what the steps log (``"loss"``, or a model's own, such as a GAN's ``"d_loss"``
+    and ``"g_loss"``), ``"<prefix>_<name>"`` for validation (``"val_loss"``), ``"lr"``
+    when the optimizer has one.
     """
 
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
 
     def record(self, values: Mapping[str, float]) -> None:
+        """Append one epoch's values."""
         for key, value in values.items():
             self.history.setdefault(key, []).append(float(value))
 
     def __getitem__(self, key: str) -> list[float]:
+        if key not in self.history:
+            raise KeyError(f"History: nothing logged as {key!r}; logged: {sorted(self.history)}")
         return self.history[key]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.history
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.history)
+
+    def __len__(self) -> int:
+        return len(self.history)
 
     @property
     def epochs(self) -> int:
-        return len(self.history.get("loss", []))
+        """How many epochs have been recorded."""
+        return max((len(values) for values in self.history.values()), default=0)
 
     def last(self) -> dict[str, float]:
         """The most recent epoch's values."""
@@ -81,10 +178,13 @@ class History:
 
 
 class Callback:
-    """Hooks called by :func:`fit`; return ``True`` from ``on_epoch_end`` to stop training.
+    """Hooks that :func:`fit` calls; return ``True`` from ``on_epoch_end`` to stop training.
 
     A callback may be passed to several ``fit`` calls: ``on_train_begin`` starts it afresh.
+    Callbacks run in increasing ``order`` (then in the order given) at every hook.
     """
+
+    order = 0
 
     def on_train_begin(self, model: Module) -> None:
         """Called once before the first epoch; reset any state here."""
@@ -96,15 +196,21 @@ class Callback:
     def on_train_end(self, model: Module) -> None:
         """Called once after the last epoch (also after early stopping)."""
 
+    def on_diverged(self, error: TrainingDiverged, model: Module) -> None:
+        """Called when training diverges, before ``error`` is raised (it may add to it)."""
+
 
 class Checkpoint(Callback):
     """Save the model to ``path`` every ``every`` epochs (and after the last epoch).
 
     Each save replaces the file atomically, so it always holds a complete, good model:
-    when training diverges, the file still holds the last epoch that finished cleanly.
-    The final save comes after every other callback's ``on_train_end`` (so it holds the
-    weights that :class:`EarlyStopping` restored). The metadata records the epoch.
+    when training diverges, the file still holds the last epoch that finished cleanly,
+    and the :class:`TrainingDiverged` error names it. Its ``order`` is 10, so it runs after
+    the other callbacks and its final save holds what they left (the weights that
+    :class:`EarlyStopping` restored). The metadata records the epoch.
     """
+
+    order = 10
 
     def __init__(self, path: str | os.PathLike[str], every: int = 1) -> None:
         if every < 1:
@@ -123,6 +229,9 @@ class Checkpoint(Callback):
 
     def on_train_end(self, model: Module) -> None:
         self.saved = save(model, self.path, epoch=self.epoch)
+
+    def on_diverged(self, error: TrainingDiverged, model: Module) -> None:
+        error.checkpoint = self.saved
 
 
 class EarlyStopping(Callback):
@@ -153,7 +262,7 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch: int, history: History, model: Module) -> bool:
         if self.monitor not in history:
             raise KeyError(f"EarlyStopping: no {self.monitor!r} in the history; it has "
-                           f"{sorted(history.history)} (val_loss needs val_loader=...)")
+                           f"{sorted(history)} (val_loss needs val_loader=...)")
         value = self.sign * history[self.monitor][-1]
         if value < self.best - self.min_delta:
             self.best, self.best_epoch = value, epoch
@@ -169,30 +278,53 @@ class EarlyStopping(Callback):
             model.load_state_dict(self.best_state)
 
 
+class SampleGrid(Callback):
+    """Save a grid of the model's samples every ``every`` epochs: watch a generative model learn.
+
+    Each time, it calls ``model.sample(n, rng=seed, **sample_options)`` with the same
+    ``seed``, so a GAN or a VAE decodes the same n codes z every epoch and the grids show one
+    model changing rather than new random draws (an RBM's chains start from the same random
+    pixels). ``sample_options`` go to ``sample``: ``labels=`` for a conditional GAN,
+    ``steps=`` for an RBM. The grids go to ``folder/epoch_001.png``, ...; ``saved`` lists
+    them.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], n: int = 64, every: int = 1,
+                 seed: int = 0, **sample_options: Any) -> None:
+        if n < 1 or every < 1:
+            raise ValueError(f"SampleGrid: n and every must be >= 1, got n={n}, every={every}")
+        self.folder, self.n, self.every, self.seed = Path(folder), n, every, seed
+        self.sample_options = sample_options
+        self.saved: list[Path] = []
+
+    def on_train_begin(self, model: Module) -> None:
+        if not callable(getattr(model, "sample", None)):
+            raise TypeError(f"SampleGrid: a {type(model).__name__} has no sample(n, rng=...) "
+                            "method to draw images from")
+        self.saved = []
+
+    def on_epoch_end(self, epoch: int, history: History, model: Module) -> None:
+        if epoch % self.every:
+            return
+        from scratchnet import viz  # matplotlib is imported only when a grid is drawn
+
+        images = model.sample(self.n, rng=self.seed, **self.sample_options)
+        images = as_numpy(getattr(images, "data", images))
+        path = self.folder / f"epoch_{epoch:03d}.png"
+        self.saved.append(viz.save_figure(viz.image_grid(images, title=f"epoch {epoch}"), path))
+
+
+# --------------------------------------------------------------------------------------
+# The loop
+# --------------------------------------------------------------------------------------
 def _tensors(batch: Any) -> tuple[Tensor, ...]:
     batch = batch if isinstance(batch, (tuple, list)) else (batch,)
     return tuple(as_tensor(b) for b in batch)
 
 
-def _loss_value(loss: Any, caller: str) -> float:
-    """The float value of a scalar loss Tensor, with a clear error for anything else."""
-    if not isinstance(loss, Tensor):
-        raise TypeError(f"{caller}: loss_fn must return a scalar Tensor, got "
-                        f"{type(loss).__name__}")
-    if loss.size != 1:
-        raise ValueError(f"{caller}: loss_fn must return a scalar Tensor, got shape "
-                         f"{loss.shape}; reduce it, e.g. with .mean()")
-    return float(loss.item())
-
-
-def _gradients_finite(parameters: Iterable[Tensor]) -> bool:
-    """One reduction per gradient: a NaN or inf anywhere makes its sum non-finite."""
-    for p in parameters:
-        if p.grad is not None:
-            xp = get_array_module(p.grad.data)
-            if not bool(xp.isfinite(p.grad.data.sum())):
-                return False
-    return True
+def _batch_size(batch: Any) -> int:
+    first = batch[0] if isinstance(batch, (tuple, list)) else batch
+    return len(first)
 
 
 def show_progress(progress: bool) -> bool:
@@ -200,12 +332,16 @@ def show_progress(progress: bool) -> bool:
     return progress and sys.stderr.isatty()
 
 
-def evaluate(model: Module, loss_fn: LossFn, loader: Iterable[Any],
+def evaluate(model: Module, loss_fn: LossFn | None, loader: Iterable[Any],
              metrics: Mapping[str, Metric] | None = None) -> dict[str, float]:
     """Mean loss (and metrics) over ``loader`` in evaluation mode, without a graph.
 
-    Means are weighted by batch size, so a smaller last batch counts for what it holds.
+    ``loss_fn`` may be ``None`` when there are metrics (a model that trains through its own
+    ``training_step`` has no single loss). Means are weighted by batch size, so a smaller
+    last batch counts for what it holds.
     """
+    if loss_fn is None and not metrics:
+        raise ValueError("evaluate: nothing to measure; give a loss_fn or metrics")
     was_training = model.training
     model.eval()
     totals: dict[str, float] = {}
@@ -215,8 +351,9 @@ def evaluate(model: Module, loss_fn: LossFn, loader: Iterable[Any],
             for batch in loader:
                 tensors = _tensors(batch)
                 n = len(tensors[0])
-                loss = _loss_value(loss_fn(model, *tensors), "evaluate")
-                totals["loss"] = totals.get("loss", 0.0) + n * loss
+                if loss_fn is not None:
+                    loss = _loss_value(loss_fn(model, *tensors), "evaluate")
+                    totals["loss"] = totals.get("loss", 0.0) + n * loss
                 for name, metric in (metrics or {}).items():
                     totals[name] = totals.get(name, 0.0) + n * float(metric(model, *tensors))
                 count += n
@@ -227,73 +364,130 @@ def evaluate(model: Module, loss_fn: LossFn, loader: Iterable[Any],
     return {name: total / count for name, total in totals.items()}
 
 
-def fit(model: Module, loss_fn: LossFn, optimizer: Any, loader: Iterable[Any], epochs: int,
-        val_loader: Iterable[Any] | None = None, callbacks: Sequence[Callback] = (),
-        progress: bool = True, scheduler: Any = None,
+def _step_function(model: Module, loss_fn: LossFn | None, optimizer: Any
+                   ) -> tuple[Callable[[Any], Mapping[str, float]], Any]:
+    """What one step of ``fit`` does, and the optimizer(s) it uses."""
+    own_step = getattr(model, "training_step", None)
+    name = type(model).__name__
+    if own_step is not None:
+        if loss_fn is not None:
+            raise ValueError(f"fit: a {name} trains through its own training_step; leave "
+                             "loss_fn out (None)")
+        if optimizer is None:
+            if not callable(getattr(model, "configure_optimizers", None)):
+                raise TypeError(f"fit: a {name} has no configure_optimizers(); pass the "
+                                "optimizer(s) its training_step expects")
+            optimizer = model.configure_optimizers()
+        return (lambda batch: own_step(batch, optimizer)), optimizer
+    if loss_fn is None:
+        raise TypeError(f"fit: loss_fn is required for a {name}: loss_fn(model, *batch) -> "
+                        "scalar Tensor, e.g. lambda m, x, y: F.cross_entropy(m(x), y)")
+    if optimizer is None:
+        raise TypeError(f"fit: optimizer is required for a {name}, e.g. "
+                        "optim.Adam(model.parameters())")
+    checked = None if hasattr(optimizer, "params") else model.parameters()
+
+    def step(batch: Any) -> dict[str, float]:
+        return {"loss": minimize(loss_fn(model, *_tensors(batch)), optimizer, checked)}
+
+    return step, optimizer
+
+
+def _validation_loaders(val_loader: Any) -> dict[str, Iterable[Any]]:
+    """``{prefix: loader}``; a single loader is ``{"val": loader}``."""
+    if val_loader is None:
+        return {}
+    if isinstance(val_loader, Mapping):
+        return dict(val_loader)
+    return {"val": val_loader}
+
+
+def fit(model: Module, loss_fn: LossFn | None = None, optimizer: Any = None,
+        loader: Iterable[Any] | None = None, epochs: int | None = None,
+        val_loader: Iterable[Any] | Mapping[str, Iterable[Any]] | None = None,
+        callbacks: Sequence[Callback] = (), progress: bool = True, scheduler: Any = None,
         metrics: Mapping[str, Metric] | None = None) -> History:
     """Train ``model`` for ``epochs`` passes over ``loader``; returns the :class:`History`.
 
     Args:
         loss_fn: ``loss_fn(model, *batch) -> scalar Tensor``; the batch's arrays arrive as
-            Tensors, e.g. ``lambda m, x, y: F.cross_entropy(m(x), y)``.
-        optimizer: anything with ``zero_grad()`` and ``step()`` (see :mod:`scratchnet.optim`).
-        loader: an iterable of batches (a :class:`~scratchnet.datasets.DataLoader`).
-        val_loader: if given, ``val_loss`` (and ``val_<metric>``) is measured every epoch.
+            Tensors, e.g. ``lambda m, x, y: F.cross_entropy(m(x), y)``. Leave it out for a
+            model with its own ``training_step(batch, optimizers) -> dict``, which then
+            gets each batch as the loader yields it.
+        optimizer: anything with ``zero_grad()`` and ``step()`` (see :mod:`scratchnet.optim`),
+            or whatever a model's ``training_step`` expects (a GAN: a dict of two); left
+            out, such a model's ``configure_optimizers()`` makes the defaults.
+        loader: an iterable of batches (a :class:`~scratchnet.datasets.DataLoader`, or any
+            iterable that yields arrays or tuples of arrays).
+        epochs: the number of passes over ``loader``.
+        val_loader: if given, the loss (if there is a ``loss_fn``) and the metrics are
+            measured on it after every epoch, as ``val_loss`` and ``val_<metric>``; a dict
+            ``{prefix: loader}`` measures several, as ``<prefix>_loss``, ...
         callbacks: e.g. ``[Checkpoint("ae.npz"), EarlyStopping(patience=3)]``.
         progress: show a progress bar per epoch when the output is a terminal.
-        scheduler: anything with ``step()``, called after every epoch (learning-rate decay).
+        scheduler: anything with ``step()``, or a list of them, called after every epoch
+            (learning-rate decay).
         metrics: ``name -> metric(model, *batch) -> float``, measured on ``val_loader``.
 
     Raises:
-        TrainingDiverged: the loss or a gradient became NaN or infinite (checked before
-            the optimizer step, so the weights never take the bad step).
+        TrainingDiverged: the loss or a gradient (or a number a ``training_step`` logged)
+            became NaN or infinite; see :func:`minimize`.
     """
-    if epochs < 1:
-        raise ValueError(f"fit: epochs must be >= 1, got {epochs}")
-    if metrics and val_loader is None:
+    if loader is None:
+        raise TypeError("fit: loader is required: an iterable of batches, such as "
+                        "DataLoader(x, y, batch_size=64)")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"fit: epochs must be a positive integer, got {epochs!r}")
+    step_fn, optimizer = _step_function(model, loss_fn, optimizer)
+    validation = _validation_loaders(val_loader)
+    if metrics and not validation:
         raise ValueError("fit: metrics are measured on val_loader; pass val_loader=...")
+    if validation and loss_fn is None and not metrics:
+        raise ValueError(f"fit: a {type(model).__name__} has no loss_fn to validate; pass "
+                         "metrics= to measure on val_loader")
+    schedulers = list(scheduler) if isinstance(scheduler, (list, tuple)) else (
+        [] if scheduler is None else [scheduler])
+    callbacks = sorted(callbacks, key=lambda c: c.order)
     history = History()
-    checkpoints = [c for c in callbacks if isinstance(c, Checkpoint)]
     for callback in callbacks:
         callback.on_train_begin(model)
     for epoch in range(1, epochs + 1):
         model.train()
-        total, count = 0.0, 0
+        sums: dict[str, float] = {}
+        count = 0
         bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False,
                    disable=not show_progress(progress))
         for step, batch in enumerate(bar, start=1):
-            tensors = _tensors(batch)
-            optimizer.zero_grad()
-            loss = loss_fn(model, *tensors)
-            value = _loss_value(loss, "fit")
-            finite = math.isfinite(value)
-            if finite:
-                loss.backward()
-            if not finite or not _gradients_finite(model.parameters()):
-                last_good = next((c.saved for c in checkpoints if c.saved is not None), None)
-                raise TrainingDiverged(epoch, step, value, last_good,
-                                       "the loss" if not finite else "a gradient")
-            optimizer.step()
-            n = len(tensors[0])
-            total, count = total + n * value, count + n
-            bar.set_postfix(loss=f"{total / count:.4f}")
+            try:
+                logs = step_fn(batch)
+                bad = next((k for k, v in logs.items() if not math.isfinite(v)), None)
+                if bad is not None:
+                    raise TrainingDiverged(f"the logged {bad!r}", logs[bad])
+            except TrainingDiverged as error:
+                error.epoch, error.step = epoch, step
+                for callback in callbacks:
+                    callback.on_diverged(error, model)
+                raise
+            n = _batch_size(batch)
+            for key, value in logs.items():
+                sums[key] = sums.get(key, 0.0) + n * value
+            count += n
+            bar.set_postfix({key: f"{total / count:.4f}" for key, total in sums.items()})
         bar.close()
         if count == 0:
             raise ValueError("fit: the loader yielded no batches")
-        record = {"loss": total / count}
-        if val_loader is not None:
-            scores = evaluate(model, loss_fn, val_loader, metrics)
-            record.update({f"val_{name}": value for name, value in scores.items()})
+        record = {key: total / count for key, total in sums.items()}
+        for prefix, data in validation.items():
+            scores = evaluate(model, loss_fn, data, metrics)
+            record.update({f"{prefix}_{name}": value for name, value in scores.items()})
         if hasattr(optimizer, "lr"):
             record["lr"] = optimizer.lr
         history.record(record)
-        if scheduler is not None:
-            scheduler.step()
-        stop = [bool(c.on_epoch_end(epoch, history, model)) for c in callbacks]
+        for schedule in schedulers:
+            schedule.step()
+        stop = [bool(callback.on_epoch_end(epoch, history, model)) for callback in callbacks]
         if any(stop):
             break
-    # Checkpoints last, so the final save holds what the other callbacks left (restored
-    # best weights, for instance).
-    for callback in sorted(callbacks, key=lambda c: isinstance(c, Checkpoint)):
+    for callback in callbacks:
         callback.on_train_end(model)
     return history

@@ -49,6 +49,7 @@ from matplotlib.ticker import MaxNLocator
 from scratchnet.autograd import no_grad
 from scratchnet.backend import as_numpy, is_array
 from scratchnet.files import atomic_write
+from scratchnet.train import History
 
 __all__ = [
     "image_grid",
@@ -296,33 +297,26 @@ def image_grid(
 
 
 # ---- plot_history ----------------------------------------------------------------------------
-def _history_dict(history: Any) -> Mapping[str, Any]:
-    """The name -> per-epoch values mapping inside ``history``, however it is wrapped."""
-    if isinstance(history, Mapping):
-        return history
-    inner = getattr(history, "history", None)
-    if isinstance(inner, Mapping):
-        return inner
-    if callable(getattr(history, "to_dict", None)):
-        return history.to_dict()
-    if callable(getattr(history, "keys", None)) and hasattr(history, "__getitem__"):
-        # A dict-like that is not a Mapping may not support iteration: ask for .keys().
-        return {key: history[key] for key in history.keys()}  # noqa: SIM118
-    raise TypeError("plot_history: expected a dict of name -> list of per-epoch values, or an "
-                    f"object with a .history dict or .to_dict(); got {type(history).__name__}")
-
-
-def _as_float(value: Any) -> float:
-    """One logged value (Python/NumPy number, 0-d Tensor, None) as a float; None -> NaN."""
-    return math.nan if value is None else float(_to_numpy(value))
+def _runs(history: Any) -> dict[str, History]:
+    """``{run name: History}``; a single History is the one run ""."""
+    if isinstance(history, History):
+        return {"": history}
+    if (isinstance(history, Mapping) and history
+            and all(isinstance(h, History) for h in history.values())):
+        return dict(history)
+    raise TypeError("plot_history: expected the History that sn.train.fit returns, or a dict "
+                    "{run name: History} to compare runs; got "
+                    f"{type(history).__name__}. To plot other numbers, log them into the "
+                    "History (a callback can call history.record) or use matplotlib directly")
 
 
 def plot_history(
-    history: Any,
+    history: History | Mapping[str, History],
     keys: Sequence[str] | None = None,
     ax: Axes | None = None,
     log_y: bool = False,
     title: str | None = None,
+    ylabel: str = "value",
 ) -> Figure:
     """Plot training curves, one line per logged quantity, against the epoch (1, 2, ...).
 
@@ -331,39 +325,47 @@ def plot_history(
     comparison easy, ``val_<name>`` is drawn dashed in the colour of ``<name>``.
 
     Args:
-        history: a dict such as ``{"loss": [...], "val_loss": [...]}``, or an object with a
-            ``.history`` dict (the fit loop's ``History``) or a ``to_dict()`` method.
-        keys: which entries to plot (default: every entry with at least one value).
+        history: the :class:`~scratchnet.train.History` that ``sn.train.fit`` returns, or
+            ``{run name: History}`` to compare runs: then each run has its own colour, and
+            each key its own line style (``val_`` keys dashed).
+        keys: which entries to plot (default: every entry with at least one value; with
+            several runs, the keys they all have).
         ax: axes to draw into (default: a new figure).
         log_y: logarithmic y axis, for losses that fall over orders of magnitude.
         title: axes title.
+        ylabel: the y axis label, with its unit (e.g. "loss (nats)").
     """
-    logs = _history_dict(history)
+    runs = _runs(history)
     if keys is None:
-        keys = [k for k, v in logs.items()
-                if isinstance(v, Sequence | np.ndarray) and not isinstance(v, str) and len(v)]
+        keys = [k for k in next(iter(runs.values()))
+                if all(k in run and len(run[k]) for run in runs.values())]
         if not keys:
-            raise ValueError(f"plot_history: nothing to plot; history has no non-empty lists "
-                             f"(keys: {list(logs)})")
+            raise ValueError("plot_history: nothing to plot; no logged quantity has values"
+                             f" (keys: {[sorted(run) for run in runs.values()]})")
     else:
         keys = [keys] if isinstance(keys, str) else list(keys)
-        missing = [k for k in keys if k not in logs]
+        missing = sorted({k for run in runs.values() for k in keys if k not in run})
         if missing:
+            available = sorted(set().union(*(set(run) for run in runs.values())))
             raise ValueError(f"plot_history: no entries {missing} in history; available: "
-                             f"{list(logs)}")
+                             f"{available}")
 
     fig, ax = _figure_and_axes(ax, (6.0, 4.0))
-    # One colour per base name, so "loss" and "val_loss" share a colour.
     bases = list(dict.fromkeys(k.removeprefix("val_") for k in keys))
-    for key in keys:
-        values = np.array([_as_float(v) for v in logs[key]])
-        epochs = np.arange(1, len(values) + 1)
-        base = key.removeprefix("val_")
-        ax.plot(epochs, values, label=key, color=f"C{bases.index(base) % 10}",
-                linestyle="--" if key.startswith("val_") else "-",
-                marker="o" if len(values) <= 30 else None, markersize=3)
+    styles = ["-", "--", ":", "-."]
+    for r, (name, run) in enumerate(runs.items()):
+        for key in keys:
+            values = np.asarray(run[key], dtype=float)
+            base = key.removeprefix("val_")
+            if len(runs) == 1:  # one colour per base name, so loss and val_loss share one
+                color, style = f"C{bases.index(base) % 10}", "--" if key != base else "-"
+            else:  # one colour per run, one line style per key
+                color, style = f"C{r % 10}", styles[keys.index(key) % len(styles)]
+            ax.plot(np.arange(1, len(values) + 1), values, color=color, linestyle=style,
+                    label=f"{name} {key}".strip(), marker="o" if len(values) <= 30 else None,
+                    markersize=3)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("value")
+    ax.set_ylabel(ylabel)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if log_y:
         ax.set_yscale("log")

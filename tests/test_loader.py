@@ -15,7 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import scratchnet as sn
-from scratchnet.datasets.loader import DataLoader
+from scratchnet.datasets import make_ring
+from scratchnet.datasets.loader import DataLoader, StreamLoader
 
 
 def _epoch(loader):
@@ -219,3 +220,38 @@ def test_cupy_arrays_when_cupy_is_installed():
     batches = list(DataLoader(x, batch_size=4, rng=0))
     assert all(isinstance(b, cupy.ndarray) for b in batches)
     assert sorted(cupy.concatenate(batches).get().tolist()) == list(range(10))
+
+
+# ---- StreamLoader -------------------------------------------------------------------------
+def _ring_points(n, rng):
+    return make_ring(n, rng=rng)[0]
+
+
+def test_stream_loader_draws_fresh_batches_and_repeats_exactly_from_a_seed():
+    loader = StreamLoader(_ring_points, batch_size=5, batches=3, rng=0)
+    first, second = list(loader), list(loader)
+    assert len(loader) == len(first) == 3
+    assert all(b.shape == (5, 2) for b in first + second)
+    flat = np.concatenate(first + second)
+    assert len(np.unique(flat, axis=0)) == 30          # no sample is ever repeated
+    # The same seed: the same stream, batch for batch, epoch for epoch.
+    again = StreamLoader(_ring_points, batch_size=5, batches=3, rng=0)
+    for a, b in zip(first + second, list(again) + list(again)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_stream_loader_draws_from_the_generator_it_is_given():
+    generator = np.random.default_rng(7)
+    batch = next(iter(StreamLoader(_ring_points, batch_size=4, rng=generator)))
+    np.testing.assert_array_equal(batch, make_ring(4, rng=np.random.default_rng(7))[0])
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"sample": 3, "batch_size": 4}, TypeError, "StreamLoader: sample must be a function"),
+    ({"sample": _ring_points, "batch_size": 0}, ValueError, "StreamLoader: batch_size"),
+    ({"sample": _ring_points, "batch_size": 4, "batches": 0}, ValueError,
+     "StreamLoader: batches"),
+])
+def test_stream_loader_refuses_bad_settings(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        StreamLoader(**kwargs)

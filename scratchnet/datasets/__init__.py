@@ -8,7 +8,7 @@ The synthetic sets are generated from a seed.
 from scratchnet.datasets.augment import random_binarize, random_shift
 from scratchnet.datasets.download import DownloadError, download_mnist
 from scratchnet.datasets.idx import IDXError, read_idx, write_idx
-from scratchnet.datasets.loader import DataLoader
+from scratchnet.datasets.loader import DataLoader, StreamLoader
 from scratchnet.datasets.mnist import data_home, load_mnist
 from scratchnet.datasets.synthetic import (
     make_bars_and_stripes,
@@ -20,7 +20,8 @@ from scratchnet.datasets.synthetic import (
 )
 
 __all__ = [
-    "DataLoader", "DownloadError", "IDXError", "data_home", "download_mnist", "load_mnist",
-    "make_bars_and_stripes", "make_circle", "make_grid", "make_ring", "make_shapes",
-    "make_swiss_roll", "random_binarize", "random_shift", "read_idx", "write_idx",
+    "DataLoader", "DownloadError", "IDXError", "StreamLoader", "data_home", "download_mnist",
+    "load_mnist", "make_bars_and_stripes", "make_circle", "make_grid", "make_ring",
+    "make_shapes", "make_swiss_roll", "random_binarize", "random_shift", "read_idx",
+    "write_idx",
 ]

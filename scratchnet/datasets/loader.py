@@ -1,4 +1,4 @@
-"""Minibatches: :class:`DataLoader`.
+"""Minibatches: :class:`DataLoader` over arrays, :class:`StreamLoader` over a distribution.
 
 A training loop visits the data in minibatches, in a fresh random order every epoch::
 
@@ -8,21 +8,27 @@ A training loop visits the data in minibatches, in a fresh random order every ep
             ...
     for x, y in DataLoader(images, labels, batch_size=64):   # several -> a tuple
         ...
+
+When the data come from a distribution you can sample from (the synthetic sets), there is
+no data set to go round: a :class:`StreamLoader` draws every batch afresh::
+
+    loader = StreamLoader(lambda n, rng: make_ring(n, rng=rng)[0], batch_size=128,
+                          batches=100, rng=0)
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from scratchnet.backend import get_array_module
 from scratchnet.checks import check_int
-from scratchnet.random import get_generator
+from scratchnet.random import get_generator, own_generator
 
-__all__ = ["DataLoader"]
+__all__ = ["DataLoader", "StreamLoader"]
 
 
 def _length(array: Any, position: int) -> int:
@@ -92,7 +98,7 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         # Validate rng now (a bad type fails here, not at the first epoch). None stays None:
         # the library generator is looked up each epoch, so a later sn.manual_seed counts.
-        self._rng = None if rng is None else get_generator(rng)
+        self._rng = own_generator(rng)
 
     def __len__(self) -> int:
         if self.drop_last:
@@ -126,3 +132,42 @@ class DataLoader:
         shapes = ", ".join(str(tuple(a.shape)) for a in self.arrays)
         return (f"DataLoader({shapes}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
                 f"drop_last={self.drop_last}, batches={len(self)})")
+
+
+class StreamLoader:
+    """Fresh batches from a distribution: ``batches`` new ones per epoch, none ever repeated.
+
+    Args:
+        sample: ``sample(n, rng) -> array`` (or a tuple of arrays), n new samples drawn
+            with the numpy Generator ``rng``; e.g.
+            ``lambda n, rng: make_ring(n, rng=rng)[0]``.
+        batch_size: samples per batch (>= 1).
+        batches: batches per epoch (>= 1), so ``fit``'s epochs have a length. With
+            ``batches=1`` every epoch is one step, and ``fit``'s History and schedules
+            count steps.
+        rng: an int seed or a Generator, made into one generator here that every batch
+            draws from, so a seeded stream repeats exactly; ``None``: the library generator.
+
+    A model trained on it never sees the same sample twice, so it cannot overfit a
+    training set; ``len(loader)`` is ``batches``.
+    """
+
+    def __init__(self, sample: Callable[[int, np.random.Generator], Any], batch_size: int,
+                 batches: int = 1, rng: np.random.Generator | int | None = None) -> None:
+        if not callable(sample):
+            raise TypeError(f"StreamLoader: sample must be a function sample(n, rng) -> "
+                            f"array, got {type(sample).__name__}")
+        self.sample = sample
+        self.batch_size = check_int("StreamLoader", "batch_size", batch_size)
+        self.batches = check_int("StreamLoader", "batches", batches)
+        self._rng = own_generator(rng)
+
+    def __len__(self) -> int:
+        return self.batches
+
+    def __iter__(self) -> Iterator[Any]:
+        for _ in range(self.batches):
+            yield self.sample(self.batch_size, get_generator(self._rng))
+
+    def __repr__(self) -> str:
+        return f"StreamLoader(batch_size={self.batch_size}, batches={self.batches})"

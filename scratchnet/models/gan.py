@@ -26,32 +26,41 @@ Two more options: ``pack=m`` (PacGAN, Lin et al., 2018) lets D judge m samples a
 concatenated along the feature axis, which makes a collapsed generator easy to spot; and
 ``n_classes=K`` makes a conditional GAN (Mirza & Osindero, 2014), where G and D both see a
 one-hot label.
+
+A GAN trains through ``sn.train.fit`` like every other model. Its step is not "one loss,
+one optimizer", so it defines :meth:`GAN.training_step`, which makes the ``d_steps`` + 1
+updates of one round of the game, and :meth:`GAN.configure_optimizers`, the two Adam
+optimizers ``fit`` uses when none are given::
+
+    sn.train.fit(gan, loader=DataLoader(images, batch_size=64, drop_last=True), epochs=20,
+                 callbacks=[sn.train.SampleGrid("samples/")])
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 import scratchnet.functional as F
 from scratchnet import nn, optim
 from scratchnet.autograd import Tensor, as_tensor, enable_grad, grad, no_grad
 from scratchnet.backend import get_array_module
-from scratchnet.checks import check_int, check_number
-from scratchnet.models.autoencoders import _one_generator
-from scratchnet.random import get_generator
-from scratchnet.train import show_progress
+from scratchnet.checks import check_int, check_number, check_range
+from scratchnet.models.latent import LatentVariableModel
+from scratchnet.nn.activations import ACTIVATIONS
+from scratchnet.random import get_generator, own_generator
+from scratchnet.train import minimize
 
 __all__ = ["GAN", "dcgan_discriminator", "dcgan_generator", "mlp_discriminator",
            "mlp_generator"]
 
 LOSSES = ("non_saturating", "minimax", "wgan_gp")
+# The range of a generator whose last activation is one of these, which real data must share.
+OUTPUT_RANGES = {nn.Sigmoid: (0.0, 1.0), nn.Tanh: (-1.0, 1.0)}
 
 
 def one_hot(labels: Any, n_classes: int, dtype: Any, xp: Any = np) -> Any:
@@ -78,6 +87,20 @@ def _with_labels(x: Tensor, codes: Any) -> Tensor:
     return F.concatenate([x, Tensor(xp.ascontiguousarray(planes))], axis=1)
 
 
+def _output_range(generator: nn.Module) -> tuple[float, float] | None:
+    """The range of the generator's samples, read off its last activation layer.
+
+    A last Sigmoid gives [0, 1], a last Tanh [−1, 1]; any other last activation (linear,
+    as for 2-D points) gives None, no range.
+    """
+    activations = tuple(ACTIVATIONS.values())
+    last = None
+    for module in generator.modules():
+        if isinstance(module, activations):
+            last = module
+    return OUTPUT_RANGES.get(type(last))
+
+
 @contextlib.contextmanager
 def _constants(module: nn.Module) -> Iterator[None]:
     """Treat ``module``'s weights as constants for a while.
@@ -95,7 +118,7 @@ def _constants(module: nn.Module) -> Iterator[None]:
             parameter.requires_grad_(True)
 
 
-class GAN(nn.Module):
+class GAN(LatentVariableModel):
     """A generator and a discriminator trained against each other.
 
     Args:
@@ -111,44 +134,57 @@ class GAN(nn.Module):
         gp_weight: λ of the gradient penalty (``"wgan_gp"`` only).
         pack: m, the number of samples the discriminator judges together (PacGAN).
         n_classes: K > 0 for a conditional GAN.
-        lr, betas: for the two Adam optimizers, ``g_optimizer`` and ``d_optimizer`` (replace
-            them to use others). The defaults are DCGAN's (Radford et al., 2016); WGAN-GP's
-            paper uses lr=1e-4, betas=(0.0, 0.9).
+        data_range: the (low, high) range that real samples must lie in. ``"auto"`` reads
+            it off the generator's last activation: a sigmoid makes samples in [0, 1], a
+            tanh in [−1, 1], and real data outside that range would be told apart from
+            every fake at once (a linear output sets no range). ``None`` checks nothing.
         rng: generator or seed for z, the interpolation weights and shuffling.
+
+    Train it with ``sn.train.fit(gan, loader=..., epochs=...)``: see
+    :meth:`training_step` and :meth:`configure_optimizers`.
     """
+
+    network_attribute = "generator"
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, latent_dim: int,
                  loss: str = "non_saturating", d_steps: int = 1, gp_weight: float = 10.0,
-                 pack: int = 1, n_classes: int = 0, lr: float = 2e-4,
-                 betas: tuple[float, float] = (0.5, 0.999),
+                 pack: int = 1, n_classes: int = 0,
+                 data_range: tuple[float, float] | str | None = "auto",
                  rng: np.random.Generator | int | None = None) -> None:
-        super().__init__()
+        super().__init__("GAN", generator, latent_dim, rng)
         if loss not in LOSSES:
             raise ValueError(f"GAN: loss must be one of {LOSSES}, got {loss!r}")
         self.generator, self.discriminator = generator, discriminator
-        self.latent_dim = check_int("GAN", "latent_dim", latent_dim)
         self.loss_name = loss
         self.d_steps = check_int("GAN", "d_steps", d_steps)
         self.gp_weight = check_number("GAN", "gp_weight", gp_weight, low=0.0)
         self.pack = check_int("GAN", "pack", pack)
         self.n_classes = check_int("GAN", "n_classes", n_classes, minimum=0)
-        self.rng = None if rng is None else get_generator(rng)
-        self.g_optimizer = optim.Adam(generator.parameters(), lr=lr, betas=betas)
-        self.d_optimizer = optim.Adam(discriminator.parameters(), lr=lr, betas=betas)
+        if data_range == "auto":
+            data_range = _output_range(generator)
+        elif data_range is not None:
+            low, high = (check_number("GAN", "data_range", v) for v in data_range)
+            if low >= high:
+                raise ValueError(f"GAN: data_range must be (low, high) with low < high, got "
+                                 f"{data_range}")
+            data_range = (low, high)
+        self.data_range = data_range
+
+    def configure_optimizers(self, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999),
+                             d_lr: float | None = None) -> dict[str, optim.Adam]:
+        """One Adam optimizer per player: ``{"generator": ..., "discriminator": ...}``.
+
+        The defaults are DCGAN's (Radford et al., 2016): lr = 2·10⁻⁴, β = (0.5, 0.999).
+        ``d_lr`` sets the discriminator's rate apart (default ``lr``); a discriminator
+        that learns faster than the generator is the two time-scale rule of Heusel et al.
+        (2017). WGAN-GP's paper uses lr = 10⁻⁴, β = (0, 0.9). ``fit`` calls this when it is
+        given no optimizers.
+        """
+        return {"generator": optim.Adam(self.generator.parameters(), lr=lr, betas=betas),
+                "discriminator": optim.Adam(self.discriminator.parameters(),
+                                            lr=lr if d_lr is None else d_lr, betas=betas)}
 
     # -- the two players --------------------------------------------------------------------
-    def _generator_array(self) -> Any:
-        for parameter in self.generator.parameters():
-            return parameter.data
-        raise ValueError("GAN: the generator has no parameters")
-
-    def noise(self, n: int) -> Tensor:
-        """n draws of z ~ N(0, I), shape (n, latent_dim), in the generator's dtype."""
-        like = self._generator_array()
-        xp = get_array_module(like)
-        z = get_generator(self.rng).standard_normal((n, self.latent_dim))
-        return Tensor(xp.asarray(z, dtype=like.dtype))
-
     def _label_codes(self, labels: Any, n: int) -> Any:
         if self.n_classes == 0:
             if labels is not None:
@@ -158,7 +194,7 @@ class GAN(nn.Module):
         if labels is None:
             raise ValueError(f"GAN: a conditional GAN (n_classes={self.n_classes}) needs "
                              f"labels")
-        like = self._generator_array()
+        like = self._like()
         codes = one_hot(labels, self.n_classes, like.dtype, get_array_module(like))
         if len(codes) != n:
             raise ValueError(f"GAN: {len(codes)} labels for {n} samples")
@@ -204,9 +240,12 @@ class GAN(nn.Module):
     def discriminator_loss(self, real: Any, labels: Any = None) -> tuple[Tensor, dict]:
         """The loss D minimises on one batch, and what to log about it."""
         real = as_tensor(real)
+        if self.data_range is not None:
+            check_range("GAN", real, *self.data_range, "the range of the generator's output; "
+                        "set GAN(data_range=...) if the data differ")
         codes = self._label_codes(labels, real.shape[0])
         with no_grad():
-            fake = self.generate(self.noise(real.shape[0]), codes)
+            fake = self.generate(self.sample_latent(real.shape[0]), codes)
         real_score, fake_score = self.score(real, codes), self.score(fake, codes)
         if self.loss_name == "wgan_gp":
             distance = real_score.mean() - fake_score.mean()
@@ -223,7 +262,7 @@ class GAN(nn.Module):
     def generator_loss(self, n: int, labels: Any = None) -> Tensor:
         """The loss G minimises for n fresh samples."""
         codes = self._label_codes(labels, n)
-        fake_score = self.score(self.generate(self.noise(n), codes), codes)
+        fake_score = self.score(self.generate(self.sample_latent(n), codes), codes)
         if self.loss_name == "wgan_gp":
             return -fake_score.mean()
         if self.loss_name == "minimax":
@@ -231,85 +270,52 @@ class GAN(nn.Module):
         return F.softplus(-fake_score).mean()       # −E[log D(G(z))]
 
     # -- training ---------------------------------------------------------------------------
-    def train_step(self, real: Any, labels: Any = None) -> dict[str, float]:
-        """``d_steps`` discriminator updates on ``real``, then one generator update.
+    def training_step(self, batch: Any, optimizers: Any) -> dict[str, float]:
+        """One round of the game: ``d_steps`` discriminator updates, then one generator update.
 
-        Each discriminator update draws fresh fakes; the generator update draws as many
-        fakes as ``real`` has samples (with the same labels when conditional). Returns the
-        last discriminator step's loss and D(x), D(G(z)) means (or the critic's
-        Wasserstein estimate and penalty), and the generator's loss.
+        ``batch`` is real samples, or ``(samples, labels)`` for a conditional GAN;
+        ``optimizers`` is ``{"generator": ..., "discriminator": ...}`` (or the pair
+        (generator's, discriminator's)). Each discriminator update draws fresh fakes; the
+        generator update draws as many fakes as the batch has samples (with the same
+        labels when conditional), through D with D's weights held constant. Returns the
+        last discriminator update's loss and D(x), D(G(z)) means (or the critic's
+        Wasserstein estimate and penalty), and the generator's loss: ``fit`` logs them.
         """
+        real, labels = batch if isinstance(batch, (tuple, list)) else (batch, None)
+        g_optimizer, d_optimizer = self._players(optimizers)
         real = as_tensor(real)
-        self.train()
+        if real.shape[0] % self.pack:
+            raise ValueError(f"GAN: a batch of {real.shape[0]} cannot be split into packs of "
+                             f"{self.pack}; use a batch size that pack divides, and "
+                             "DataLoader(..., drop_last=True)")
         for _ in range(self.d_steps):
-            self.d_optimizer.zero_grad()
             d_loss, logs = self.discriminator_loss(real, labels)
-            d_loss.backward()
-            self.d_optimizer.step()
-        self.g_optimizer.zero_grad()
+            minimize(d_loss, d_optimizer)
         with _constants(self.discriminator):
-            g_loss = self.generator_loss(real.shape[0], labels)
-            g_loss.backward()
-        self.g_optimizer.step()
-        return {**logs, "g_loss": float(g_loss.data)}
+            logs["g_loss"] = minimize(self.generator_loss(real.shape[0], labels), g_optimizer)
+        return logs
 
-    def fit(self, data: Any, epochs: int, batch_size: int = 64, labels: Any = None,
-            progress: bool = True,
-            on_epoch_end: Callable[[GAN, int, dict[str, float]], None] | None = None,
-            sample_dir: str | Path | None = None, n_samples: int = 64) -> dict[str, list]:
-        """Train for ``epochs`` passes over ``data`` in shuffled batches.
+    @staticmethod
+    def _players(optimizers: Any) -> tuple[Any, Any]:
+        """(generator's, discriminator's) optimizer from a dict or a pair."""
+        if isinstance(optimizers, Mapping):
+            missing = {"generator", "discriminator"} - set(optimizers)
+            if missing:
+                raise KeyError(f"GAN: the optimizers dict has no {sorted(missing)}; expected "
+                               "keys 'generator' and 'discriminator'")
+            return optimizers["generator"], optimizers["discriminator"]
+        if isinstance(optimizers, (tuple, list)) and len(optimizers) == 2:
+            return optimizers[0], optimizers[1]
+        raise TypeError("GAN: optimizers must be {'generator': ..., 'discriminator': ...} or "
+                        f"a pair (generator's, discriminator's), got {type(optimizers).__name__}")
 
-        Returns the history: for each logged quantity, its mean over each epoch's steps.
-        ``on_epoch_end(gan, epoch, means)`` runs after every epoch. With ``sample_dir``,
-        a grid of ``n_samples`` generated images (from the same z every epoch) is saved
-        there as ``epoch_NNN.png`` (image data only).
-        """
-        from scratchnet.datasets import DataLoader
-
-        epochs = check_int("GAN.fit", "epochs", epochs)
-        batch_size = check_int("GAN.fit", "batch_size", batch_size)
-        if batch_size % self.pack:
-            raise ValueError(f"GAN.fit: batch_size {batch_size} is not a multiple of "
-                             f"pack={self.pack}")
-        arrays = (data,) if labels is None else (data, labels)
-        loader = DataLoader(*arrays, batch_size=batch_size, shuffle=True, drop_last=True,
-                            rng=self.rng)
-        fixed_z = self.noise(n_samples)
-        fixed_labels = (None if self.n_classes == 0
-                        else np.arange(n_samples) % self.n_classes)  # host: one_hot moves it
-        history: dict[str, list] = {}
-        bar = (tqdm(total=epochs * len(loader), desc="GAN", leave=False)
-               if show_progress(progress) else None)
-        for epoch in range(1, epochs + 1):
-            sums: dict[str, float] = {}
-            for batch in loader:
-                # A DataLoader over one array yields the batch itself, not a 1-tuple.
-                logs = self.train_step(batch) if labels is None else self.train_step(*batch)
-                for key, value in logs.items():
-                    sums[key] = sums.get(key, 0.0) + value
-                if bar is not None:
-                    bar.update(1)
-            means = {key: value / len(loader) for key, value in sums.items()}
-            for key, value in means.items():
-                history.setdefault(key, []).append(value)
-            if sample_dir is not None:
-                self._save_grid(fixed_z, fixed_labels, Path(sample_dir) / f"epoch_{epoch:03d}.png")
-            if on_epoch_end is not None:
-                on_epoch_end(self, epoch, means)
-        if bar is not None:
-            bar.close()
-        return history
-
-    def _save_grid(self, z: Tensor, labels: Any, path: Path) -> None:
-        from scratchnet import viz
-
-        images = self.sample(len(z.data), labels, z=z).data
-        viz.save_figure(viz.image_grid(images, title=path.stem.replace("_", " ")), path)
-
-    def sample(self, n: int, labels: Any = None, z: Tensor | None = None) -> Tensor:
+    def sample(self, n: int, labels: Any = None, z: Tensor | None = None,
+               rng: np.random.Generator | int | None = None) -> Tensor:
         """n generated samples (the generator in evaluation mode), without a graph.
 
-        ``labels`` (n,) are required for a conditional GAN; ``z`` fixes the noise.
+        ``labels`` (n,) are required for a conditional GAN. ``z`` fixes the codes; else
+        they are drawn from ``rng`` (default: the model's generator), so a fixed seed
+        gives the same codes every call.
         """
         n = check_int("GAN.sample", "n", n)
         if z is not None and len(z.data) != n:
@@ -319,7 +325,7 @@ class GAN(nn.Module):
         self.generator.eval()
         try:
             with no_grad():
-                return self.generate(self.noise(n) if z is None else z, codes)
+                return self.generate(self.sample_latent(n, rng) if z is None else z, codes)
         finally:
             self.generator.train(was_training)
 
@@ -335,7 +341,7 @@ def mlp_generator(latent_dim: int = 2, out_dim: int = 2, hidden: tuple[int, ...]
                   n_classes: int = 0, rng: np.random.Generator | int | None = None
                   ) -> nn.Sequential:
     """An MLP generator for low-dimensional data: ReLU hidden layers, a linear output."""
-    rng = _one_generator(rng)
+    rng = own_generator(rng)
     sizes = [latent_dim + n_classes, *hidden]
     layers = [nn.Dense(a, b, activation="relu", rng=rng) for a, b in itertools.pairwise(sizes)]
     return nn.Sequential(*layers, nn.Dense(sizes[-1], out_dim, rng=rng))
@@ -349,7 +355,7 @@ def mlp_discriminator(in_dim: int = 2, hidden: tuple[int, ...] = (128, 128), pac
     Its input has ``pack · (in_dim + n_classes)`` features: ``pack`` samples side by side,
     each with its one-hot label when conditional.
     """
-    rng = _one_generator(rng)
+    rng = own_generator(rng)
     sizes = [pack * (in_dim + n_classes), *hidden, 1]
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(itertools.pairwise(sizes)):
@@ -370,7 +376,7 @@ def dcgan_generator(latent_dim: int = 64, width: int = 64, n_classes: int = 0,
     ConvTranspose2D 4×4 stride 2 -> (1, 28, 28) + ``output`` (sigmoid for [0, 1] images,
     tanh for [−1, 1]).
     """
-    rng = _one_generator(rng)
+    rng = own_generator(rng)
     return nn.Sequential(
         nn.Dense(latent_dim + n_classes, 2 * width * 49, rng=rng),
         nn.BatchNorm1D(2 * width * 49), nn.ReLU(), nn.Reshape((2 * width, 7, 7)),
@@ -388,7 +394,7 @@ def dcgan_discriminator(width: int = 64, pack: int = 1, n_classes: int = 0,
     (-> 2w) -> 7×7; flatten; Dense -> one logit. No BatchNorm, so that it also works as a
     WGAN-GP critic (the penalty is per sample).
     """
-    rng = _one_generator(rng)
+    rng = own_generator(rng)
 
     def wrap(layer: nn.Module) -> nn.Module:
         return nn.SpectralNorm(layer, rng=rng) if spectral_norm else layer
