@@ -58,6 +58,7 @@
 # %%
 import time
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 import scratchnet as sn
@@ -153,26 +154,26 @@ def elbo_terms(model: models.VAE, x: np.ndarray) -> tuple[float, float]:
     return float(recon.data.mean()), float(kl.data.mean())
 
 
-def train_vae(model: models.VAE, epochs: int, seed: int) -> tuple[dict, float]:
-    """Adam 1e-3, batch 128, dynamic binarisation; returns per-epoch test terms and time."""
+class TestTerms(sn.train.Callback):
+    """After every epoch, log the ELBO's terms on the test digits into the History:
+    ``test_recon`` (E[log p(x|z)]), ``test_kl``, ``test_elbo`` and ``test_active_units``."""
+
+    def on_epoch_end(self, epoch: int, history: sn.train.History, model: models.VAE) -> None:
+        recon, kl = elbo_terms(model, x_test)
+        history.record({"test_recon": recon, "test_kl": kl, "test_elbo": recon - kl,
+                        "test_active_units": model.active_units(x_test)})
+
+
+def train_vae(model: models.VAE, epochs: int, seed: int) -> tuple[sn.train.History, float]:
+    """Adam 1e-3, batch 128, dynamic binarisation; returns the History and the time."""
     sn.manual_seed(seed)
     batch_rng = np.random.default_rng(seed)
     loader = DataLoader(x_train, batch_size=128, shuffle=True, rng=seed)
     optimizer = optim.Adam(model.parameters(), lr=1e-3)
-    terms: dict[str, list[float]] = {"epoch": [], "recon": [], "kl": [], "active": []}
-
-    class TestTerms(sn.train.Callback):
-        def on_epoch_end(self, epoch, history, model):
-            recon, kl = elbo_terms(model, x_test)
-            terms["epoch"].append(epoch)
-            terms["recon"].append(recon)
-            terms["kl"].append(kl)
-            terms["active"].append(model.active_units(x_test))
-
     started = time.perf_counter()
-    sn.train.fit(model, lambda m, x: m.loss(random_binarize(x.data, batch_rng)), optimizer,
-                 loader, epochs, callbacks=[TestTerms()], progress=False)
-    return terms, time.perf_counter() - started
+    history = sn.train.fit(model, lambda m, x: m.loss(random_binarize(x.data, batch_rng)),
+                           optimizer, loader, epochs, callbacks=[TestTerms()], progress=False)
+    return history, time.perf_counter() - started
 
 
 vae = models.mlp_vae(20, rng=0)
@@ -180,15 +181,15 @@ print(f"{vae.num_parameters():,} parameters")
 terms, seconds = train_vae(vae, EPOCHS, seed=1)
 print(f"trained {EPOCHS} epochs in {seconds:.1f} s ({seconds / EPOCHS:.2f} s per epoch)")
 print(f"{'epoch':>5} {'E[log p(x|z)]':>14} {'KL':>8} {'ELBO':>9}")
-for epoch, recon, kl in zip(terms["epoch"], terms["recon"], terms["kl"]):
+for epoch, recon, kl in zip(range(1, terms.epochs + 1), terms["test_recon"], terms["test_kl"]):
     if epoch in (1, 2, 5) or epoch % 10 == 0 or epoch == EPOCHS:
         print(f"{epoch:>5} {recon:>14.2f} {kl:>8.2f} {recon - kl:>9.2f}")
 SUMMARY["reference VAE 784-400-20: training time"] = (
     f"{seconds:.1f} s for {EPOCHS} epochs ({seconds / EPOCHS:.2f} s per epoch)")
 
-fig = viz.plot_history({"E[log p(x|z)]": terms["recon"], "-KL": [-k for k in terms["kl"]],
-                        "ELBO": [r - k for r, k in zip(terms["recon"], terms["kl"])]},
-                       title="the ELBO's two terms on the test digits (nats)")
+fig = viz.plot_history(terms, keys=["test_recon", "test_kl", "test_elbo"],
+                       ylabel="nats per test digit",
+                       title="the ELBO = E[log p(x|z)] - KL, on the test digits")
 print("saved", viz.save_figure(fig, FIGURES / "elbo_terms.png"))
 
 # %% [markdown]
@@ -249,7 +250,7 @@ print("saved", viz.save_figure(fig, FIGURES / "reconstructions.png"))
 vae2 = models.mlp_vae(2, rng=0)
 terms2, seconds2 = train_vae(vae2, EPOCHS_2D, seed=2)
 print(f"2-D VAE: {EPOCHS_2D} epochs in {seconds2:.1f} s; test ELBO "
-      f"{terms2['recon'][-1] - terms2['kl'][-1]:.2f} nats")
+      f"{terms2['test_elbo'][-1]:.2f} nats")
 fig = viz.latent_manifold(lambda z: vae2.decode(sn.Tensor(z)).data, grid_size=15,
                           latent_range=(-2.5, 2.5), norm_ppf=True,
                           title="decoded grid of the 2-D code")
@@ -260,7 +261,7 @@ fig = viz.latent_scatter(codes2.data, y_test, title="posterior means of the test
 print("saved", viz.save_figure(fig, FIGURES / "latent_scatter.png"))
 print(f"posterior means: mean {np.round(codes2.data.mean(axis=0), 2)}, "
       f"std {np.round(codes2.data.std(axis=0), 2)} (the prior: 0 and 1)")
-SUMMARY["2-D VAE test ELBO"] = f"{terms2['recon'][-1] - terms2['kl'][-1]:.2f} nats"
+SUMMARY["2-D VAE test ELBO"] = f"{terms2['test_elbo'][-1]:.2f} nats"
 
 # %% [markdown]
 # ## 7. How many units does the VAE use?
@@ -278,32 +279,38 @@ vae50 = models.mlp_vae(50, rng=0)
 terms50, seconds50 = train_vae(vae50, EPOCHS_50D, seed=3)
 print(f"50-D VAE: {EPOCHS_50D} epochs in {seconds50:.1f} s")
 print(f"{'epoch':>5} {'active units (of 50)':>21} {'test ELBO':>10}")
-for epoch, count, recon, kl in zip(terms50["epoch"], terms50["active"], terms50["recon"],
-                                   terms50["kl"]):
+for epoch, count, elbo in zip(range(1, terms50.epochs + 1), terms50["test_active_units"],
+                              terms50["test_elbo"]):
     if epoch in (1, EPOCHS_50D) or epoch % 25 == 0:
-        print(f"{epoch:>5} {count:>21} {recon - kl:>10.2f}")
+        print(f"{epoch:>5} {count:>21.0f} {elbo:>10.2f}")
 
 kl_per_unit = vae50.kl_per_unit(x_test)
 order = np.argsort(kl_per_unit)[::-1]
 variances = vae50.latent_variances(x_test)[order]
 print(f"{'latent size':>11} {'epochs':>7} {'active units':>13} {'test ELBO':>10}")
 for size, t in [(2, terms2), (20, terms), (50, terms50)]:
-    print(f"{size:>11} {t['epoch'][-1]:>7} {t['active'][-1]:>13} "
-          f"{t['recon'][-1] - t['kl'][-1]:>10.2f}")
+    print(f"{size:>11} {t.epochs:>7} {t['test_active_units'][-1]:>13.0f} "
+          f"{t['test_elbo'][-1]:>10.2f}")
 print(f"50-D model: units below 0.1 nats of KL: {(kl_per_unit < 0.1).sum()}; the "
       f"{len(kl_per_unit) - (kl_per_unit < 0.1).sum()} others carry "
       f"{kl_per_unit[kl_per_unit >= 0.1].sum() / kl_per_unit.sum():.1%} of the KL")
 SUMMARY["active units for latent sizes 2 / 20 / 50"] = (
-    f"{terms2['active'][-1]} / {terms['active'][-1]} / {terms50['active'][-1]} "
+    f"{terms2['test_active_units'][-1]:.0f} / {terms['test_active_units'][-1]:.0f} / "
+    f"{terms50['test_active_units'][-1]:.0f} "
     f"(after {EPOCHS_2D} / {EPOCHS} / {EPOCHS_50D} epochs)")
 
-fig = viz.plot_history({"KL of unit u (nats)": list(kl_per_unit[order]),
-                        "Var_x(E[z_u|x])": list(variances)},
-                       log_y=True, title="50-D VAE: units sorted by their KL")
-fig.axes[0].axhline(1e-2, color="k", linestyle="--", linewidth=0.8)
-fig.axes[0].set_xlabel("unit, most informative first")
+fig, ax = plt.subplots(figsize=(6.0, 4.0))
+units = np.arange(1, len(kl_per_unit) + 1)
+ax.semilogy(units, kl_per_unit[order], marker="o", markersize=3, label="KL of unit u (nats)")
+ax.semilogy(units, variances, marker="o", markersize=3, label="Var_x(E[z_u | x])")
+ax.axhline(1e-2, color="k", linestyle="--", linewidth=0.8, label="activity threshold 0.01")
+ax.set_xlabel("unit u, most informative first")
+ax.set_ylabel("nats (KL); squared code units (variance)")
+ax.set_title("50-D VAE: units sorted by their KL")
+ax.grid(True, alpha=0.3)
+ax.legend()
 print("saved", viz.save_figure(fig, FIGURES / "active_units.png"))
-fig = viz.plot_history({"active units (Var > 0.01)": terms50["active"]},
+fig = viz.plot_history(terms50, keys=["test_active_units"], ylabel="units with Var > 0.01",
                        title="50-D VAE: active units while training")
 print("saved", viz.save_figure(fig, FIGURES / "active_units_while_training.png"))
 

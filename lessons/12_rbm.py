@@ -51,6 +51,21 @@
 # "fantasy" chains alive from one update to the next, so over training they run for
 # thousands of rounds, at the price of CD-1. `models.RBM(k=..., persistent=...)` does all
 # three; this lesson compares CD-1, CD-10 and PCD-1.
+#
+# ## CD is gradient descent on one number
+#
+# Write the two phases with the free energy: since $\partial \log p(v) / \partial\theta =
+# -\partial F(v)/\partial\theta + \mathbb{E}_\text{model}[\partial F / \partial\theta]$, the CD
+# update is minus the gradient of the **free-energy gap**
+#
+# $$\frac1n \sum_{\text{data}} F(v) \;-\; \frac1m \sum_{\text{chains}} F(v'),$$
+#
+# with the chains' ends $v'$ held fixed. So the RBM needs no hand-written update rule:
+# `RBM.training_step` runs the chains, computes the gap, lets autodiff differentiate it,
+# and `optim.SGD` (with momentum and weight decay) takes the step, inside the same
+# `sn.train.fit` loop that trains every other model. `RBM.cd_gradient` keeps the
+# textbook formula $\langle h v^\top\rangle_\text{data} - \langle h v^\top\rangle_\text{model}$
+# beside it, and the first cell after the data checks that the two agree.
 
 # %%
 import time
@@ -86,6 +101,18 @@ PROBE_EPOCHS = 5 if QUICK else 30     # epochs of the linear classifiers
 print(f"quick mode: {QUICK}; train {X.shape}, test {X_test.shape}, "
       f"{X.mean():.1%} of the pixels are on; figures go to {FIGURES}")
 
+# %%
+# The autodiff gradient of the free-energy gap against the textbook CD formula, on a
+# small RBM with its own generator (it leaves the lesson's random numbers alone).
+probe = models.RBM(784, 16, rng=0)
+v_data = X[:32]
+v_model = probe.negative_phase(v_data)              # one Gibbs round from the data (CD-1)
+probe.free_energy_gap(v_data, v_model).backward()   # fills W.grad, b.grad, a.grad
+textbook = probe.cd_gradient(v_data, v_model)       # <h v^T>_data - <h v^T>_model, ...
+for name, parameter, formula in zip("Wba", (probe.W, probe.b, probe.a), textbook):
+    gap = np.abs(parameter.grad.numpy() + formula).max() / np.abs(formula).max()
+    print(f"d gap / d{name} = -(CD formula) to a relative {gap:.1e} (float32 rounding)")
+
 # %% [markdown]
 # ## 1. The slide's experiment: an RBM on the '2's
 #
@@ -107,25 +134,27 @@ print(f"quick mode: {QUICK}; train {X.shape}, test {X_test.shape}, "
 # %%
 def train_rbm(n_hidden: int, data: np.ndarray, epochs: int, seed: int, k: int = 1,
               persistent: bool = False, validation: np.ndarray | None = None,
-              ) -> tuple[models.RBM, float]:
-    """Train a CD-k or PCD-k RBM with OPTIONS; returns the model and the seconds taken.
+              ) -> tuple[models.RBM, sn.train.History, float]:
+    """Train a CD-k or PCD-k RBM with OPTIONS; returns the model, its History and the
+    seconds taken.
 
     The RBM keeps its own generator, made from ``seed``: its weights, batch order, Gibbs
     samples, AIS runs and pseudo-likelihood flips all come from it, so runs repeat.
+    ``RBM.fit`` trains it through ``sn.train.fit``, with ``optim.SGD`` stepping the
+    gradient of the free-energy gap (see the introduction).
     """
-    rbm = models.RBM(data.shape[1], n_hidden, k=k, persistent=persistent, rng=seed,
-                     **OPTIONS)
+    rbm = models.RBM(data.shape[1], n_hidden, k=k, persistent=persistent, rng=seed)
     started = time.perf_counter()
-    rbm.fit(data, epochs=epochs, progress=False, X_val=validation)
-    return rbm, time.perf_counter() - started
+    history = rbm.fit(data, epochs=epochs, progress=False, X_val=validation, **OPTIONS)
+    return rbm, history, time.perf_counter() - started
 
 
 twos = X[y_train == 2]
-rbm_twos, seconds = train_rbm(100, twos, 10 if QUICK else 60, seed=2)
-print(f"RBM 784-100 on {len(twos)} '2's: {len(rbm_twos.history['reconstruction_error'])} "
-      f"epochs in {seconds:.1f} s; reconstruction error "
-      f"{rbm_twos.history['reconstruction_error'][0]:.4f} after the first epoch, "
-      f"{rbm_twos.history['reconstruction_error'][-1]:.4f} after the last")
+rbm_twos, twos_history, seconds = train_rbm(100, twos, 10 if QUICK else 60, seed=2)
+errors = twos_history["train_reconstruction_error"]
+print(f"RBM 784-100 on {len(twos)} '2's: {twos_history.epochs} epochs in {seconds:.1f} s; "
+      f"reconstruction error {errors[0]:.4f} after the first epoch, {errors[-1]:.4f} after "
+      f"the last")
 fig = viz.plot_filters(rbm_twos.W.data, image_shape=(28, 28),
                        title="RBM trained on '2's only: the 100 rows of W")
 print("saved", viz.save_figure(fig, FIGURES / "filters_twos.png"))
@@ -161,23 +190,24 @@ print("saved", viz.save_figure(fig, FIGURES / "reconstructions_twos.png"))
 # %%
 METHODS = {"CD-1": {"k": 1}, "CD-10": {"k": 10}, "PCD-1": {"k": 1, "persistent": True}}
 rbms: dict[str, models.RBM] = {}
+histories: dict[str, sn.train.History] = {}
 train_seconds: dict[str, float] = {}
 for name, method in METHODS.items():
-    rbms[name], train_seconds[name] = train_rbm(N_HIDDEN, X, EPOCHS, seed=1,
-                                                validation=X_test, **method)
+    rbms[name], histories[name], train_seconds[name] = train_rbm(
+        N_HIDDEN, X, EPOCHS, seed=1, validation=X_test, **method)
     print(f"{name:>6}: {EPOCHS} epochs in {train_seconds[name]:5.1f} s "
           f"({train_seconds[name] / EPOCHS:.2f} s per epoch, test rows monitored)")
 SUMMARY[f"seconds per epoch, 784-{N_HIDDEN} on {len(X)} images: CD-1 / CD-10 / PCD-1"] = (
     " / ".join(f"{train_seconds[name] / EPOCHS:.2f}" for name in METHODS))
 
-fig = viz.plot_history({f"{name} {split}": rbm.history[f"{prefix}pseudo_log_likelihood"]
-                        for name, rbm in rbms.items()
-                        for split, prefix in (("train", ""), ("test", "val_"))},
-                       title="pseudo-log-likelihood per image (nats, higher is better)")
+fig = viz.plot_history(histories, keys=["train_pseudo_log_likelihood",
+                                        "val_pseudo_log_likelihood"],
+                       ylabel="nats per image", title="pseudo-log-likelihood on the training "
+                       "(solid) and test (dashed) images: higher is better")
 print("saved", viz.save_figure(fig, FIGURES / "pseudo_log_likelihood.png"))
-fig = viz.plot_history({f"{name} test": rbm.history["val_reconstruction_error"]
-                        for name, rbm in rbms.items()},
-                       title="reconstruction error on the test images (per pixel)")
+fig = viz.plot_history(histories, keys=["val_reconstruction_error"],
+                       ylabel="mean squared error per pixel",
+                       title="reconstruction error on the test images")
 print("saved", viz.save_figure(fig, FIGURES / "reconstruction_error.png"))
 
 # %% [markdown]
@@ -271,7 +301,7 @@ print("saved", viz.save_figure(fig, FIGURES / "chain_from_test_digits.png"))
 # schedule would take minutes per model.
 
 # %%
-small, seconds = train_rbm(SMALL_HIDDEN, X, 5 if QUICK else 20, seed=3)
+small, _, seconds = train_rbm(SMALL_HIDDEN, X, 5 if QUICK else 20, seed=3)
 started = time.perf_counter()
 log_z_exact = small.log_partition("exact")
 exact_seconds = time.perf_counter() - started

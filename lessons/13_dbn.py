@@ -16,8 +16,9 @@
 #    hidden biases (the visible biases $a$ are only needed to go back down, so they are
 #    dropped). Put a fresh softmax layer on top and train everything with backprop.
 #
-# `models.DBN(layer_sizes, **rbm_options)` does step 1 with `.pretrain(X)` and turns the
-# stack into an `nn.Sequential` of sigmoid `Dense` layers with `.to_mlp(n_outputs)`.
+# `models.DBN(layer_sizes)` does step 1 with `.pretrain(X, **fit_options)`, which trains
+# each layer with `RBM.fit` (so with `sn.train.fit`), and turns the stack into an
+# `nn.Sequential` of sigmoid `Dense` layers with `.to_mlp(n_outputs)`.
 #
 # ## Why should this help?
 #
@@ -65,8 +66,8 @@ RBM_EPOCHS = 1 if QUICK else 15   # per layer
 FT_EPOCHS = 3 if QUICK else 40    # fine-tuning epochs, the same for both nets
 LEARNING_RATES = (0.1,) if QUICK else (0.01, 0.03, 0.1)
 LABEL_COUNTS = (100, 500) if QUICK else (100, 500, 2000)
-RBM_OPTIONS = {"lr": 0.05, "momentum": 0.5, "weight_decay": 2e-4, "batch_size": 20,
-               "epochs": RBM_EPOCHS}
+FIT_OPTIONS = {"lr": 0.05, "momentum": 0.5, "weight_decay": 2e-4, "batch_size": 20,
+               "epochs": RBM_EPOCHS, "progress": False}  # for RBM.fit, layer by layer
 print(f"quick mode: {QUICK}; unlabelled {X.shape}, test {X_test.shape}; figures go to "
       f"{FIGURES}")
 
@@ -94,8 +95,9 @@ print(f"quick mode: {QUICK}; unlabelled {X.shape}, test {X_test.shape}; figures 
 #
 # A 784-500 RBM with CD-1 on 4,000 images and batches of 20 is 200 updates per epoch, each
 # a handful of (20 × 784) by (784 × 500) products. The loop below is `DBN.pretrain`
-# written out, so that each layer can be timed: train an RBM, replace the data by its
-# hidden probabilities, train the next. We pre-train three DBNs, one per seed, so that
+# written out, so that each layer can be timed: train an RBM (with `RBM.fit`, which runs
+# `sn.train.fit` and returns its History), replace the data by its hidden probabilities,
+# train the next. We pre-train three DBNs, one per seed, so that
 # the spread between seeds includes the randomness of pre-training, not only that of
 # fine-tuning.
 #
@@ -106,26 +108,27 @@ print(f"quick mode: {QUICK}; unlabelled {X.shape}, test {X_test.shape}; figures 
 # epochs per layer, so longer pre-training helps a little; we use 15.
 
 # %%
-def pretrain(seed: int) -> tuple[DBN, list[float]]:
-    """A 784-500-500 DBN trained greedily on all training images; seconds per layer."""
-    dbn = DBN([X.shape[1], 500, 500], rng=seed, **RBM_OPTIONS)
-    features, seconds = X, []
-    for rbm in dbn.rbms:              # what dbn.pretrain(X) does, timed layer by layer
+def pretrain(seed: int) -> tuple[DBN, list[sn.train.History], list[float]]:
+    """A 784-500-500 DBN trained greedily on all training images; each layer's History
+    and seconds."""
+    dbn = DBN([X.shape[1], 500, 500], rng=seed)
+    features, histories, seconds = X, [], []
+    for rbm in dbn.rbms:              # what dbn.pretrain(X, **FIT_OPTIONS) does, timed
         started = time.perf_counter()
-        rbm.fit(features, progress=False)
+        histories.append(rbm.fit(features, **FIT_OPTIONS))
         seconds.append(time.perf_counter() - started)
         features = rbm.transform(features)
-    return dbn, seconds
+    return dbn, histories, seconds
 
 
-dbns, pretrain_seconds = {}, {}
+dbns, pretrain_histories, pretrain_seconds = {}, {}, {}
 for seed in SEEDS:
-    dbns[seed], pretrain_seconds[seed] = pretrain(seed)
-    errors = [rbm.history["reconstruction_error"][-1] for rbm in dbns[seed].rbms]
+    dbns[seed], pretrain_histories[seed], pretrain_seconds[seed] = pretrain(seed)
+    errors = [h["train_reconstruction_error"][-1] for h in pretrain_histories[seed]]
     print(f"seed {seed}: layer 1 {pretrain_seconds[seed][0]:.1f} s, layer 2 "
           f"{pretrain_seconds[seed][1]:.1f} s; last reconstruction errors "
           f"{errors[0]:.4f} (pixels), {errors[1]:.4f} (layer-1 features)")
-first = dbns[SEEDS[0]].rbms[0].history["reconstruction_error"]
+first = pretrain_histories[SEEDS[0]][0]["train_reconstruction_error"]
 print("layer-1 reconstruction error by epoch (seed 1):",
       " ".join(f"{error:.4f}" for error in first))
 per_epoch = [np.median([s[layer] for s in pretrain_seconds.values()]) / RBM_EPOCHS
