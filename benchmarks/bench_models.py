@@ -22,11 +22,12 @@ loss, backward, Adam update.
    shifted by a pixel, but the work is the same, and that is what is timed. The checks
    compare scratchnet with PyTorch's ``padding=0`` output cropped at the bottom/right, and
    the timed PyTorch model with scratchnet's ``padding=((1, 0), (1, 0))``.
-3. ``dcgan.step``: one ``models.GAN(G, D, 64).train_step(real)`` with
+3. ``dcgan.step``: one ``models.GAN(G, D, 64).training_step(real, optimizers)`` with
    ``G = models.dcgan_generator(64, 64)`` and ``D = models.dcgan_discriminator(64)``:
    non-saturating loss, one D step on 64 real and 64 fresh fake 28×28 images, then one G
    step on 64 fresh fakes through a D whose weights are held constant; two Adam optimizers,
-   lr 2e-4, betas (0.5, 0.999). PyTorch: the same algorithm written with
+   lr 2e-4, betas (0.5, 0.999), each step guarded by ``sn.train.minimize``'s check that the
+   loss and the gradients are finite. PyTorch: the same algorithm written with
    ``binary_cross_entropy_with_logits`` and ``D.requires_grad_(False)`` for the G step.
 4. ``pca.fit``: ``scratchnet.models.PCA(128).fit(X)`` (128 components, as lesson 03) on the
    bundled MNIST training split, 4,000 × 784 float32, against
@@ -334,9 +335,10 @@ def scratchnet_dcgan(sn: Any, np: Any, real: Any) -> tuple[Any, Callable[[], dic
     generator = sn.models.dcgan_generator(GAN_LATENT, GAN_WIDTH, rng=SEED)
     discriminator = sn.models.dcgan_discriminator(GAN_WIDTH, rng=SEED + 1)
     gan = sn.models.GAN(generator, discriminator, GAN_LATENT, loss="non_saturating",
-                        lr=GAN_LR, betas=GAN_BETAS, rng=np.random.default_rng([SEED, 2]))
+                        rng=np.random.default_rng([SEED, 2]))
+    optimizers = gan.configure_optimizers(lr=GAN_LR, betas=GAN_BETAS)
     real = sn.Tensor(real)
-    return gan, lambda: gan.train_step(real)
+    return gan, lambda: gan.training_step(real, optimizers)
 
 
 def torch_dcgan_models(torch: Any) -> tuple[Any, Any]:
@@ -357,7 +359,7 @@ def torch_dcgan_models(torch: Any) -> tuple[Any, Any]:
 
 def torch_dcgan(np: Any, sn: Any, torch: Any, gan: Any, real: Any
                 ) -> tuple[tuple[Any, Any], Callable[[], dict]]:
-    """GAN.train_step written in PyTorch: the same losses, the same order, the same z."""
+    """GAN.training_step written in PyTorch: the same losses, the same order, the same z."""
     generator, discriminator = torch_dcgan_models(torch)
     copy_weights(np, sn, torch, gan.generator, generator)
     copy_weights(np, sn, torch, gan.discriminator, discriminator)
@@ -369,7 +371,7 @@ def torch_dcgan(np: Any, sn: Any, torch: Any, gan: Any, real: Any
     n = len(real)
     ones, zeros = torch.ones(n), torch.zeros(n)
 
-    def noise() -> Any:  # z ~ N(0, I) from NumPy, as GAN.noise draws it
+    def noise() -> Any:  # z ~ N(0, I) from NumPy, as GAN.sample_latent draws it
         return torch.from_numpy(rng.standard_normal((n, GAN_LATENT)).astype(np.float32))
 
     def step() -> dict[str, float]:
@@ -479,12 +481,12 @@ def check_dcgan(np: Any, sn: Any, torch: Any, real: Any) -> list[dict[str, Any]]
     (generator, discriminator), t_step = torch_dcgan(np, sn, torch, gan, real)
     ours, theirs = sn_step(), t_step()
     losses = {key: (ours[key], theirs[key]) for key in ("d_loss", "g_loss")}
-    # After train_step, D's gradients are those of its step, G's those of the G step (taken
+    # After training_step, D's gradients are those of its step, G's those of the G step (taken
     # through the updated D, so they also depend on D's Adam update).
     grad_error = max(gradient_error(np, sn, torch, gan.discriminator, discriminator),
                      gradient_error(np, sn, torch, gan.generator, generator))
     return loss_checks("dcgan", losses, grad_error,
-                       "one train_step from the same weights and z")
+                       "one training_step from the same weights and z")
 
 
 # --------------------------------------------------------------------------------------

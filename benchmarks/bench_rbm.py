@@ -234,16 +234,21 @@ def load_data(np: Any, sn: Any, config: Config) -> tuple[Any, Any]:
 # --------------------------------------------------------------------------------------
 def train_scratchnet(sn: Any, X: Any, seed: int, epochs: int, size: Size, lr: float
                      ) -> tuple[Any, list[float]]:
-    """PCD-1, no momentum or decay; one ``fit`` call per epoch (chains and biases carry
-    over between calls, and with momentum 0 the velocity restarting changes nothing)."""
-    model = sn.models.RBM(N_VISIBLE, size.n_hidden, k=1, persistent=True, lr=lr,
-                          momentum=0.0, weight_decay=0.0, batch_size=size.batch, rng=seed)
-    epoch_s = []
-    for _ in range(epochs):
-        start = time.perf_counter()
-        model.fit(X, epochs=1, progress=False)
-        epoch_s.append(time.perf_counter() - start)
-    return model, epoch_s
+    """PCD-1, no momentum or decay, through ``RBM.fit`` (so ``sn.train.fit``); an epoch's
+    time runs from the end of the one before (or the start of training) to its end."""
+
+    class EpochClock(sn.train.Callback):
+        def on_train_begin(self, model: Any) -> None:
+            self.stamps = [time.perf_counter()]
+
+        def on_epoch_end(self, epoch: int, history: Any, model: Any) -> None:
+            self.stamps.append(time.perf_counter())
+
+    model = sn.models.RBM(N_VISIBLE, size.n_hidden, k=1, persistent=True, rng=seed)
+    clock = EpochClock()
+    model.fit(X, epochs=epochs, batch_size=size.batch, lr=lr, momentum=0.0, weight_decay=0.0,
+              progress=False, callbacks=[clock])
+    return model, [b - a for a, b in zip(clock.stamps, clock.stamps[1:])]
 
 
 def train_sklearn(BernoulliRBM: Any, X: Any, seed: int, epochs: int, size: Size, lr: float
