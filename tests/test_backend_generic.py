@@ -1,4 +1,4 @@
-"""Compute modules take their array module from their inputs (DESIGN.md, principle 4).
+"""Compute modules take their array module from their inputs (docs/architecture.md, invariant 4).
 
 Code such as ``np.exp(x.data)`` runs on the CPU only: with a CuPy array it either fails
 (CuPy refuses implicit device-to-host copies) or, worse, silently copies data off the GPU.

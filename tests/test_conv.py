@@ -311,7 +311,7 @@ def test_conv_transpose2d_same_is_the_adjoint_of_conv2d_same(kernel, stride):
 
 def test_conv2d_and_conv_transpose2d_are_built_from_each_other():
     # The input gradient of conv2d is a ConvTranspose2d, and the input gradient of
-    # conv_transpose2d is a Conv2d (DESIGN.md, "Convolution").
+    # conv_transpose2d is a Conv2d (docs/architecture.md, invariant 2).
     rng = np.random.default_rng(4)
     x = sn.Tensor(rng.standard_normal((1, 2, 5, 5)), requires_grad=True)
     w = sn.Tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
