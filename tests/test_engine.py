@@ -1,12 +1,12 @@
 """Regression tests for the backward engine (scratchnet.autograd).
 
-Each test pins one promise of DESIGN.md "The autodiff core": accumulation of a node used
-twice, accumulation across backward calls, grad() leaving .grad alone, retain_grad, an
-iterative engine that survives deep graphs, weakly held outputs so graphs are freed, no_grad,
-broadcasting undone once by the engine, dtype preservation (a gradient has its tensor's
-dtype, float64 data or not), scatter-add for repeated indices, detach, NumPy operands on the
-left, several roots at once, and an error naming a Function whose backward returns a gradient
-of the wrong shape.
+Each test pins one promise of docs/architecture.md, "The autodiff core": accumulation of a
+node used twice, accumulation across backward calls, grad() leaving .grad alone, retain_grad,
+an iterative engine that survives deep graphs, weakly held outputs so graphs are freed,
+no_grad, broadcasting undone once by the engine, dtype preservation (a gradient has its
+tensor's dtype, float64 data or not), scatter-add for repeated indices, detach, NumPy operands
+on the left, several roots at once, and an error naming a Function whose backward returns a
+gradient of the wrong shape.
 """
 
 from __future__ import annotations
