@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from scratchnet.checks import with_article
 from scratchnet.files import atomic_write
 from scratchnet.nn.module import Module
 
@@ -36,10 +37,6 @@ _META_KEY = "__scratchnet_meta__"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 _NPY_MAGIC = b"\x93NUMPY"  # np.save's single array
 _PICKLE_PROTOCOL = b"\x80"  # then the protocol number (2 to 5); protocols 0-1 have no mark
-
-# Letters whose spoken names start with a vowel sound: "an RBM", "an MLP", but "a VAE".
-_VOWEL_SOUND_LETTERS = "AEFHILMNORSX"
-
 
 class CheckpointError(ValueError):
     """A checkpoint file is unreadable, unsafe, or does not match the model."""
@@ -62,19 +59,6 @@ def save(module: Module, path: str | os.PathLike[str], **metadata: Any) -> Path:
     with atomic_write(path) as f:
         np.savez(f, **arrays)
     return path
-
-
-def _with_article(name: str) -> str:
-    """``name`` after "a" or "an", as it is read aloud: "an Autoencoder", "a VAE", "an RBM".
-
-    An acronym (its first two letters capitals) is spelt out, so the name of its first
-    letter decides; any other word takes "an" when it starts with a vowel.
-    """
-    if len(name) >= 2 and name[:2].isupper():
-        article = "an" if name[0] in _VOWEL_SOUND_LETTERS else "a"
-    else:
-        article = "an" if name[:1].lower() in ("a", "e", "i", "o", "u") else "a"
-    return f"{article} {name}"
 
 
 def _refuse_unless_zip(path: Path) -> None:
@@ -133,8 +117,8 @@ def load(module: Module, path: str | os.PathLike[str], strict: bool = True) -> d
     """
     arrays, meta = read_checkpoint(path)
     if strict and meta.get("class") != type(module).__name__:
-        raise CheckpointError(f"{path}: saved from {_with_article(str(meta.get('class')))}, "
-                              f"loading into {_with_article(type(module).__name__)}; pass "
+        raise CheckpointError(f"{path}: saved from {with_article(str(meta.get('class')))}, "
+                              f"loading into {with_article(type(module).__name__)}; pass "
                               "strict=False to load anyway")
     try:
         module.load_state_dict(arrays, strict=strict)

@@ -15,7 +15,10 @@ import numpy as np
 
 from scratchnet.autograd import Tensor
 
-__all__ = ["check_int", "check_number", "check_range"]
+__all__ = ["check_int", "check_number", "check_range", "with_article"]
+
+# Letters whose spoken names start with a vowel sound: "an RBM", "an MLP", but "a VAE".
+VOWEL_SOUND_LETTERS = "AEFHILMNORSX"
 
 
 def check_int(owner: str, name: str, value: Any, minimum: int = 1,
@@ -82,3 +85,16 @@ def check_range(owner: str, data: Any, low: float, high: float, why: str) -> Non
         raise ValueError(f"{owner}: values must lie in [{low:g}, {high:g}] ({why}), got "
                          f"[{smallest:g}, {largest:g}]; scale the data to [{low:g}, {high:g}] "
                          f"first (images in 0-255: divide by 255)")
+
+
+def with_article(name: str) -> str:
+    """``name`` after "a" or "an", as it is read aloud: "an Autoencoder", "a VAE", "an RBM".
+
+    An acronym (its first two letters capitals) is spelt out, so the name of its first
+    letter decides; any other word takes "an" when it starts with a vowel.
+    """
+    if len(name) >= 2 and name[:2].isupper():
+        article = "an" if name[0] in VOWEL_SOUND_LETTERS else "a"
+    else:
+        article = "an" if name[:1].lower() in ("a", "e", "i", "o", "u") else "a"
+    return f"{article} {name}"

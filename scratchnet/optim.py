@@ -54,7 +54,7 @@ from typing import Any, ClassVar
 
 from scratchnet.autograd import Tensor
 from scratchnet.backend import as_numpy, get_array_module
-from scratchnet.checks import check_int, check_number
+from scratchnet.checks import check_int, check_number, with_article
 
 __all__ = ["SGD", "Adam", "CosineLR", "LRScheduler", "Optimizer", "StepLR"]
 
@@ -102,8 +102,8 @@ class Optimizer(abc.ABC):
         seen: set[int] = set()
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
-                raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, expected a "
-                                "Tensor (parameter groups as dicts are not supported)")
+                raise TypeError(f"{name}: parameter {i} is {with_article(type(p).__name__)}, "
+                                "expected a Tensor (parameter groups as dicts are not supported)")
             if not p.requires_grad:
                 raise ValueError(f"{name}: parameter {i} (shape {p.shape}) does not require "
                                  "grad; create it with requires_grad=True or leave it out")

@@ -51,6 +51,7 @@ from tqdm.auto import tqdm
 from scratchnet.autograd import Tensor, as_tensor, no_grad
 from scratchnet.backend import as_numpy, get_array_module
 from scratchnet.checkpoint import save
+from scratchnet.checks import with_article
 from scratchnet.nn.module import Module
 
 __all__ = ["Callback", "Checkpoint", "EarlyStopping", "History", "SampleGrid",
@@ -299,8 +300,8 @@ class SampleGrid(Callback):
 
     def on_train_begin(self, model: Module) -> None:
         if not callable(getattr(model, "sample", None)):
-            raise TypeError(f"SampleGrid: a {type(model).__name__} has no sample(n, rng=...) "
-                            "method to draw images from")
+            raise TypeError(f"SampleGrid: {with_article(type(model).__name__)} has no "
+                            "sample(n, rng=...) method to draw images from")
         self.saved = []
 
     def on_epoch_end(self, epoch: int, history: History, model: Module) -> None:
@@ -368,22 +369,22 @@ def _step_function(model: Module, loss_fn: LossFn | None, optimizer: Any
                    ) -> tuple[Callable[[Any], Mapping[str, float]], Any]:
     """What one step of ``fit`` does, and the optimizer(s) it uses."""
     own_step = getattr(model, "training_step", None)
-    name = type(model).__name__
+    name = with_article(type(model).__name__)
     if own_step is not None:
         if loss_fn is not None:
-            raise ValueError(f"fit: a {name} trains through its own training_step; leave "
+            raise ValueError(f"fit: {name} trains through its own training_step; leave "
                              "loss_fn out (None)")
         if optimizer is None:
             if not callable(getattr(model, "configure_optimizers", None)):
-                raise TypeError(f"fit: a {name} has no configure_optimizers(); pass the "
+                raise TypeError(f"fit: {name} has no configure_optimizers(); pass the "
                                 "optimizer(s) its training_step expects")
             optimizer = model.configure_optimizers()
         return (lambda batch: own_step(batch, optimizer)), optimizer
     if loss_fn is None:
-        raise TypeError(f"fit: loss_fn is required for a {name}: loss_fn(model, *batch) -> "
+        raise TypeError(f"fit: loss_fn is required for {name}: loss_fn(model, *batch) -> "
                         "scalar Tensor, e.g. lambda m, x, y: F.cross_entropy(m(x), y)")
     if optimizer is None:
-        raise TypeError(f"fit: optimizer is required for a {name}, e.g. "
+        raise TypeError(f"fit: optimizer is required for {name}, e.g. "
                         "optim.Adam(model.parameters())")
     checked = None if hasattr(optimizer, "params") else model.parameters()
 
@@ -443,8 +444,8 @@ def fit(model: Module, loss_fn: LossFn | None = None, optimizer: Any = None,
     if metrics and not validation:
         raise ValueError("fit: metrics are measured on val_loader; pass val_loader=...")
     if validation and loss_fn is None and not metrics:
-        raise ValueError(f"fit: a {type(model).__name__} has no loss_fn to validate; pass "
-                         "metrics= to measure on val_loader")
+        raise ValueError(f"fit: {with_article(type(model).__name__)} has no loss_fn to "
+                         "validate; pass metrics= to measure on val_loader")
     schedulers = list(scheduler) if isinstance(scheduler, (list, tuple)) else (
         [] if scheduler is None else [scheduler])
     callbacks = sorted(callbacks, key=lambda c: c.order)

@@ -163,8 +163,9 @@ def _grid_shape(n: int, nrow: int | None, ncol: int | None, caller: str) -> tupl
     elif ncol is None:
         ncol = math.ceil(n / nrow)
     if nrow * ncol < n:
-        raise ValueError(f"{caller}: a {nrow}x{ncol} grid holds {nrow * ncol} images but got "
-                         f"{n}; pass fewer images (e.g. images[:{nrow * ncol}]) or a larger grid")
+        raise ValueError(f"{caller}: {nrow} rows x {ncol} columns hold {nrow * ncol} images but "
+                         f"got {n}; pass fewer images (e.g. images[:{nrow * ncol}]) or a larger "
+                         "grid")
     return nrow, ncol
 
 

@@ -64,6 +64,8 @@ ALLOWED = {
     "ndim", "shape",
     # the host random generator (see the module docstring)
     "random.default_rng",
+    # NumPy's floating-point warning switch: it computes nothing (CuPy never warns)
+    "errstate",
 }
 SHAPE_FUNCTIONS = {"prod"}   # allowed when their argument is visibly a shape
 HOST_MARKER = re.compile(r"#\s*host:(.*)")

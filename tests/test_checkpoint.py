@@ -11,7 +11,8 @@ import pytest
 
 import scratchnet as sn
 from scratchnet import nn
-from scratchnet.checkpoint import CheckpointError, _with_article, read_checkpoint
+from scratchnet.checkpoint import CheckpointError, read_checkpoint
+from scratchnet.checks import with_article
 
 
 def small_model(seed: int = 0) -> nn.Module:
@@ -198,7 +199,7 @@ def test_a_single_npy_array_is_named_as_one_even_when_damaged(tmp_path):
     ("RBM", "an RBM"), ("MLP", "an MLP"), ("DBN", "a DBN"), ("A", "an A"),
 ])
 def test_with_article_reads_like_english(name, expected):
-    assert _with_article(name) == expected
+    assert with_article(name) == expected
 
 
 def test_a_class_mismatch_uses_an_before_a_vowel(tmp_path):

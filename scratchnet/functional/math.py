@@ -124,7 +124,7 @@ def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     return _operand(a, dtype, b), _operand(b, dtype, a)
 
 
-def _as_float(x: Any) -> Tensor:
+def as_float(x: Any) -> Tensor:
     """``x`` as a Tensor, cast to the default float dtype when it holds ints or bools.
 
     For the functions whose values are not integers (exp, log, logsumexp, sigmoid, ...):
@@ -136,7 +136,7 @@ def _as_float(x: Any) -> Tensor:
     return Tensor._wrap(x.data.astype(get_default_dtype()))  # not a float: never requires grad
 
 
-def _constant(array: Any) -> Tensor:
+def constant(array: Any) -> Tensor:
     """A tensor that never requires grad (a mask or a saved index)."""
     return Tensor._wrap(array)
 
@@ -202,7 +202,7 @@ class PowConst(Function):
         (x,) = self.inputs
         c = self.exponent
         if c == 0:  # x ** 0 = 1 is constant; 0 · x^-1 would be 0 · inf = NaN at x = 0
-            return _constant(get_array_module(gy.data).zeros_like(gy.data))
+            return constant(get_array_module(gy.data).zeros_like(gy.data))
         return gy * (c * x ** (c - 1))
 
 
@@ -261,7 +261,7 @@ class Abs(Function):
 
     def backward(self, gy):
         x = self.inputs[0].data
-        return gy * _constant(get_array_module(x).sign(x))
+        return gy * constant(get_array_module(x).sign(x))
 
 
 class Maximum(Function):
@@ -343,7 +343,7 @@ def div(a: Any, b: Any) -> Tensor:
     """a / b with broadcasting: true division, so integers give the default float dtype."""
     a, b = _pair(a, b)
     if a.data.dtype.kind != "f":  # then neither is a float (see _pair)
-        a, b = _as_float(a), _as_float(b)
+        a, b = as_float(a), as_float(b)
     return Div()(a, b)
 
 
@@ -366,17 +366,17 @@ def pow(x: Any, exponent: Any) -> Tensor:
 
 def exp(x: Tensor) -> Tensor:
     """e^x (integers and bools give the default float dtype, as for log and sqrt)."""
-    return Exp()(_as_float(x))
+    return Exp()(as_float(x))
 
 
 def log(x: Tensor) -> Tensor:
     """Natural logarithm."""
-    return Log()(_as_float(x))
+    return Log()(as_float(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
     """Square root."""
-    return Sqrt()(_as_float(x))
+    return Sqrt()(as_float(x))
 
 
 def abs(x: Tensor) -> Tensor:
@@ -557,7 +557,7 @@ class _Extremum(Function):
         keep = _keepdims_shape(x.shape, self.axis)
         hits = x == self.output().data.reshape(keep)
         share = hits / hits.sum(axis=self.axis, keepdims=True)
-        return reshape(gy, keep) * _constant(share.astype(x.dtype))
+        return reshape(gy, keep) * constant(share.astype(x.dtype))
 
 
 class Max(_Extremum):
@@ -635,7 +635,7 @@ def min(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 def logsumexp(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Numerically stable ``log Σ exp(x)`` over ``axis``."""
-    x = _as_float(x)
+    x = as_float(x)
     _normalize_axis(axis, x.ndim)
     return LogSumExp(axis, keepdims)(x)
 

@@ -376,9 +376,10 @@ class RBM(nn.Module):
         weights = xp.concatenate([xp.full(n, 1.0 / n, dtype=self.W.dtype),
                                   xp.full(m, -1.0 / m, dtype=self.W.dtype)])
         stacked_t = xp.concatenate([v_data, v_model]).T  # (n_visible, n + m): one v per column
+        minus_mean_gap = Tensor._wrap(stacked_t @ -weights)  # −Vᵀw, a constant
         hidden_input = self.W @ Tensor._wrap(stacked_t) + self.b.reshape(self.n_hidden, 1)
-        visible_term = (self.a * Tensor._wrap(stacked_t @ weights)).sum()
-        return -visible_term - (F.softplus(hidden_input) * Tensor._wrap(weights)).sum()
+        return (self.a * minus_mean_gap).sum() - (F.softplus(hidden_input)
+                                                  * Tensor._wrap(weights)).sum()
 
     def training_step(self, batch: Any, optimizer: Any) -> dict[str, float]:
         """One CD-k (or PCD-k) update: a gradient step on :meth:`free_energy_gap`.

@@ -32,7 +32,13 @@ from scratchnet.nn.layers import (
     GaussianNoise,
     Reshape,
 )
-from scratchnet.nn.module import Module, Parameter, Sequential, StateDictError
+from scratchnet.nn.module import (
+    Module,
+    Parameter,
+    RemovableHandle,
+    Sequential,
+    StateDictError,
+)
 from scratchnet.nn.spectral_norm import SpectralNorm
 
 __all__ = [
@@ -52,6 +58,7 @@ __all__ = [
     "Module",
     "Parameter",
     "ReLU",
+    "RemovableHandle",
     "Reshape",
     "Sequential",
     "Sigmoid",
