@@ -74,14 +74,18 @@ def check_range(owner: str, data: Any, low: float, high: float, why: str) -> Non
 
     A model whose likelihood assumes a range (Bernoulli pixels in [0, 1], a generator that
     ends in a tanh) would otherwise train on 0-255 images with an enormous loss and no
-    hint why. ``why`` says where the range comes from, for the message. NaN fails too.
+    hint why. ``why`` says where the range comes from, for the message. NaN and inf fail
+    with a message of their own.
     """
     values = np.asarray(data) if isinstance(data, (list, tuple)) else data
     values = values.data if isinstance(values, Tensor) else values
     if values.size == 0:
         return
     smallest, largest = float(values.min()), float(values.max())
-    if not (low <= smallest and largest <= high):  # written so that NaN fails
+    if not (math.isfinite(smallest) and math.isfinite(largest)):  # a NaN makes both NaN
+        raise ValueError(f"{owner}: the data contain NaN or infinite values (the smallest is "
+                         f"{smallest:g}, the largest {largest:g})")
+    if not (low <= smallest and largest <= high):
         raise ValueError(f"{owner}: values must lie in [{low:g}, {high:g}] ({why}), got "
                          f"[{smallest:g}, {largest:g}]; scale the data to [{low:g}, {high:g}] "
                          f"first (images in 0-255: divide by 255)")

@@ -87,27 +87,37 @@ class TrainingDiverged(RuntimeError):
 # --------------------------------------------------------------------------------------
 # One gradient step
 # --------------------------------------------------------------------------------------
-def _loss_value(loss: Any, caller: str) -> float:
-    """The float value of a scalar loss Tensor, with a clear error for anything else."""
+def _check_loss(loss: Any, caller: str) -> None:
+    """A clear error for anything but a scalar Tensor."""
     if not isinstance(loss, Tensor):
         raise TypeError(f"{caller}: the loss must be a scalar Tensor, got "
                         f"{type(loss).__name__}")
     if loss.size != 1:
         raise ValueError(f"{caller}: the loss must be a scalar Tensor, got shape "
                          f"{loss.shape}; reduce it, e.g. with .mean()")
+
+
+def _loss_value(loss: Any, caller: str) -> float:
+    """The float value of a scalar loss Tensor, with a clear error for anything else."""
+    _check_loss(loss, caller)
     return float(loss.item())
 
 
 def _first_bad_gradient(parameters: Iterable[Tensor]) -> float | None:
-    """The sum of the first gradient holding a NaN or inf, else None.
+    """The first non-finite value in the gradients, else None.
 
-    One reduction per gradient: a NaN or inf anywhere makes its sum non-finite.
+    One reduction per gradient: a NaN or inf anywhere makes its sum non-finite. A sum can
+    also overflow while every value is finite, so a non-finite sum is confirmed value by
+    value before it counts.
     """
     for p in parameters:
         if p.grad is not None:
-            total = p.grad.data.sum()
-            if not bool(get_array_module(total).isfinite(total)):
-                return float(total)
+            g = p.grad.data
+            xp = get_array_module(g)
+            if not bool(xp.isfinite(g.sum())):
+                bad = g[~xp.isfinite(g)]
+                if bad.size:
+                    return float(bad[0])
     return None
 
 
@@ -286,8 +296,9 @@ class SampleGrid(Callback):
     ``seed``, so a GAN or a VAE decodes the same n codes z every epoch and the grids show one
     model changing rather than new random draws (an RBM's chains start from the same random
     pixels). ``sample_options`` go to ``sample``: ``labels=`` for a conditional GAN,
-    ``steps=`` for an RBM. The grids go to ``folder/epoch_001.png``, ...; ``saved`` lists
-    them.
+    ``steps=`` for an RBM. Values are shown over the model's ``data_range`` when it has one
+    (a tanh GAN: [−1, 1]), else over [0, 1]. The grids go to ``folder/epoch_001.png``, ...;
+    ``saved`` lists them.
     """
 
     def __init__(self, folder: str | os.PathLike[str], n: int = 64, every: int = 1,
@@ -311,8 +322,10 @@ class SampleGrid(Callback):
 
         images = model.sample(self.n, rng=self.seed, **self.sample_options)
         images = as_numpy(getattr(images, "data", images))
-        path = self.folder / f"epoch_{epoch:03d}.png"
-        self.saved.append(viz.save_figure(viz.image_grid(images, title=f"epoch {epoch}"), path))
+        # A GAN knows its samples' range (a tanh generator: [-1, 1]); images are in [0, 1].
+        value_range = getattr(model, "data_range", None) or (0.0, 1.0)
+        grid = viz.image_grid(images, title=f"epoch {epoch}", value_range=value_range)
+        self.saved.append(viz.save_figure(grid, self.folder / f"epoch_{epoch:03d}.png"))
 
 
 # --------------------------------------------------------------------------------------
@@ -389,9 +402,25 @@ def _step_function(model: Module, loss_fn: LossFn | None, optimizer: Any
     checked = None if hasattr(optimizer, "params") else model.parameters()
 
     def step(batch: Any) -> dict[str, float]:
-        return {"loss": minimize(loss_fn(model, *_tensors(batch)), optimizer, checked)}
+        loss = loss_fn(model, *_tensors(batch))
+        _check_loss(loss, "fit: loss_fn(model, *batch)")
+        return {"loss": minimize(loss, optimizer, checked)}
 
     return step, optimizer
+
+
+def _numbers(logs: Any, model: Module) -> Mapping[str, float]:
+    """What a step logged, checked: a dict of Python numbers."""
+    if not isinstance(logs, Mapping):
+        raise TypeError(f"fit: {with_article(type(model).__name__)}'s training_step must "
+                        f"return a dict of numbers to log, got {type(logs).__name__}")
+    for key, value in logs.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
+                                                             np.floating)):
+            raise TypeError(f"fit: training_step logged {key!r} as "
+                            f"{with_article(type(value).__name__)}, expected a Python number "
+                            "(for a one-element Tensor, log .item())")
+    return logs
 
 
 def _validation_loaders(val_loader: Any) -> dict[str, Iterable[Any]]:
@@ -460,7 +489,7 @@ def fit(model: Module, loss_fn: LossFn | None = None, optimizer: Any = None,
                    disable=not show_progress(progress))
         for step, batch in enumerate(bar, start=1):
             try:
-                logs = step_fn(batch)
+                logs = _numbers(step_fn(batch), model)
                 bad = next((k for k, v in logs.items() if not math.isfinite(v)), None)
                 if bad is not None:
                     raise TrainingDiverged(f"the logged {bad!r}", logs[bad])

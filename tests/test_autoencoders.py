@@ -382,6 +382,20 @@ def test_bce_loss_is_the_binary_cross_entropy_of_the_reconstruction(float64):
     assert model.loss(x).item() == pytest.approx(expected, rel=1e-10)
 
 
+def test_autoencoder_with_bce_refuses_images_in_0_255_with_a_message_that_says_scale():
+    model = small_autoencoder(None, loss="bce")
+    x = manifold_data(10, seed=0) * 255  # the same points as 0-255 pixel values
+    with pytest.raises(ValueError, match=r"Autoencoder: values must lie in \[0, 1\] "
+                                         r"\(loss='bce'.*scale the data to \[0, 1\] first "
+                                         r"\(images in 0-255: divide by 255\)"):
+        model.loss(x)
+    with pytest.raises(ValueError, match="scale the data"):
+        model.reconstruction_loss(model(sn.Tensor(x)), sn.Tensor(x))
+    assert np.isfinite(model.loss(x / 255).item())
+    # Mean squared error reads no probabilities: any range is its to reconstruct.
+    assert np.isfinite(small_autoencoder(None, loss="mse").loss(x).item())
+
+
 # ---- sparsity --------------------------------------------------------------------------------
 
 def test_l1_sparsity_penalty_is_beta_times_mean_absolute_code(float64):

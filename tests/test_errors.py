@@ -1,4 +1,4 @@
-"""Bad input raises an error that says what was wrong (DESIGN.md principle 5).
+"""Bad input raises an error that says what was wrong (docs/architecture.md, invariant 5).
 
 Every check uses ``match=`` on the message: the error must name the function and what it
 got, not just be of the right type.

@@ -186,14 +186,14 @@ def test_gan_training_step_keeps_float32(backend, loss):
     assert_float32("GAN score", gan.score(real))
     if loss == "wgan_gp":
         assert_float32("gradient penalty", gan.gradient_penalty(real, fake))
-    logs = gan.train_step(real)
+    logs = gan.training_step(real, gan.configure_optimizers())
     assert all(np.isfinite(v) for v in logs.values()), logs
     assert_parameters_float32(gan.generator)
     assert_parameters_float32(gan.discriminator)
 
 
 def test_rbm_cd_step_keeps_float32(backend):
-    rbm = models.RBM(16, 8, batch_size=8, epochs=1, rng=0).to(backend)
+    rbm = models.RBM(16, 8, rng=0).to(backend)
     X = to_device((np.random.default_rng(8).uniform(size=(16, 16)) < 0.5).astype(np.float32),
                   backend)
     h = rbm.hidden_probabilities(X)
@@ -203,5 +203,10 @@ def test_rbm_cd_step_keeps_float32(backend):
     for name, g in zip("Wba", rbm.cd_gradient(X, v_model)):
         assert g.dtype == F32, f"the CD gradient for {name} is {g.dtype}"
     assert_float32("free energy", rbm.free_energy(X))
-    rbm.fit(X, progress=False)
+    gap = rbm.free_energy_gap(X, v_model)
+    assert_float32("free-energy gap", gap)
+    gap.backward()
+    assert_parameters_float32(rbm)
+    history = rbm.fit(X, epochs=1, batch_size=8, progress=False)
+    assert all(np.isfinite(values).all() for values in history.values())
     assert_parameters_float32(rbm, grads=False)

@@ -1,8 +1,9 @@
 """The GAN, measured: its losses and their gradients against NumPy on tiny linear nets, the
 saturation of the minimax generator loss, the WGAN-GP gradient penalty (closed form for a
 linear critic, NumPy and finite differences for a nonlinear one, double backprop included),
-PacGAN packing, conditioning, the training step and fit, and a short run on the 8-mode ring
-that must cover most modes."""
+PacGAN packing, conditioning, the data range read off the generator, the training step and
+training through ``sn.train.fit``, and a short run on the 8-mode ring that must cover most
+modes."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import numpy as np
 import pytest
 
 import scratchnet as sn
-from scratchnet import nn
+from scratchnet import nn, optim
+from scratchnet.datasets.loader import DataLoader, StreamLoader
 from scratchnet.datasets.synthetic import make_ring
 from scratchnet.metrics import ring_coverage
 from scratchnet.models.gan import (
@@ -22,6 +24,7 @@ from scratchnet.models.gan import (
     mlp_discriminator,
     mlp_generator,
 )
+from scratchnet.train import Callback, SampleGrid, fit
 
 LATENT = 3
 
@@ -281,10 +284,15 @@ def test_a_batch_that_does_not_split_into_packs_raises():
     x = np.zeros((5, 2), np.float32)
     with pytest.raises(ValueError, match="cannot be split into packs of 2"):
         gan.score(x)
+    before = params(gan.generator) + params(gan.discriminator)
     with pytest.raises(ValueError, match="cannot be split into packs of 2"):
-        gan.train_step(x)
-    with pytest.raises(ValueError, match="not a multiple of pack=2"):
-        gan.fit(np.zeros((12, 2), np.float32), 1, batch_size=3, progress=False)
+        gan.training_step(x, gan.configure_optimizers())
+    # Refused before any update: no weight moved.
+    for b, a in zip(before, params(gan.generator) + params(gan.discriminator)):
+        np.testing.assert_array_equal(b, a)
+    with pytest.raises(ValueError, match=r"packs of 2.*drop_last=True"):
+        fit(gan, loader=DataLoader(np.zeros((12, 2), np.float32), batch_size=3, rng=0),
+            epochs=1, progress=False)
 
 
 # -- conditioning ---------------------------------------------------------------------------
@@ -347,7 +355,7 @@ def test_labels_are_required_exactly_when_conditional_and_must_be_in_range():
     with pytest.raises(ValueError, match="1-D integer array"):
         gan.sample(2, np.array([0.0, 1.0]))
     with pytest.raises(ValueError, match="needs labels"):
-        gan.train_step(np.zeros((4, 2), np.float32))
+        gan.training_step(np.zeros((4, 2), np.float32), gan.configure_optimizers())
 
     plain = GAN(mlp_generator(2, 2, (4,), rng=0), mlp_discriminator(2, (4,), rng=0), 2)
     with pytest.raises(ValueError, match="not conditional"):
@@ -355,7 +363,70 @@ def test_labels_are_required_exactly_when_conditional_and_must_be_in_range():
     assert plain.sample(2).shape == (2, 2)
 
 
-# -- train_step and fit ---------------------------------------------------------------------
+# -- the data range -------------------------------------------------------------------------
+def image_gan(output="sigmoid", **options):
+    return GAN(dcgan_generator(latent_dim=2, width=2, output=output, rng=0),
+               dcgan_discriminator(width=2, rng=1), 2, rng=0, **options)
+
+
+def images_in_0_255(n=4, seed=0):
+    return (np.random.default_rng(seed).random((n, 1, 28, 28)) * 255).astype(np.float32)
+
+
+def test_gan_with_a_sigmoid_generator_refuses_images_in_0_255_with_a_message_that_says_scale():
+    gan = image_gan("sigmoid")
+    assert gan.data_range == (0.0, 1.0)
+    images = images_in_0_255()
+    before = params(gan.generator) + params(gan.discriminator)
+    with pytest.raises(ValueError, match=r"GAN: values must lie in \[0, 1\].*scale the data "
+                                         r"to \[0, 1\].*divide by 255"):
+        gan.training_step(images, gan.configure_optimizers())
+    for b, a in zip(before, params(gan.generator) + params(gan.discriminator)):
+        np.testing.assert_array_equal(b, a)  # refused before any update
+    with pytest.raises(ValueError, match="scale the data"):
+        fit(gan, loader=DataLoader(images, batch_size=4, drop_last=True, rng=0), epochs=1,
+            progress=False)
+    # The same images divided by 255 train.
+    logs = gan.training_step(images / 255, gan.configure_optimizers())
+    assert all(np.isfinite(v) for v in logs.values())
+
+
+def test_gan_with_a_tanh_generator_needs_data_in_minus_one_to_one():
+    gan = image_gan("tanh")
+    assert gan.data_range == (-1.0, 1.0)
+    images = images_in_0_255()
+    with pytest.raises(ValueError, match=r"values must lie in \[-1, 1\].*scale the data"):
+        gan.training_step(images, gan.configure_optimizers())
+    logs = gan.training_step(images / 127.5 - 1.0, gan.configure_optimizers())
+    assert all(np.isfinite(v) for v in logs.values())
+
+
+def test_an_mlp_generator_with_a_linear_output_does_not_check_the_range_of_ring_data():
+    gan = GAN(mlp_generator(2, 2, (8,), rng=0), mlp_discriminator(2, (8,), rng=1), 2, rng=0)
+    assert gan.data_range is None
+    ring = 3.0 * make_ring(16, rng=0)[0]  # radius 3: outside both [0, 1] and [-1, 1]
+    assert ring.min() < -1 and ring.max() > 1
+    logs = gan.training_step(ring, gan.configure_optimizers())
+    assert all(np.isfinite(v) for v in logs.values())
+
+
+def test_data_range_can_be_set_by_hand_or_switched_off():
+    unchecked = image_gan("sigmoid", data_range=None)
+    assert unchecked.data_range is None
+    unchecked.discriminator_loss(images_in_0_255())  # no error: nothing is checked
+    ring = make_ring(16, rng=0)[0]
+    custom = GAN(mlp_generator(2, 2, (8,), rng=0), mlp_discriminator(2, (8,), rng=1), 2,
+                 data_range=(-2, 2), rng=0)
+    assert custom.data_range == (-2.0, 2.0)
+    custom.discriminator_loss(ring)
+    with pytest.raises(ValueError, match=r"values must lie in \[-2, 2\].*data_range"):
+        custom.discriminator_loss(3.0 * ring)
+    with pytest.raises(ValueError, match="low < high"):
+        GAN(mlp_generator(2, 2, (8,), rng=0), mlp_discriminator(2, (8,), rng=1), 2,
+            data_range=(1.0, 1.0))
+
+
+# -- the optimizers, the training step and fit ----------------------------------------------
 def params(module):
     return [p.numpy().copy() for p in module.parameters()]
 
@@ -372,17 +443,37 @@ def count_steps(optimizer):
     return calls
 
 
+def ring_gan(**options):
+    return GAN(mlp_generator(2, 2, (8,), rng=0), mlp_discriminator(2, (8,), rng=1), 2, rng=0,
+               **options)
+
+
+def test_configure_optimizers_gives_each_player_an_adam_over_its_own_weights():
+    gan = ring_gan()
+    optimizers = gan.configure_optimizers()
+    assert set(optimizers) == {"generator", "discriminator"}
+    for name, module in (("generator", gan.generator), ("discriminator", gan.discriminator)):
+        optimizer = optimizers[name]
+        assert isinstance(optimizer, optim.Adam)
+        assert [id(p) for p in optimizer.params] == [id(p) for p in module.parameters()]
+        assert optimizer.lr == 2e-4 and optimizer.betas == (0.5, 0.999)  # DCGAN's
+    apart = gan.configure_optimizers(lr=1e-4, betas=(0.0, 0.9), d_lr=4e-4)
+    assert apart["generator"].lr == 1e-4 and apart["discriminator"].lr == 4e-4
+    assert apart["generator"].betas == apart["discriminator"].betas == (0.0, 0.9)
+
+
 @pytest.mark.parametrize(("loss", "keys"), [
     ("non_saturating", {"d_loss", "d_real", "d_fake", "g_loss"}),
     ("minimax", {"d_loss", "d_real", "d_fake", "g_loss"}),
     ("wgan_gp", {"d_loss", "wasserstein", "gradient_penalty", "g_loss"}),
 ])
-def test_train_step_updates_both_players_with_d_steps_discriminator_steps(loss, keys):
-    gan = GAN(mlp_generator(2, 2, (8,), rng=0), mlp_discriminator(2, (8,), rng=1), 2,
-              loss=loss, d_steps=3, rng=0)
+def test_training_step_updates_both_players_with_d_steps_discriminator_steps(loss, keys):
+    gan = ring_gan(loss=loss, d_steps=3)
     g_before, d_before = params(gan.generator), params(gan.discriminator)
-    d_calls, g_calls = count_steps(gan.d_optimizer), count_steps(gan.g_optimizer)
-    logs = gan.train_step(make_ring(16, rng=0)[0])
+    optimizers = gan.configure_optimizers()
+    d_calls = count_steps(optimizers["discriminator"])
+    g_calls = count_steps(optimizers["generator"])
+    logs = gan.training_step(make_ring(16, rng=0)[0], optimizers)
     assert set(logs) == keys
     assert all(np.isfinite(v) and isinstance(v, float) for v in logs.values())
     assert len(d_calls) == 3 and len(g_calls) == 1
@@ -394,11 +485,35 @@ def test_train_step_updates_both_players_with_d_steps_discriminator_steps(loss, 
     assert all(not np.array_equal(b, a) for b, a in zip(d_before, d_after))
 
 
-def test_train_step_descends_each_players_own_loss(float64):
+def test_training_step_takes_the_optimizers_as_a_dict_or_a_pair():
+    real = make_ring(16, rng=0)[0]
+    start = params(ring_gan().generator) + params(ring_gan().discriminator)
+    results = []
+    for form in ("dict", "pair"):
+        gan = ring_gan()
+        optimizers = gan.configure_optimizers(lr=1e-2)
+        given = (optimizers if form == "dict"
+                 else (optimizers["generator"], optimizers["discriminator"]))
+        logs = gan.training_step(real, given)
+        results.append((logs, params(gan.generator) + params(gan.discriminator)))
+    (dict_logs, dict_weights), (pair_logs, pair_weights) = results
+    assert dict_logs == pair_logs
+    for first, second, initial in zip(dict_weights, pair_weights, start):
+        np.testing.assert_array_equal(first, second)
+        assert not np.array_equal(first, initial)
+    gan = ring_gan()
+    optimizers = gan.configure_optimizers()
+    with pytest.raises(KeyError, match=r"no \['discriminator'\]"):
+        gan.training_step(real, {"generator": optimizers["generator"]})
+    with pytest.raises(TypeError, match="optimizers must be"):
+        gan.training_step(real, optimizers["generator"])
+
+
+def test_training_step_descends_each_players_own_loss(float64):
     # Adam's first step moves every parameter by lr·g/(|g| + ε) ≈ lr·sign(g): D down its
     # loss on this batch, then G down its loss against the updated D, on the next draw of z.
     lr, n = 1e-3, 6
-    gan, real = linear_gan(lr=lr), real_batch(n)
+    gan, real = linear_gan(), real_batch(n)
     gan.rng = np.random.default_rng(7)
     d_loss, _ = gan.discriminator_loss(real)
     d_loss.backward()
@@ -407,7 +522,7 @@ def test_train_step_descends_each_players_own_loss(float64):
 
     gan.rng = np.random.default_rng(7)
     g_before, d_before = params(gan.generator), params(gan.discriminator)
-    gan.train_step(real)
+    gan.training_step(real, gan.configure_optimizers(lr=lr))
     for before, after, sign in zip(d_before, params(gan.discriminator), d_sign):
         np.testing.assert_allclose(after - before, -lr * sign, rtol=1e-4)
 
@@ -424,26 +539,43 @@ def test_train_step_descends_each_players_own_loss(float64):
     np.testing.assert_allclose(g_after[1] - g_before[1], -lr * np.sign(grad_bg), rtol=1e-4)
 
 
-def test_fit_returns_the_mean_of_each_epochs_step_logs():
+def test_fit_trains_a_gan_through_its_training_step_and_records_each_epochs_mean_logs(
+        monkeypatch):
     x = make_ring(40, rng=0)[0]
-    gan = GAN(mlp_generator(2, 2, (8,), rng=0), mlp_discriminator(2, (8,), rng=1), 2, rng=0)
+    gan = ring_gan()
     recorded, epochs_seen = [], []
-    original = gan.train_step
+    original = gan.training_step
 
-    def train_step(*args):
-        recorded.append(original(*args))
-        return recorded[-1]
+    def training_step(batch, optimizers):
+        recorded.append((len(batch), sorted(optimizers), original(batch, optimizers)))
+        return recorded[-1][2]
 
-    gan.train_step = train_step
-    history = gan.fit(x, 3, batch_size=16, progress=False,
-                      on_epoch_end=lambda g, e, means: epochs_seen.append((e, means)))
+    monkeypatch.setattr(gan, "training_step", training_step)
+
+    class Watch(Callback):
+        def on_epoch_end(self, epoch, history, model):
+            epochs_seen.append((epoch, history.last()))
+
+    history = fit(gan, loader=DataLoader(x, batch_size=16, drop_last=True, rng=0), epochs=3,
+                  callbacks=[Watch()], progress=False)
     assert len(recorded) == 3 * 2                      # 40 // 16 steps per epoch (drop_last)
+    assert all(n == 16 for n, _, _ in recorded)
+    # No optimizers given: fit used configure_optimizers()'s pair of players.
+    assert all(names == ["discriminator", "generator"] for _, names, _ in recorded)
     assert set(history) == {"d_loss", "d_real", "d_fake", "g_loss"}
     for key, values in history.items():
-        expected = [np.mean([r[key] for r in recorded[2 * e:2 * e + 2]]) for e in range(3)]
+        expected = [np.mean([r[2][key] for r in recorded[2 * e:2 * e + 2]]) for e in range(3)]
         np.testing.assert_allclose(values, expected, rtol=1e-12)
     assert [e for e, _ in epochs_seen] == [1, 2, 3]
     assert epochs_seen[-1][1]["g_loss"] == history["g_loss"][-1]
+
+
+def test_fit_refuses_a_loss_fn_for_a_gan():
+    gan = ring_gan()
+    with pytest.raises(ValueError, match="a GAN trains through its own training_step; leave "
+                                         "loss_fn out"):
+        fit(gan, lambda m, x: m.generator_loss(len(x)), loader=[make_ring(8, rng=0)[0]],
+            epochs=1, progress=False)
 
 
 def test_fit_with_labels_trains_a_conditional_gan():
@@ -452,26 +584,109 @@ def test_fit_with_labels_trains_a_conditional_gan():
     gan = GAN(mlp_generator(2, 2, (8,), n_classes=4, rng=0),
               mlp_discriminator(2, (8,), n_classes=4, rng=1), 2, n_classes=4, rng=0)
     before = params(gan.generator)
-    history = gan.fit(x, 2, batch_size=8, labels=labels, progress=False)
+    history = fit(gan, loader=DataLoader(x, labels, batch_size=8, drop_last=True, rng=0),
+                  epochs=2, progress=False)
     assert len(history["g_loss"]) == 2
     assert all(not np.array_equal(b, a) for b, a in zip(before, params(gan.generator)))
 
 
-def test_fit_saves_a_sample_grid_every_epoch(tmp_path):
+def test_a_sample_grid_callback_saves_the_generators_samples_every_epoch(tmp_path):
     images = np.random.default_rng(0).random((8, 1, 28, 28)).astype(np.float32)
     gan = GAN(dcgan_generator(latent_dim=4, width=4, rng=0), dcgan_discriminator(width=4, rng=1),
               4, rng=0)
-    history = gan.fit(images, 2, batch_size=4, progress=False, sample_dir=tmp_path,
-                      n_samples=4)
+    folder = tmp_path / "samples"
+    grid = SampleGrid(folder, n=4)
+    history = fit(gan, loader=DataLoader(images, batch_size=4, drop_last=True, rng=0), epochs=2,
+                  callbacks=[grid], progress=False)
     assert len(history["d_loss"]) == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_001.png", "epoch_002.png"]
-    assert all(p.stat().st_size > 0 for p in tmp_path.iterdir())
+    assert sorted(p.name for p in folder.iterdir()) == ["epoch_001.png", "epoch_002.png"]
+    assert grid.saved == [folder / "epoch_001.png", folder / "epoch_002.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in grid.saved)
+
+
+class EvalRecorder(nn.Module):
+    """A network that remembers every input it sees in evaluation mode (sampling)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.seen = []
+
+    def forward(self, x):
+        if not self.training:
+            self.seen.append(x.numpy().copy())
+        return self.net(x)
+
+
+def test_a_sample_grid_decodes_the_same_codes_every_epoch(tmp_path):
+    # 2×2 "images" (4 outputs), so that the grid can be drawn.
+    generator = EvalRecorder(mlp_generator(2, 4, (8,), rng=0))
+    gan = GAN(generator, mlp_discriminator(4, (8,), rng=1), 2, rng=0)
+    data = np.random.default_rng(1).random((16, 4)).astype(np.float32)
+    start = params(gan.generator)
+    grid = SampleGrid(tmp_path, n=5, seed=7)
+    fit(gan, optimizer=gan.configure_optimizers(lr=1e-2),
+        loader=DataLoader(data, batch_size=8, drop_last=True, rng=0), epochs=3,
+        callbacks=[grid], progress=False)
+    assert len(generator.seen) == 3 and len(grid.saved) == 3
+    codes = np.random.default_rng(7).standard_normal((5, 2)).astype(np.float32)
+    for seen in generator.seen:
+        np.testing.assert_array_equal(seen, codes)
+    # ... while the model itself changed between the grids.
+    assert any(not np.array_equal(b, a) for b, a in zip(start, params(gan.generator)))
+
+
+def test_two_calls_to_sample_with_the_same_seed_give_equal_arrays():
+    gan = ring_gan()
+    state = gan.rng.bit_generator.state
+    first, second = gan.sample(8, rng=0), gan.sample(8, rng=0)
+    np.testing.assert_array_equal(first.numpy(), second.numpy())
+    assert not np.array_equal(first.numpy(), gan.sample(8, rng=1).numpy())
+    # A seeded draw leaves the model's own generator where it was...
+    assert gan.rng.bit_generator.state == state
+    # ... which, used without a seed, gives new codes at every call.
+    assert not np.array_equal(gan.sample(8).numpy(), gan.sample(8).numpy())
+    with pytest.raises(ValueError, match="z has 3 rows for n=4 samples"):
+        gan.sample(4, z=gan.sample_latent(3))
+
+
+def test_sample_latent_draws_standard_normal_codes_in_the_networks_dtype(float64):
+    gan = GAN(nn.Dense(LATENT, 2, rng=0), nn.Dense(2, 1, rng=1), LATENT, rng=4)
+    z = gan.sample_latent(5, rng=9)
+    assert isinstance(z, sn.Tensor) and z.dtype == np.float64 and z.shape == (5, LATENT)
+    np.testing.assert_array_equal(z.numpy(), np.random.default_rng(9).standard_normal((5, 3)))
+    # The seed 4 became one generator that the model keeps: successive draws continue it.
+    expected = np.random.default_rng(4)
+    for _ in range(2):
+        np.testing.assert_array_equal(gan.sample_latent(2).numpy(),
+                                      expected.standard_normal((2, LATENT)))
+
+
+def test_sample_latent_follows_a_float32_generator():
+    gan = GAN(nn.Dense(LATENT, 2, rng=0), nn.Dense(2, 1, rng=1), LATENT, rng=4)
+    assert gan.sample_latent(3).dtype == np.float32
+
+
+@pytest.mark.parametrize("latent_dim", [0, -2])
+def test_a_latent_dim_that_is_not_a_positive_integer_is_refused(latent_dim):
+    with pytest.raises(ValueError, match="GAN: latent_dim must be a positive integer"):
+        GAN(nn.Dense(2, 2), nn.Dense(2, 1), latent_dim)
+    with pytest.raises(TypeError, match="GAN: latent_dim must be an integer"):
+        GAN(nn.Dense(2, 2), nn.Dense(2, 1), 1.5)
+
+
+def test_a_generator_that_is_not_a_module_or_has_no_weights_is_refused():
+    with pytest.raises(TypeError, match=r"GAN: expected an nn\.Module that maps z to data"):
+        GAN(lambda z: z, nn.Dense(2, 1), 2)
+    with pytest.raises(ValueError, match="GAN: the network that maps z to data has no "
+                                         "parameters"):
+        GAN(nn.Identity(), nn.Dense(2, 1), 2)
 
 
 def test_sample_uses_eval_mode_and_restores_training():
     gan = GAN(dcgan_generator(latent_dim=4, width=4, rng=0), dcgan_discriminator(width=4, rng=1),
               4, rng=0)
-    z = gan.noise(3)
+    z = gan.sample_latent(3)
     first, second = gan.sample(3, z=z), gan.sample(3, z=z)
     np.testing.assert_array_equal(first.numpy(), second.numpy())  # BatchNorm's running stats
     assert first.shape == (3, 1, 28, 28) and not first.requires_grad
@@ -482,38 +697,42 @@ def test_sample_uses_eval_mode_and_restores_training():
 
 # -- the 8-mode ring ------------------------------------------------------------------------
 def test_a_short_run_on_the_ring_covers_most_modes():
-    """PacGAN's ring (8 modes, radius 1, std 0.01), fresh samples each step; PacGAN counts a
-    mode as covered when one of 2,500 samples lands within 3 std of its centre.
+    """PacGAN's ring (8 modes, radius 1, std 0.01), fresh samples each step (a StreamLoader
+    of 2,500 batches of 128, one epoch of ``sn.train.fit``); PacGAN counts a mode as covered
+    when one of 2,500 samples lands within 3 std of its centre.
 
     Measured with these settings for 10 seeds (nets, z and data): 8 modes after 2,500 steps
     for all 10, high-quality fraction 0.20 to 0.67; 6 to 8 modes after 2,000 steps. About
     15 s on one core.
     """
     gan = GAN(mlp_generator(2, 2, (128, 128), rng=0), mlp_discriminator(2, (128, 128), rng=1),
-              2, lr=1e-3, rng=2)
-    data_rng = np.random.default_rng(3)
+              2, rng=2)
+    stream = StreamLoader(lambda n, rng: make_ring(n, rng=rng)[0], batch_size=128,
+                          batches=2500, rng=3)
     start = time.perf_counter()
-    for _ in range(2500):
-        real, centers = make_ring(128, rng=data_rng)
-        gan.train_step(real)
+    history = fit(gan, optimizer=gan.configure_optimizers(lr=1e-3), loader=stream, epochs=1,
+                  progress=False)
+    assert history.epochs == 1
+    centers = make_ring(1, rng=0)[1]
     modes, quality = ring_coverage(gan.sample(2500), centers, std=0.01)
     assert modes >= 6 and quality > 0.05, (modes, quality, time.perf_counter() - start)
-
 
 
 def test_generator_step_leaves_the_discriminator_weights_constant():
     gan = GAN(mlp_generator(2, 2, hidden=(8,), rng=0), mlp_discriminator(2, hidden=(8,), rng=1),
               2, rng=2)
+    optimizers = gan.configure_optimizers()
     snapshot = {}
-    d_step = gan.d_optimizer.step
+    d_step = optimizers["discriminator"].step
 
     def recording_step():
         snapshot.update({id(p): p.grad.data.copy()
                          for p in gan.discriminator.parameters()})
         d_step()
 
-    gan.d_optimizer.step = recording_step
-    gan.train_step(np.random.default_rng(3).normal(size=(16, 2)).astype(np.float32))
+    optimizers["discriminator"].step = recording_step
+    gan.training_step(np.random.default_rng(3).normal(size=(16, 2)).astype(np.float32),
+                      optimizers)
     for p in gan.discriminator.parameters():
         assert p.requires_grad
         np.testing.assert_array_equal(p.grad.data, snapshot[id(p)])  # G added nothing

@@ -466,6 +466,32 @@ def test_sample_shape_and_range():
     np.testing.assert_allclose(a, expected, rtol=1e-5, atol=1e-6)
 
 
+def test_sample_with_a_seed_decodes_the_same_codes_and_leaves_the_models_generator_alone():
+    vae = mlp_vae(latent_dim=3, hidden=16, image_shape=(1, 5, 5), rng=0)
+    state = vae.rng.bit_generator.state
+    first, second = vae.sample(4, rng=0).numpy(), vae.sample(4, rng=0).numpy()
+    np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(first, vae.sample(4, rng=1).numpy())
+    assert vae.rng.bit_generator.state == state
+    z = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    expected = 1.0 / (1.0 + np.exp(-decoder_logits(vae, z)))
+    np.testing.assert_allclose(first, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(vae.sample_latent(4, rng=0).numpy(), z)
+
+
+def test_a_sample_grid_shows_the_vae_learning_through_fit(tmp_path):
+    vae = mlp_vae(latent_dim=2, hidden=8, image_shape=(1, 4, 4), rng=0)
+    x = binary_data(16, seed=3).astype(np.float32)
+    grid = sn.train.SampleGrid(tmp_path, n=4, seed=1)
+    history = sn.train.fit(vae, lambda m, batch: m.loss(batch),
+                           optim.Adam(vae.parameters(), lr=1e-2),
+                           DataLoader(x, batch_size=8, rng=0), epochs=2, callbacks=[grid],
+                           progress=False)
+    assert history.epochs == 2
+    assert grid.saved == [tmp_path / "epoch_001.png", tmp_path / "epoch_002.png"]
+    assert all(path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for path in grid.saved)
+
+
 def test_reconstruct_and_forward():
     vae = mlp_vae(latent_dim=3, hidden=16, image_shape=(1, 4, 4), rng=0)
     x = binary_data(4, seed=9).astype(np.float32)
@@ -585,6 +611,37 @@ def test_decoder_shape_mismatch_raises():
         vae.elbo(x)
     with pytest.raises(ValueError, match="must match"):
         vae.log_likelihood(x, sn.Tensor(np.zeros((2, 2), dtype=np.float32)))
+
+
+def test_vae_refuses_images_in_0_255_with_a_message_that_says_scale():
+    vae = mlp_vae(latent_dim=2, hidden=8, image_shape=(1, 4, 4), rng=0)
+    x = binary_data(3, seed=9).astype(np.float32) * 255
+    message = (r"VAE: values must lie in \[0, 1\] \(a Bernoulli likelihood.*scale the data "
+               r"to \[0, 1\] first \(images in 0-255: divide by 255\)")
+    with pytest.raises(ValueError, match=message):
+        vae.loss(x)
+    with pytest.raises(ValueError, match=message):
+        vae.elbo(x)
+    z = sn.Tensor(np.zeros((3, 2), np.float32))
+    with pytest.raises(ValueError, match=message):
+        vae.log_likelihood(x, z)
+    assert np.isfinite(float(vae.loss(x / 255).numpy()))
+
+
+def test_a_gaussian_vae_does_not_check_the_range_of_its_data():
+    vae = mlp_vae(latent_dim=2, hidden=8, image_shape=(1, 4, 4), likelihood="gaussian",
+                  output_logvar=0.0, rng=0)
+    x = binary_data(3, seed=9).astype(np.float32) * 255
+    assert np.isfinite(float(vae.loss(x).numpy()))
+
+
+@pytest.mark.parametrize("latent_dim", [0, -1])
+def test_a_latent_dim_that_is_not_a_positive_integer_is_refused(latent_dim):
+    base = mlp_vae(latent_dim=2, hidden=8, image_shape=(1, 2, 2), rng=0)
+    with pytest.raises(ValueError, match="VAE: latent_dim must be a positive integer"):
+        VAE(base.encoder, base.decoder, latent_dim)
+    with pytest.raises(TypeError, match=r"VAE: expected an nn\.Module that maps z to data"):
+        VAE(base.encoder, lambda z: z, 2)
 
 
 # ---- 11. dtype discipline --------------------------------------------------------------------

@@ -22,6 +22,7 @@ from matplotlib.image import AxesImage
 
 import scratchnet as sn
 from scratchnet import viz
+from scratchnet.train import History
 
 ROOT = Path(__file__).resolve().parents[1]
 PHI_INV_0975 = 1.959963984540054  # Φ⁻¹(0.975), the 95% two-sided normal quantile
@@ -134,7 +135,7 @@ def test_image_grid_draws_into_given_axes() -> None:
     (np.zeros(5), {}, r"image_grid: expected images of shape"),
     (np.zeros((2, 2, 4, 4)), {}, r"image_grid: expected 1 \(grey\) or 3 \(RGB\) channels"),
     (np.zeros((2, 28, 28, 3)), {}, r"image_grid: .*channels-last"),
-    (np.zeros((7, 4, 4)), {"nrow": 2, "ncol": 3}, r"image_grid: a 2x3 grid holds 6"),
+    (np.zeros((7, 4, 4)), {"nrow": 2, "ncol": 3}, r"image_grid: 2 rows x 3 columns hold 6"),
     (np.zeros((2, 16)), {"image_shape": (3, 5)}, r"image_grid: image_shape=\(3, 5\)"),
     (np.zeros((2, 4, 4)), {"value_range": (1, 0)}, r"image_grid: value_range"),
     (np.zeros((0, 4, 4)), {}, r"image_grid: got an empty batch"),
@@ -145,29 +146,25 @@ def test_image_grid_errors_name_the_function(images, kwargs, message) -> None:
 
 
 # ---- plot_history ---------------------------------------------------------------------------
-HISTORY = {"loss": [1.0, 0.5, 0.25, 0.2], "val_loss": [1.1, 0.7, 0.6, 0.65], "kl": [3, 2, 1, 1]}
+LOGS = {"loss": [1.0, 0.5, 0.25, 0.2], "val_loss": [1.1, 0.7, 0.6, 0.65], "kl": [3, 2, 1, 1]}
 
 
-class _HistoryObject:
-    def __init__(self, logs: dict) -> None:
-        self.history = logs
+def _history(logs: dict) -> History:
+    """A History holding ``logs``, recorded one epoch at a time as fit does."""
+    history = History()
+    for epoch in range(max(len(values) for values in logs.values())):
+        history.record({k: v[epoch] for k, v in logs.items() if epoch < len(v)})
+    return history
 
 
-class _ToDictHistory:
-    def __init__(self, logs: dict) -> None:
-        self._logs = logs
-
-    def to_dict(self) -> dict:
-        return dict(self._logs)
+HISTORY = _history(LOGS)
 
 
-@pytest.mark.parametrize("wrap", [dict, _HistoryObject, _ToDictHistory],
-                         ids=["dict", "dot_history", "to_dict"])
-def test_plot_history_one_line_per_key_from_epoch_1(wrap) -> None:
-    fig = viz.plot_history(wrap(HISTORY))
+def test_plot_history_one_line_per_key_from_epoch_1() -> None:
+    fig = viz.plot_history(HISTORY)
     lines = fig.axes[0].get_lines()
-    assert [line.get_label() for line in lines] == list(HISTORY)
-    for line, values in zip(lines, HISTORY.values()):
+    assert [line.get_label() for line in lines] == list(LOGS)
+    for line, values in zip(lines, LOGS.values()):
         np.testing.assert_array_equal(line.get_ydata(), values)
         np.testing.assert_array_equal(line.get_xdata(), np.arange(1, len(values) + 1))
     assert fig.axes[0].get_legend() is not None
@@ -175,24 +172,68 @@ def test_plot_history_one_line_per_key_from_epoch_1(wrap) -> None:
     loss, val_loss, kl = lines
     assert val_loss.get_color() == loss.get_color() != kl.get_color()
     assert val_loss.get_linestyle() == "--" and loss.get_linestyle() == "-"
+    assert fig.axes[0].get_xlabel() == "epoch" and fig.axes[0].get_ylabel() == "value"
 
 
-def test_plot_history_keys_log_scale_and_scalar_types() -> None:
-    logs = {"loss": [np.float32(2.0), sn.Tensor(1.0), 0.5], "lr": [0.1, 0.1, 0.1]}
-    fig = viz.plot_history(logs, keys=["loss"], log_y=True, title="t")
+def test_plot_history_draws_the_history_that_fit_returns() -> None:
+    x = np.random.default_rng(0).normal(size=(32, 2)).astype(np.float32)
+    model = sn.nn.Dense(2, 1, rng=0)
+    history = sn.train.fit(model, lambda m, a: (m(a) ** 2).mean(),
+                           sn.optim.SGD(model.parameters(), lr=0.1),
+                           sn.datasets.DataLoader(x, batch_size=8, rng=0), epochs=3,
+                           progress=False)
+    lines = viz.plot_history(history).axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["loss", "lr"]
+    np.testing.assert_array_equal(lines[0].get_ydata(), history["loss"])
+
+
+def test_plot_history_keys_log_scale_title_and_ylabel() -> None:
+    history = _history({"loss": [np.float32(2.0), np.float64(1.0), 0.5], "lr": [0.1] * 3})
+    fig = viz.plot_history(history, keys=["loss"], log_y=True, title="t",
+                           ylabel="loss (nats)")
     ax = fig.axes[0]
     assert len(ax.get_lines()) == 1
     np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), [2.0, 1.0, 0.5])
     assert ax.get_yscale() == "log" and ax.get_title() == "t"
+    assert ax.get_ylabel() == "loss (nats)"
+    assert len(viz.plot_history(history, keys="lr").axes[0].get_lines()) == 1
+
+
+def test_plot_history_compares_runs_with_one_colour_per_run_and_one_style_per_key() -> None:
+    runs = {"sgd": HISTORY,
+            "adam": _history({"loss": [0.9, 0.3, 0.1, 0.05], "val_loss": [1.0, 0.5, 0.4, 0.4]})}
+    lines = viz.plot_history(runs).axes[0].get_lines()
+    # By default, the keys that every run has ("kl" is only in the first).
+    assert [line.get_label() for line in lines] == ["sgd loss", "sgd val_loss", "adam loss",
+                                                    "adam val_loss"]
+    sgd_loss, sgd_val, adam_loss, adam_val = lines
+    np.testing.assert_array_equal(adam_val.get_ydata(), [1.0, 0.5, 0.4, 0.4])
+    np.testing.assert_array_equal(sgd_val.get_ydata(), LOGS["val_loss"])
+    assert sgd_loss.get_color() == sgd_val.get_color() != adam_loss.get_color()
+    assert adam_loss.get_color() == adam_val.get_color()
+    assert sgd_loss.get_linestyle() == adam_loss.get_linestyle() == "-"
+    assert sgd_val.get_linestyle() == adam_val.get_linestyle() == "--"
+    with pytest.raises(ValueError, match=r"plot_history: no entries \['kl'\] in history"):
+        viz.plot_history(runs, keys=["kl"])
+
+
+def test_plot_history_refuses_a_plain_dict_of_lists_and_names_history() -> None:
+    with pytest.raises(TypeError, match=r"plot_history: expected the History that "
+                                        r"sn\.train\.fit returns.*got dict"):
+        viz.plot_history(LOGS)
+    with pytest.raises(TypeError, match=r"expected the History.*got list"):
+        viz.plot_history([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"expected the History.*got dict"):
+        viz.plot_history({})
+    with pytest.raises(TypeError, match=r"expected the History.*got dict"):
+        viz.plot_history({"run": HISTORY, "other": LOGS})  # one run is not a History
 
 
 def test_plot_history_errors() -> None:
     with pytest.raises(ValueError, match=r"plot_history: no entries \['acc'\]"):
         viz.plot_history(HISTORY, keys=["acc"])
-    with pytest.raises(TypeError, match="plot_history: expected a dict"):
-        viz.plot_history([1.0, 2.0])
     with pytest.raises(ValueError, match="plot_history: nothing to plot"):
-        viz.plot_history({"loss": []})
+        viz.plot_history(History())
 
 
 # ---- latent_scatter -------------------------------------------------------------------------

@@ -736,8 +736,8 @@ def transpose(x: Tensor, axes: Sequence[int] | None = None) -> Tensor:
     if axes is not None:
         axes = tuple(a % x.ndim for a in axes)
         if sorted(axes) != list(range(x.ndim)):
-            raise ValueError(f"transpose: axes {axes} are not a permutation of a "
-                             f"{x.ndim}-dimensional tensor's axes")
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the axes "
+                             f"0..{x.ndim - 1} of a tensor of shape {x.shape}")
     return Transpose(axes)(x)
 
 
