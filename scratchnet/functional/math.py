@@ -536,7 +536,7 @@ class Sum(Function):
 
     def backward(self, gy):
         shape = self.inputs[0].shape
-        if not self.keepdims:
+        if not self.keepdims and gy.ndim:  # a 0-d gradient (a total) broadcasts as it is
             gy = reshape(gy, _keepdims_shape(shape, self.axis))
         return broadcast_to(gy, shape)
 
