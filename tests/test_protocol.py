@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pytest
+from test_train import mse, regression_data  # tests/ is on sys.path (pytest's default)
 
 import scratchnet as sn
 import scratchnet.functional as F
@@ -33,17 +34,6 @@ from scratchnet.train import (
 )
 
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def regression_data(n=256, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 3)).astype(np.float32)
-    y = (x @ np.array([[1.5], [-2.0], [0.5]], np.float32) + 0.3).astype(np.float32)
-    return x, y
-
-
-def mse(model, x, y):
-    return F.mse_loss(model(x), y)
 
 
 def params(module):
