@@ -230,15 +230,13 @@ circle_ae = Autoencoder(
     decoder=nn.Sequential(nn.Dense(1, 16, activation="tanh"), nn.Dense(16, 2)),
 )
 optimizer = optim.Adam(circle_ae.parameters(), lr=3e-2)
-schedule = optim.CosineLR(optimizer, t_max=circle_steps)
 data = sn.Tensor(points)
 started = time.perf_counter()
-for _ in range(circle_steps):
-    optimizer.zero_grad()
-    loss = circle_ae.loss(data)
-    loss.backward()
-    optimizer.step()
-    schedule.step()
+# Full batch: the loader is one batch, all the points, so each epoch of fit is one step
+# and the cosine schedule, which fit steps once per epoch, falls step by step.
+sn.train.fit(circle_ae, lambda m, x: m.loss(x), optimizer, loader=[points],
+             epochs=circle_steps, scheduler=optim.CosineLR(optimizer, t_max=circle_steps),
+             progress=False)
 with sn.no_grad():
     code = circle_ae.encode(data).numpy()[:, 0]
     ae_points = circle_ae(data).numpy()

@@ -155,29 +155,44 @@ def largest_angle_deg(model: LinearAutoencoder, pca: PCA) -> float:
     return float(np.degrees(subspace_angles(model.decoder_basis(), pca.components_.T)[0]))
 
 
+class AngleToPCA(sn.train.Callback):
+    """The largest angle between the decoder's subspace and PCA's, every 5 steps."""
+
+    def __init__(self, pca: PCA) -> None:
+        self.pca = pca
+
+    def on_train_begin(self, model: LinearAutoencoder) -> None:
+        self.angles = {0: largest_angle_deg(model, self.pca)}
+
+    def on_epoch_end(self, step: int, history: sn.train.History,
+                     model: LinearAutoencoder) -> None:
+        if step % 5 == 0 or step == STEPS:
+            self.angles[step] = largest_angle_deg(model, self.pca)
+
+
 def train(k: int, tied: bool, seed: int) -> tuple[LinearAutoencoder, dict, float]:
+    """Full-batch Adam through sn.train.fit: the loader is one batch, the whole training
+    set, so an epoch is one step (and the cosine schedule falls step by step)."""
     model = LinearAutoencoder(D, k, tied=tied, rng=seed)
     for parameter in model.parameters():
         parameter.data *= INIT_SCALE
     weights = [model.encoder.weight] if tied else [model.encoder.weight, model.decoder.weight]
     optimizer = optim.Adam(weights, lr=LR, betas=(0.9, 0.99))
-    schedule = optim.CosineLR(optimizer, t_max=STEPS)
-    floor = pcas[k].reconstruction_error(x)
-    history = {"step": [], "excess": [], "angle": []}
+    angles = AngleToPCA(pcas[k])
     started = time.perf_counter()
-    for step in range(STEPS + 1):
-        optimizer.zero_grad()
-        loss = model.loss(train_data)
-        if step % 5 == 0 or step == STEPS:  # the loss of the weights after `step` steps
-            history["step"].append(step)
-            history["excess"].append((loss.item() - floor) / floor)
-            history["angle"].append(largest_angle_deg(model, pcas[k]))
-        if step == STEPS:
-            break
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-    return model, history, time.perf_counter() - started
+    fitted = sn.train.fit(model, lambda m, x: m.loss(x), optimizer, loader=[train_data],
+                          epochs=STEPS, scheduler=optim.CosineLR(optimizer, t_max=STEPS),
+                          callbacks=[angles], progress=False)
+    seconds = time.perf_counter() - started
+    # fit's "loss" of epoch s + 1 is the loss of the weights after s steps, taken before
+    # that epoch's step; the loss after the last step is measured here.
+    with sn.no_grad():
+        losses = [*fitted["loss"], model.loss(train_data).item()]
+    floor = pcas[k].reconstruction_error(x)
+    steps = sorted(angles.angles)
+    history = {"step": steps, "excess": [(losses[s] - floor) / floor for s in steps],
+               "angle": [angles.angles[s] for s in steps]}
+    return model, history, seconds
 
 
 results = {}

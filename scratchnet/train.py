@@ -502,7 +502,8 @@ def fit(model: Module, loss_fn: LossFn | None = None, optimizer: Any = None,
             for key, value in logs.items():
                 sums[key] = sums.get(key, 0.0) + n * value
             count += n
-            bar.set_postfix({key: f"{total / count:.4f}" for key, total in sums.items()})
+            if not bar.disable:
+                bar.set_postfix({key: f"{total / count:.4f}" for key, total in sums.items()})
         bar.close()
         if count == 0:
             raise ValueError("fit: the loader yielded no batches")

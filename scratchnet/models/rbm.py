@@ -399,9 +399,9 @@ class RBM(nn.Module):
         """``optim.SGD`` over (W, b, a), with the defaults of Hinton's practical guide.
 
         The guide's recipe: a learning rate of about 0.1 (per batch-mean gradient),
-        momentum 0.5 (raised to 0.9 later, which this lesson's RBMs do not need), and a
-        small weight decay such as 2·10⁻⁴. ``optim.SGD`` decays the biases too, where the
-        guide decays only W; at such a small decay the biases barely notice.
+        momentum 0.5 (the guide raises it to 0.9 after a few epochs), and a small weight
+        decay such as 2·10⁻⁴. ``optim.SGD`` decays the biases too, where the guide decays
+        only W.
         """
         return optim.SGD(self.parameters(), lr=lr, momentum=momentum,
                          weight_decay=weight_decay)
