@@ -264,14 +264,15 @@ fig = viz.image_grid(np.concatenate(snapshots), nrow=len(snapshots),
 print("saved", viz.save_figure(fig, FIGURES / "chain_from_test_digits.png"))
 
 # %% [markdown]
-# Look at the three sample grids before reading on. In our run, CD-1's chains end in two
-# shapes, a clean '0' and a broken blob that is no digit at all: a spurious mode that
-# CD-1 never saw, because its chains only ever take one step away from the data. CD-10's
-# samples are more varied (many '1's, some '7's, '5's and '0's, some fragments).
-# PCD-1's chains mostly end in '8's, '1's and '2's: a few strong modes. Chains started
-# from test digits slide into them (most often into a '1') within about a hundred
-# rounds. A sampler that keeps returning a few digits is a poor density model, and
-# section 6 puts a number on that.
+# Look at the three sample grids before reading on. In our run, most of CD-1's chains end
+# in a broken blob that is no digit at all, and a few in a clean '0' or a stroke: the blob
+# is a spurious mode that CD-1 never saw, because its chains only ever take one step away
+# from the data. CD-10's samples are varied ('6's, '9's, '5's, '0's, '7's, '4's, some
+# fragments). PCD-1's chains nearly all end in one '2', with a few '0's: one strong
+# mode. Chains started from test digits slide towards it within about a hundred rounds.
+# A sampler that keeps returning one digit is a poor density model, and section 6 puts a
+# number on that. (Another machine, whose floating-point round-off differs, can end these
+# chains in other shapes; the lesson's point does not depend on which.)
 
 # %% [markdown]
 # ## 5. Annealed importance sampling, checked against an exact sum
@@ -384,8 +385,9 @@ SUMMARY[f"AIS cost per 784-{N_HIDDEN} model: schedule used (measured) / default 
 # Read the table column by column. The reconstruction errors are almost equal while the
 # log-likelihoods are tens of nats apart: CD does not minimise the reconstruction error,
 # and reconstructing well one Gibbs round away from a digit says nothing about where
-# else the model puts its probability. The PLL does pick out PCD-1 as the worst model,
-# but it asks about one pixel at a time, and it is too noisy to tell CD-1 from CD-10.
+# else the model puts its probability. The PLL asks about one random pixel per image, so
+# it is noisy: its gaps between the models move a lot from run to run, while the AIS
+# column below measures the whole image.
 #
 # The AIS column is the real measure, with two caveats visible in the table. When an
 # interval is open (`inf` at the test LL's upper end, because log Z's lower end is
@@ -399,8 +401,8 @@ SUMMARY[f"AIS cost per 784-{N_HIDDEN} model: schedule used (measured) / default 
 # In this seeded run more Gibbs rounds help (CD-10 beats CD-1), while PCD-1 lags behind
 # both, unlike on the full MNIST with long training (Tieleman, 2008). Its 64 fantasy
 # chains must follow a model that changes with each of only about 1,300 updates, at a
-# learning rate chosen for CD. Its few strong modes (the '8's and '1's of section 4) hold
-# a large share of $Z$, and every other digit pays for it. Its interval is open upwards,
+# learning rate chosen for CD. Its one strong mode (the '2' of section 4) holds a large
+# share of $Z$, and every other digit pays for it. Its interval is open upwards,
 # so its number is the least certain of the three.
 #
 # ### How far from the literature, and why
@@ -474,8 +476,9 @@ SUMMARY["linear classifier test accuracy: pixels / CD-1 / CD-10 / PCD-1 features
 # * An RBM gives each image a free energy $F(v)$ that costs one matrix product, but its
 #   probability $e^{-F(v)}/Z$ needs a normaliser $Z$ that sums over $2^{784}$ images.
 # * Contrastive divergence replaces the model's expectation with a few Gibbs rounds from
-#   the data (CD-$k$) or from chains that persist (PCD). CD-10 costs about four times as
-#   much per epoch as CD-1 and pays back in nats and in samples; PCD-1 costs what CD-1
+#   the data (CD-$k$) or from chains that persist (PCD). CD-10 costs several times as
+#   much per epoch as CD-1 (the key numbers give the seconds) and pays back in nats and
+#   in samples; PCD-1 costs what CD-1
 #   costs, but with this little data and training it fell into one strong mode.
 # * Reconstruction error is easy to watch and nearly useless as a measure of the model;
 #   AIS gives nats, with bounds that can be trusted only when the runs agree, and the

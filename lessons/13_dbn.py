@@ -300,16 +300,22 @@ ax_loss.legend()
 fig.tight_layout()
 print("saved", viz.save_figure(fig, FIGURES / "fine_tuning_curves.png"))
 
+# %%
+spread = {kind: 100 * np.ptp([runs[kind, best_lr[kind], seed]["test"] for seed in SEEDS])
+          for kind in KINDS}
+print(f"gain from pre-training {100 * gain:+.1f} points; spread between seeds (max - min): "
+      f"pre-trained {spread['pre-trained']:.1f}, random {spread['random']:.1f} points")
+
 # %% [markdown]
-# At the rate each one prefers (0.03 for both, as it happens), the pre-trained net gets a
-# median of 88.6 % of the test digits right and the random net 82.5 %: **about six points
-# from pre-training**. The three seeds of each net lie within about a point of each other
-# (and the pre-trained ones each have their own DBN), so the gap is much larger than the
-# noise between runs. The curves differ in shape too: the pre-trained net is close to
-# 80 % after one epoch and levels off within about five, while the random net starts
-# below 50 %, needs 25 epochs or more, and levels off lower. Its dashed validation curves are
-# jagged because 100 validation digits is a small sample, one digit being one point;
-# that is also why the stopping rule meets many ties.
+# Each net is scored at the learning rate that its validation set prefers (printed
+# above). **Pre-training gains several points of test accuracy**, and the line above
+# sets that gain beside the spread between seeds (the pre-trained seeds each have their
+# own DBN): the gap is much larger than the noise between runs. The curves differ in
+# shape too: the pre-trained net is close to its final accuracy after one epoch and
+# levels off within a few, while the random net starts far lower, needs tens of epochs,
+# and levels off lower. Its dashed validation curves are jagged because 100 validation
+# digits is a small sample, one digit being one point; that is also why the stopping rule
+# meets many ties.
 
 # %% [markdown]
 # ## 6. Why? Optimisation, regularisation, or just a slow baseline?
@@ -385,29 +391,35 @@ fig = viz.plot_filters(tuned[0].weight.numpy()[:, :100], image_shape=(28, 28),
                        title="the same 100 units after fine-tuning")
 print("saved", viz.save_figure(fig, FIGURES / "filters_fine_tuned.png"))
 
+# %%
+every_run = {kind: [runs[kind, lr, seed]["test"] for lr in LEARNING_RATES for seed in SEEDS]
+             for kind in KINDS}
+print(f"worst pre-trained run at any rate: {min(every_run['pre-trained']):.1%}; best random "
+      f"run at any rate: {max(every_run['random']):.1%}")
+
 # %% [markdown]
-# What the four measurements say:
+# What the four measurements say (each number is in the printout above):
 #
-# 1. **The random start is not just slow.** With 100 epochs it ends where it did with 40
-#    (83.0 % for seed 1; no epoch of the long run gets above 84.1 %), still about six
-#    points behind.
-# 2. **No learning rate rescues it.** The worst pre-trained run in the table (87.6 %, one
-#    seed at rate 0.01) beats the best random run (83.0 %).
+# 1. **The random start is not just slow.** With 100 epochs it ends about where it did
+#    with 40, and no epoch of the long run comes near the pre-trained nets.
+# 2. **No learning rate rescues it.** The worst pre-trained run, at any rate and seed,
+#    beats the best random run.
 # 3. **Both effects are present.** Pre-training does speed up the optimiser here: the
-#    pre-trained nets get their training loss below 0.1 in 12 or 13 epochs, the random
-#    ones in 31 or 32. But at that *same* training loss the pre-trained nets score about
-#    89 % on the test digits and the random ones about 82.5 %. They fit the 400 labels
-#    equally well and generalise differently, which is what Erhan et al. call a
-#    regularisation effect: the starting point decides which of the many good fits to the
-#    labels gradient descent ends in.
-# 4. **Fine-tuning hardly touches the pre-trained features.** The first layer moves by
-#    under 1 % of its norm (0.75 in absolute terms), against 38 % (9.4) for the random
-#    start, and the filters after fine-tuning look just like the ones before. Part of the
-#    reason is that CD grew large weights (a norm near 79, three times Glorot's 25), which
-#    saturate many sigmoids and shrink the gradients that reach the first layer. So the
-#    pre-trained net mostly learns to *read* features that were chosen by modelling the
-#    images, while the random net has to invent its features from 400 labels and ends up
-#    with ones that fit those 400 digits and carry over less well to new ones.
+#    pre-trained nets get their training loss below 0.1 in far fewer epochs than the
+#    random ones. But at that *same* training loss the pre-trained nets score several
+#    points higher on the test digits. They fit the 400 labels equally well and
+#    generalise differently, which is what Erhan et al. call a regularisation effect: the
+#    starting point decides which of the many good fits to the labels gradient descent
+#    ends in.
+# 4. **Fine-tuning hardly touches the pre-trained features.** The first layer moves by a
+#    few per cent of its norm at most, against over a third for the random start, and the
+#    filters after fine-tuning look just like the ones before. Part of the reason is that
+#    CD grew large weights (compare the two starting norms: Glorot's scale against CD's,
+#    about three times larger), which saturate many sigmoids and shrink the gradients that
+#    reach the first layer. So the pre-trained net mostly learns to *read* features that
+#    were chosen by modelling the images, while the random net has to invent its features
+#    from 400 labels and ends up with ones that fit those 400 digits and carry over less
+#    well to new ones.
 
 # %% [markdown]
 # ## 7. Does the advantage shrink as labels grow?
@@ -441,9 +453,9 @@ SUMMARY["gain by number of labels (seed 1): " + " / ".join(map(str, LABEL_COUNTS
                for n in LABEL_COUNTS) + " points")
 
 # %% [markdown]
-# The gain is largest with 100 labels (about eight points), but it does not keep
-# shrinking: with 500 and with 2,000 labels it is the same, just under six points. (With
-# one seed per point, differences of a point or so are noise.) A penalty such as weight
+# The gain is largest with 100 labels, but it does not keep shrinking: with 500 and with
+# 2,000 labels it is about the same, as the lines above show. (With one seed per point,
+# differences of a point or so are noise.) A penalty such as weight
 # decay fades as more labels pin the weights down; this effect had not faded by 2,000
 # labels. Erhan et al. met the same puzzle on a far larger scale: in their online
 # experiments, with a practically endless stream of examples, the pre-trained networks
@@ -458,9 +470,9 @@ SUMMARY["gain by number of labels (seed 1): " + " / ".join(map(str, LABEL_COUNTS
 # * `DBN.to_mlp` reads the stack as a sigmoid MLP and adds a fresh output layer; backprop
 #   then fine-tunes all of it on the labels.
 # * With 500 labels (400 to train, 100 to choose the epoch and the learning rate), the
-#   pre-trained 784-500-500-10 net beats the same net from a Glorot-uniform start by about
-#   six points of test accuracy, at every learning rate tried and for every seed, and
-#   longer training does not close the gap.
+#   pre-trained 784-500-500-10 net beats the same net from a Glorot-uniform start by
+#   several points of test accuracy (the key numbers below), at every learning rate tried
+#   and for every seed, and longer training does not close the gap.
 # * It fits the labels faster *and* generalises better at equal training loss, and
 #   fine-tuning barely moves its first layer. The gain is largest with the fewest labels
 #   but had not faded at 2,000.
