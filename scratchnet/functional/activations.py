@@ -66,7 +66,7 @@ def sigmoid_array(x: Any) -> Any:
     overflows (x < −88 in float32, −709 in float64) it is inf and σ comes out 0, where
     the true value is below the smallest normal number. That overflow is the right limit,
     not an error, so its warning is switched off. (The form e/(1 + e) with e = e^{-|x|}
-    avoids the overflow but takes several passes over the array and was 2.5 to 20 times
+    avoids the overflow but takes several passes over the array and was 1.8 to 19 times
     slower, measured on RBM and VAE batches.)
     """
     xp = get_array_module(x)
