@@ -196,7 +196,8 @@ def train_gan(data: str, seed: int, steps: int, loss: str = "non_saturating",
     high-quality fraction, seconds, the History (one row per step) and, for each step
     count in ``snapshots``, 1,000 samples from a fixed z.
     """
-    make, std, scale = {"ring": (make_ring, 0.01, 1.0), "grid": (make_grid, 0.05, 4.0)}[data]
+    make, centers, std, scale = {"ring": (make_ring, ring_centers, 0.01, 1.0),
+                                 "grid": (make_grid, grid_centers, 0.05, 4.0)}[data]
     sn.manual_seed(seed)
     gan = models.GAN(models.mlp_generator(2, 2, g_hidden, rng=100 * seed),
                      models.mlp_discriminator(2, (128, 128), pack=pack, rng=100 * seed + 1),
@@ -212,7 +213,6 @@ def train_gan(data: str, seed: int, steps: int, loss: str = "non_saturating",
     history = sn.train.fit(gan, optimizer=optimizers, loader=stream, epochs=steps,
                            scheduler=schedules, callbacks=[shots], progress=False)
     seconds = time.perf_counter() - started
-    centers = make(1)[1]
     modes, quality = ring_coverage(scale * gan.sample(N_EVAL).numpy(), centers, std=std)
     return {"modes": modes, "quality": quality, "seconds": seconds, "history": history,
             "snapshots": shots.shots, "centers": centers}

@@ -73,6 +73,11 @@ def ais_schedule(kind: str = "default") -> np.ndarray:  # host: a list of temper
     return np.concatenate([*parts, [1.0]])
 
 
+def _is_binary(X: Any) -> bool:
+    """Whether every value of X is 0 or 1 (rather than a probability in between)."""
+    return bool(((X == 0) | (X == 1)).all())
+
+
 class RBM(nn.Module):
     """A Bernoulli–Bernoulli RBM trained with CD-k or persistent CD.
 
@@ -119,7 +124,7 @@ class RBM(nn.Module):
         X = X.astype(self.W.dtype, copy=False)
         check_range(f"RBM.{caller}", X, 0.0, 1.0, "binary data, or probabilities of binary "
                     "units")
-        if binary and X.size and not bool(((X == 0) | (X == 1)).all()):
+        if binary and X.size and not _is_binary(X):
             raise ValueError(f"RBM.{caller}: needs binary data (0 or 1): it is the "
                              f"probability of binary vectors; binarize first, e.g. "
                              f"load_mnist(binarize=True)")
@@ -354,7 +359,7 @@ class RBM(nn.Module):
 
     def _binary_sample(self, v: Any) -> Any:
         """v itself when it is binary, else a binary sample with P(1) = v."""
-        return v if bool(((v == 0) | (v == 1)).all()) else self._bernoulli(v)
+        return v if _is_binary(v) else self._bernoulli(v)
 
     def free_energy_gap(self, v_data: Any, v_model: Any) -> Tensor:
         """mean F(v_data) − mean F(v_model), a scalar Tensor; the samples are constants.
@@ -450,7 +455,7 @@ class RBM(nn.Module):
         xp = get_array_module(X)
         if not bool(xp.any(self.a.data)):
             self.init_visible_bias(X)
-        binary = bool(((X == 0) | (X == 1)).all())
+        binary = _is_binary(X)
         monitored = X[:MONITOR_ROWS]
         validation = {"train": DataLoader(monitored, batch_size=len(monitored), shuffle=False)}
         if X_val is not None:
