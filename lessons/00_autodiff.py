@@ -176,7 +176,7 @@ SUMMARY["df/da, df/db at (0.5, 1.5)"] = f"{a.grad.item():.10f}, {b.grad.item():.
 SUMMARY["hand vs autodiff, largest difference"] = f"{worst_hand:.1e}"
 
 # %% [markdown]
-# ### The whole idea in twenty lines
+# ### The whole idea on one screen
 #
 # What did `f.backward()` do to get these numbers? Nothing more than the sweep we just
 # did by hand, made automatic. The next cell is a complete reverse-mode engine for single
@@ -258,7 +258,7 @@ for name, mini, engine in [("f", mini_f.data, engine_f.item()),
     print(f"{name:>6} {mini:18.12f} {engine:18.12f} {rel:14.1e}")
     assert rel <= 1e-12, (f"the mini engine and scratchnet disagree on {name}: "
                           f"{mini!r} against {engine!r} (relative difference {rel:.1e})")
-SUMMARY["twenty-line engine vs sn.grad, largest relative difference"] = f"{worst_mini:.1e}"
+SUMMARY["mini engine vs sn.grad, largest relative difference"] = f"{worst_mini:.1e}"
 
 # %% [markdown]
 # That is all of reverse mode. scratchnet's engine runs the same loop; what it adds is
