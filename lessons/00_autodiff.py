@@ -511,10 +511,12 @@ class BrokenSoftmax(sn.Function):
     def forward(self, x):
         xp = sn.get_array_module(x)
         z = xp.exp(x - x.max(axis=-1, keepdims=True))
-        return z / z.sum(axis=-1, keepdims=True)
+        y = z / z.sum(axis=-1, keepdims=True)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
-        y = self.output()
+        (y,) = self.saved_tensors
         return gy - F.sum(gy * y, axis=-1, keepdims=True)  # BUG: should be y * (...)
 
 

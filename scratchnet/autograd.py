@@ -25,10 +25,11 @@ from __future__ import annotations
 import abc
 import contextlib
 import heapq
+import itertools
 import sys
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -139,7 +140,8 @@ class Tensor:
 
     __slots__ = (
         "__weakref__",
-        "_retain_grad",
+        "_grad_node",
+        "_slot",
         "creator",
         "data",
         "generation",
@@ -155,9 +157,10 @@ class Tensor:
         self.data = _to_array(data, dtype, copy=True)
         self.grad: Tensor | None = None
         self.creator: Function | None = None
+        self._slot = 0  # which of its creator's outputs this is
+        self._grad_node: AccumulateGrad | None = None  # a leaf's node, made when first used
         self.generation = 0
         self.name = name
-        self._retain_grad = False
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -169,9 +172,10 @@ class Tensor:
         t.data = data
         t.grad = None
         t.creator = None
+        t._slot = 0
+        t._grad_node = None
         t.generation = 0
         t.name = None
-        t._retain_grad = False
         t.requires_grad = False
         return t
 
@@ -250,7 +254,10 @@ class Tensor:
 
     def retain_grad(self) -> Tensor:
         """Keep ``.grad`` on this intermediate tensor after backward (leaves always keep it)."""
-        self._retain_grad = True
+        if self.creator is not None:
+            if self.creator._retained is None:
+                self.creator._retained = {}
+            self.creator._retained[self._slot] = weakref.ref(self)
         return self
 
     def to(self, backend: str) -> Tensor:
@@ -405,29 +412,55 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
 
 
 # --------------------------------------------------------------------------------------
-# Function
+# Function: one node of the graph
 # --------------------------------------------------------------------------------------
+class _SavedOutput(NamedTuple):
+    """An output saved for backward: its array, rebuilt as a Tensor when unpacked.
+
+    Holding the output Tensor itself would make a cycle (output -> creator -> output) that
+    only the garbage collector could free; the array and the slot are enough to rebuild it.
+    """
+
+    slot: int
+    data: Any
+
+
 class Function(abc.ABC):
     """One differentiable operation: a node of the graph.
 
     Subclasses implement
 
-    * ``forward(*arrays) -> array | tuple[array, ...]`` on raw arrays, and
+    * ``forward(*arrays) -> array | tuple[array, ...]`` on raw arrays, calling
+      ``self.save_for_backward(...)`` with exactly the arrays that backward will need, and
     * ``backward(*grad_outputs) -> Tensor | None | tuple[...]``, one gradient per input,
       written with Tensor operations so it can itself be differentiated.
 
-    Inside ``backward``, ``self.inputs`` holds the input tensors, ``self.output(i)``
-    returns the i-th output tensor, and ``self.needs_input_grad[i]`` says whether input
-    ``i`` wants a gradient (return ``None`` to skip work for it). A gradient may have a
-    broadcast shape or a wider dtype: the engine sums it back to the input's shape and
-    casts it to the input's dtype.
+    Inside ``backward``, ``self.saved_tensors`` gives back what forward saved: inputs and
+    outputs as Tensors that are part of the graph (so the gradient can be differentiated
+    again), any other array (a mask) as a constant. ``self.needs_input_grad[i]`` says
+    whether input ``i`` wants a gradient (return ``None`` to skip work for it). A gradient
+    may have a broadcast shape or a wider dtype: the engine sums it back to the input's
+    shape and casts it to the input's dtype.
+
+    When the call is recorded, the node keeps
+
+    * ``edges``: for each input, ``(producer, slot)``, the node that made it and which of
+      that node's outputs it was (a leaf's producer is its :class:`AccumulateGrad`), or
+      ``None`` for an input that needs no gradient;
+    * ``input_specs``: each input's ``(shape, dtype)``, to undo broadcasting and promotion;
+    * the saved tensors, and nothing else: an input's data stays alive only if some
+      backward needs it (Add keeps nothing but shapes, ReLU its output, conv its input and
+      kernel), so a training step holds in memory what backpropagation will read.
     """
 
-    generation = 0
-    inputs: tuple[Tensor, ...] = ()
+    generation = 0  # 1 + the highest generation among the inputs' producers
+    edges: Sequence[tuple[Any, int] | None] = ()
+    input_specs: Sequence[tuple[tuple[int, ...], Any]] = ()
     needs_input_grad: Sequence[bool] = ()
-    _outputs: Sequence[weakref.ref] = ()
+    _to_save: tuple[Any, ...] = ()
+    _saved: tuple[Any, ...] = ()
     _output_specs: tuple[tuple[tuple[int, ...], Any], ...] = ()
+    _retained: dict[int, weakref.ref] | None = None
 
     def __call__(self, *inputs: Tensor) -> Any:
         for x in inputs:
@@ -453,26 +486,45 @@ class Function(abc.ABC):
         # NumPy reductions of 0-d arrays return scalars; keep .data an array.
         outputs = [Tensor._wrap(np.asarray(y) if isinstance(y, np.generic)  # host: scalar
                                 else y) for y in ys]
-        if _Config.enable_grad:
-            # Plain lists and loops: this runs for every op, and generator expressions
-            # cost about a microsecond more here.
-            needs = [x.requires_grad for x in inputs]
-            if True in needs:
-                self.inputs = inputs
-                self.needs_input_grad = needs
-                self.generation = max([x.generation for x in inputs])
-                self._outputs = [weakref.ref(y) for y in outputs]
-                if not single:  # to build a zero gradient for an output that was dropped
-                    self._output_specs = tuple((y.shape, y.dtype) for y in ys)
-                for y in outputs:
-                    y.creator = self
-                    y.generation = self.generation + 1
-                    y.requires_grad = True
+        # Plain lists and loops: this runs for every op, and generator expressions
+        # cost about a microsecond more here.
+        needs = [x.requires_grad for x in inputs] if _Config.enable_grad else ()
+        if True in needs:
+            self._connect(inputs, needs, ys, outputs)
+        else:
+            self._to_save = ()  # nothing will call backward: let go of the arrays now
         return outputs[0] if single else outputs
 
-    def output(self, i: int = 0) -> Tensor:
-        """The i-th output tensor (alive whenever a gradient flows from it)."""
-        return self._outputs[i]()
+    def _connect(self, inputs: Sequence[Tensor], needs: list[bool], ys: Sequence[Any],
+                 outputs: list[Tensor]) -> None:
+        """Record this call in the graph: edges to the producers, specs, saved tensors."""
+        self.needs_input_grad = needs
+        self.edges = [_edge(x) if need else None for x, need in zip(inputs, needs)]
+        self.input_specs = [(x.data.shape, x.data.dtype) for x in inputs]
+        self.generation = max([x.generation for x in inputs]) + 1
+        if self._to_save:
+            self._saved = tuple(_saved_entry(a, inputs, ys, outputs) for a in self._to_save)
+            self._to_save = ()
+        if len(outputs) > 1:  # to build a zero gradient for an output that was dropped
+            self._output_specs = tuple((y.shape, y.dtype) for y in outputs)
+        for slot, y in enumerate(outputs):
+            y.creator, y._slot, y.generation, y.requires_grad = self, slot, self.generation, True
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep these arrays (inputs, outputs or others, as forward has them) for backward."""
+        self._to_save = arrays
+
+    @property
+    def saved_tensors(self) -> tuple[Tensor, ...]:
+        """What forward saved, as Tensors: inputs and outputs are part of the graph."""
+        return tuple(self._output_tensor(s) if isinstance(s, _SavedOutput) else s
+                     for s in self._saved)
+
+    def _output_tensor(self, saved: _SavedOutput) -> Tensor:
+        """A Tensor for one of this node's outputs, as if it were the original."""
+        y = Tensor._wrap(saved.data)
+        y.creator, y._slot, y.generation, y.requires_grad = self, saved.slot, self.generation, True
+        return y
 
     @abc.abstractmethod
     def forward(self, *arrays: Any) -> Any:
@@ -486,9 +538,157 @@ class Function(abc.ABC):
         return f"<{type(self).__name__} generation={self.generation}>"
 
 
+def _saved_entry(array: Any, inputs: Sequence[Tensor], ys: Sequence[Any],
+                 outputs: Sequence[Tensor]) -> Any:
+    """The input Tensor, the output slot, or a constant Tensor that ``array`` stands for."""
+    for x in inputs:
+        if x.data is array:
+            return x
+    for slot, y in enumerate(ys):
+        if y is array:  # forward's own array; outputs[slot].data may be it made 0-d
+            return _SavedOutput(slot, outputs[slot].data)
+    return Tensor._wrap(array)
+
+
+class AccumulateGrad:
+    """A leaf's node: gradients that reach it are added to the leaf's ``.grad``.
+
+    Every edge into a leaf ends here, so a leaf used by several ops sums their gradients
+    in one place, as an op's output does. The node refers to its leaf weakly (the leaf
+    holds the node), so a graph does not keep alive a leaf that nobody else holds.
+    """
+
+    generation = 0  # below every Function: a leaf's gradient is complete when it runs
+    edges = ()  # a leaf has no producers
+    _output_specs = ()  # one output slot, as a single-output Function
+
+    def __init__(self, leaf: Tensor) -> None:
+        self.leaf = weakref.ref(leaf)
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+
+def _edge(x: Tensor) -> tuple[Any, int]:
+    """Where a gradient for ``x`` goes: its creator's output slot, or its leaf node."""
+    if x.creator is not None:
+        return x.creator, x._slot
+    if x._grad_node is None:
+        x._grad_node = AccumulateGrad(x)
+    return x._grad_node, 0
+
+
 # --------------------------------------------------------------------------------------
 # The backward engine
 # --------------------------------------------------------------------------------------
+def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], create_graph: bool,
+                 accumulate: bool, wanted: Sequence[Tensor] = (),
+                 caller: str = "backward()") -> list[Tensor | None]:
+    """Backpropagate from ``roots``; the engine behind :meth:`Tensor.backward` and :func:`grad`.
+
+    Nodes are taken highest generation first, so a node's output gradients are complete
+    (every consumer has contributed) before it runs; the loop is iterative, so graph depth
+    is limited by memory, not by recursion. With ``accumulate=True`` gradients are added
+    to the ``.grad`` of leaves (and of tensors that called :meth:`Tensor.retain_grad`);
+    otherwise the gradients of ``wanted`` are returned, only the nodes that lead to them
+    run, and no ``.grad`` is touched.
+    """
+    for root in roots:
+        if not root.requires_grad:
+            raise RuntimeError(f"{caller}: the output does not require grad; did you build "
+                               "it from tensors with requires_grad=True, outside no_grad()?")
+    targets = [_edge(t) for t in wanted]
+    leads = None if accumulate else _nodes_leading_to(roots, {node for node, _ in targets})
+    found: dict[tuple[Any, int], Tensor] = {}
+    pending = _PendingGradients()
+    owned: set[int] = set()
+    with _grad_mode(create_graph):
+        for root, g in zip(roots, root_grads):
+            pending.add(_edge(root), _root_gradient(root, g, caller))
+        while pending:
+            node, gys = pending.pop()
+            if targets:
+                found.update(((node, slot), g) for slot, g in enumerate(gys) if g is not None)
+            if accumulate:
+                _store_grads(node, gys, create_graph, owned)
+            if isinstance(node, AccumulateGrad) or (
+                    leads is not None and not any(e and e[0] in leads for e in node.edges)):
+                continue
+            for edge, gx in _input_gradients(node, gys):
+                if leads is None or edge[0] in leads:
+                    pending.add(edge, gx)
+    return [found.get(edge) for edge in targets]
+
+
+class _PendingGradients:
+    """Gradients waiting for their node, summed per output slot; highest generation out first."""
+
+    def __init__(self) -> None:
+        self.grads: dict[Any, list[Tensor | None]] = {}
+        self.heap: list[tuple[int, int, Any]] = []
+        self.order = itertools.count()  # ties in generation: first come, first out
+
+    def __bool__(self) -> bool:
+        return bool(self.heap)
+
+    def add(self, edge: tuple[Any, int], g: Tensor) -> None:
+        node, slot = edge
+        slots = self.grads.get(node)
+        if slots is None:
+            slots = self.grads[node] = [None] * max(len(node._output_specs), 1)
+            heapq.heappush(self.heap, (-node.generation, next(self.order), node))
+        slots[slot] = g if slots[slot] is None else slots[slot] + g
+
+    def pop(self) -> tuple[Any, list[Tensor | None]]:
+        node = heapq.heappop(self.heap)[2]
+        return node, self.grads.pop(node)
+
+
+def _input_gradients(f: Function, gys: list[Tensor | None]) -> Iterator[tuple[Any, Tensor]]:
+    """Run ``f.backward`` and yield ``(edge, gradient)`` for each input that wants one.
+
+    Broadcasting and promotion are undone here, once for every op: each gradient gets its
+    input's shape (:func:`sum_to`) and dtype (a float32 weight times float64 data gets a
+    float64 gradient from Mul, and a float32 one here).
+    """
+    if len(gys) > 1:  # an output nobody used contributes a zero gradient
+        xp = get_array_module(next(g for g in gys if g is not None).data)
+        gys = [g if g is not None else Tensor._wrap(xp.zeros(shape, dtype))
+               for g, (shape, dtype) in zip(gys, f._output_specs)]
+    gxs = f.backward(*gys)
+    if not isinstance(gxs, tuple):
+        gxs = (gxs,)
+    if len(gxs) != len(f.edges):
+        raise RuntimeError(f"{type(f).__name__}.backward returned {len(gxs)} gradients for "
+                           f"{len(f.edges)} inputs")
+    for edge, (shape, dtype), gx in zip(f.edges, f.input_specs, gxs):
+        if edge is None or gx is None:
+            continue
+        if gx.data.shape != shape:
+            try:
+                gx = _ops.sum_to(gx, shape)
+            except ValueError as exc:
+                raise ValueError(f"{type(f).__name__}.backward returned a gradient of shape "
+                                 f"{gx.shape} for an input of shape {shape}; {exc}") from None
+        if gx.data.dtype != dtype:
+            gx = _ops.astype(gx, dtype)
+        yield edge, gx
+
+
+def _store_grads(node: Any, gys: list[Tensor | None], create_graph: bool,
+                 owned: set[int]) -> None:
+    """Add complete gradients to ``.grad``: a leaf's, or retained intermediate tensors'."""
+    tensors = {0: node.leaf} if isinstance(node, AccumulateGrad) else node._retained
+    for slot, ref in (tensors or {}).items():
+        t, g = ref(), gys[slot]
+        if t is None or g is None:
+            continue
+        if t.grad is not None:
+            t.grad = t.grad + g
+        else:
+            t.grad = g if create_graph else _owned(g, owned)
+
+
 def _root_gradient(root: Tensor, grad: Any, caller: str) -> Tensor:
     """The upstream gradient of a root: ones for a scalar, else ``grad`` checked and owned."""
     xp = get_array_module(root.data)
@@ -527,113 +727,34 @@ def _owned(g: Tensor, stored: set[int]) -> Tensor:
     return g
 
 
-def _relevant_functions(roots: Sequence[Tensor], wanted: set[int]) -> set[Function]:
-    """Functions on some path from a wanted tensor to a root (the rest can be skipped)."""
-    found: dict[int, Function] = {}
+# --------------------------------------------------------------------------------------
+# Walking the graph: pruning for grad(), and listing nodes for drawing
+# --------------------------------------------------------------------------------------
+def _graph_nodes(roots: Sequence[Tensor]) -> list[Any]:
+    """Every node reachable from ``roots`` (Functions and leaf nodes), each once."""
+    seen: dict[int, Any] = {}
     stack = [r.creator for r in roots if r.creator is not None]
+    stack += [r._grad_node for r in roots if r.creator is None and r._grad_node is not None]
     while stack:
-        f = stack.pop()
-        if id(f) in found:
-            continue
-        found[id(f)] = f
-        stack.extend(x.creator for x in f.inputs if x.creator is not None)
-    relevant: set[Function] = set()
-    # Lower generations first, so an input's creator is decided before its consumers.
-    for f in sorted(found.values(), key=lambda f: f.generation):
-        if any(id(x) in wanted or x.creator in relevant for x in f.inputs):
-            relevant.add(f)
-    return relevant
+        node = stack.pop()
+        if id(node) not in seen:
+            seen[id(node)] = node
+            stack.extend(e[0] for e in getattr(node, "edges", ()) if e is not None)
+    return list(seen.values())
 
 
-def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], create_graph: bool,
-                 accumulate: bool, wanted: Sequence[Tensor] = (),
-                 caller: str = "backward()") -> list[Tensor | None]:
-    """Backpropagate from ``roots``; the engine behind :meth:`Tensor.backward` and :func:`grad`.
+def _nodes_leading_to(roots: Sequence[Tensor], targets: set[Any]) -> set[Any]:
+    """The targets and every node of ``roots``' graph with a path to one of them.
 
-    Functions are taken from a heap ordered by generation (the highest first), so a
-    tensor's gradient is complete — every consumer has contributed — before its creator
-    runs. The loop is iterative: graph depth is limited by memory, not by recursion.
-
-    With ``accumulate=True`` gradients are added to the ``.grad`` of leaves (and of
-    tensors that called :meth:`Tensor.retain_grad`); otherwise the gradients of ``wanted``
-    are returned and no ``.grad`` is touched.
+    Gradients that cannot reach a target are not worth computing: :func:`grad` runs only
+    nodes with an edge into this set.
     """
-    for root in roots:
-        if not root.requires_grad:
-            raise RuntimeError(f"{caller}: the output does not require grad; did you build "
-                               "it from tensors with requires_grad=True, outside no_grad()?")
-    wanted_ids = {id(t) for t in wanted}
-    relevant = None if accumulate else _relevant_functions(roots, wanted_ids)
-
-    grads: dict[int, Tensor] = {}
-    keep: dict[int, Tensor] = {}  # tensors whose gradient outlives the pass
-    heap: list[tuple[int, int, Function]] = []
-    queued: set[int] = set()
-
-    def queue(f: Function | None) -> None:
-        if f is not None and id(f) not in queued and (relevant is None or f in relevant):
-            queued.add(id(f))
-            heapq.heappush(heap, (-f.generation, len(queued), f))
-
-    def add_grad(t: Tensor, g: Tensor) -> None:
-        key = id(t)
-        grads[key] = grads[key] + g if key in grads else g
-        if (accumulate and (t.creator is None or t._retain_grad)) or key in wanted_ids:
-            keep[key] = t
-
-    with _grad_mode(create_graph):
-        for root, g in zip(roots, root_grads):
-            add_grad(root, _root_gradient(root, g, caller))
-            queue(root.creator)
-
-        while heap:
-            f = heapq.heappop(heap)[2]
-            outputs = [ref() for ref in f._outputs]
-            gys = [None if y is None else (grads[id(y)] if id(y) in keep else
-                                           grads.pop(id(y), None)) for y in outputs]
-            if all(g is None for g in gys):
-                continue
-            if len(gys) > 1:  # an output nobody used contributes a zero gradient
-                xp = get_array_module(f.inputs[0].data)
-                gys = [g if g is not None else Tensor._wrap(xp.zeros(shape, dtype))
-                       for g, (shape, dtype) in zip(gys, f._output_specs)]
-            gxs = f.backward(*gys)
-            if not isinstance(gxs, tuple):
-                gxs = (gxs,)
-            if len(gxs) != len(f.inputs):
-                raise RuntimeError(f"{type(f).__name__}.backward returned {len(gxs)} "
-                                   f"gradients for {len(f.inputs)} inputs")
-            for x, gx in zip(f.inputs, gxs):
-                if gx is None or not x.requires_grad:
-                    continue
-                if relevant is not None and id(x) not in wanted_ids and x.creator not in relevant:
-                    continue
-                # Undo broadcasting and promotion, once, for every op: a gradient has its
-                # tensor's shape, and its dtype (a float32 weight times float64 data
-                # gets a float64 gradient from Mul, and a float32 one here). The checks
-                # read .data directly: they run for every gradient.
-                if gx.data.shape != x.data.shape:
-                    try:
-                        gx = _ops.sum_to(gx, x.shape)
-                    except ValueError as exc:
-                        raise ValueError(f"{type(f).__name__}.backward returned a gradient of "
-                                         f"shape {gx.shape} for an input of shape {x.shape}; "
-                                         f"{exc}") from None
-                if gx.data.dtype != x.data.dtype:
-                    gx = _ops.astype(gx, x.dtype)
-                add_grad(x, gx)
-                queue(x.creator)
-
-    if accumulate:
-        stored: set[int] = set()
-        for key, t in keep.items():
-            g = grads[key]
-            if t.grad is not None:
-                t.grad = t.grad + g
-            else:
-                t.grad = g if create_graph else _owned(g, stored)
-        return []
-    return [grads.get(id(t)) for t in wanted]
+    leads: set[Any] = set()
+    # Lower generations first, so each node's producers are decided before the node.
+    for node in sorted(_graph_nodes(roots), key=lambda n: n.generation):
+        if node in targets or any(e and e[0] in leads for e in getattr(node, "edges", ())):
+            leads.add(node)
+    return leads
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
@@ -678,15 +799,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
 
 def iter_functions(root: Tensor) -> Iterable[Function]:
     """Every Function in ``root``'s graph, each once (handy for drawing a graph)."""
-    seen: set[int] = set()
-    stack = [root.creator] if root.creator is not None else []
-    while stack:
-        f = stack.pop()
-        if id(f) in seen:
-            continue
-        seen.add(id(f))
-        yield f
-        stack.extend(x.creator for x in f.inputs if x.creator is not None)
+    return [node for node in _graph_nodes([root]) if isinstance(node, Function)]
 
 
 # The operators above are defined with the differentiable ops, which themselves build on

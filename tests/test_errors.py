@@ -282,7 +282,7 @@ def test_function_called_on_a_raw_array_says_to_wrap_it():
             return x ** 3
 
         def backward(self, gy):
-            return gy * 3.0 * self.inputs[0] ** 2
+            return gy * 3.0 * self.saved_tensors[0] ** 2
 
     with pytest.raises(TypeError, match=r"Cube: inputs must be Tensors, got \(ndarray\)"):
         Cube()(np.ones(3))

@@ -24,28 +24,31 @@ class DoubledSquareGrad(Function):
     """x² with a backward off by a factor of 2 (returns 4x instead of 2x)."""
 
     def forward(self, x):
+        self.save_for_backward(x)
         return x * x
 
     def backward(self, gy):
-        return gy * self.inputs[0] * 4.0
+        return gy * self.saved_tensors[0] * 4.0
 
 
 class CorrectSquare(Function):
     def forward(self, x):
+        self.save_for_backward(x)
         return x * x
 
     def backward(self, gy):
-        return gy * self.inputs[0] * 2.0
+        return gy * self.saved_tensors[0] * 2.0
 
 
 class WrongSecondInput(Function):
     """a * b with the gradient for b wrong (uses b instead of a)."""
 
     def forward(self, a, b):
+        self.save_for_backward(b)
         return a * b
 
     def backward(self, gy):
-        _, b = self.inputs
+        (b,) = self.saved_tensors
         return gy * b, gy * b
 
 
@@ -68,19 +71,21 @@ class CubeWithConstantGrad(Function):
     """
 
     def forward(self, x):
+        self.save_for_backward(x)
         return x**3
 
     def backward(self, gy):
-        x = self.inputs[0]
+        (x,) = self.saved_tensors
         return gy * Tensor(3 * x.data**2)
 
 
 class CubeCorrect(Function):
     def forward(self, x):
+        self.save_for_backward(x)
         return x**3
 
     def backward(self, gy):
-        x = self.inputs[0]
+        (x,) = self.saved_tensors
         return gy * 3.0 * x * x
 
 
@@ -136,10 +141,11 @@ def test_transposed_gradient_caught():
         """x @ W whose dW is gyᵀ x reshaped to W's shape: right numbers, wrong places."""
 
         def forward(self, x, w):
+            self.save_for_backward(x, w)
             return x @ w
 
         def backward(self, gy):
-            x, w = self.inputs
+            x, w = self.saved_tensors
             wrong = (gy.T @ x).reshape(w.shape)
             return gy @ w.T, wrong
 

@@ -112,7 +112,7 @@ def test_gradgradcheck_needs_a_differentiable_backward(monkeypatch) -> None:
     # A backward computed on raw arrays gives the right first derivative but a graph that
     # stops there: gradcheck passes, gradgradcheck sees the missing second derivative.
     def raw_backward(self, gy):
-        y = self.output().data
+        y = self.saved_tensors[0].data
         return gy * sn.Tensor(1.0 - y * y)
 
     monkeypatch.setattr(Tanh, "backward", raw_backward)
@@ -182,10 +182,11 @@ def test_meta_test_is_not_vacuous() -> None:
     # ...and the same helpers report a Function that has no case.
     class Square(Function):
         def forward(self, x):
+            self.save_for_backward(x)
             return x * x
 
         def backward(self, gy):
-            return 2.0 * gy * self.inputs[0]
+            return 2.0 * gy * self.saved_tensors[0]
 
     local = function_classes(module_prefix=__name__)
     assert Square in local

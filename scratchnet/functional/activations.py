@@ -27,12 +27,14 @@ class ReLU(Function):
     """max(x, 0); the gradient at exactly 0 is taken as 0."""
 
     def forward(self, x):
-        return get_array_module(x).maximum(x, 0)
+        y = get_array_module(x).maximum(x, 0)
+        self.save_for_backward(y)  # y > 0 exactly where x > 0; the next layer keeps y anyway
+        return y
 
     def backward(self, gy):
         # Multiplying by a 0/1 mask is ~10x faster than a select (where) on random signs.
-        x = self.inputs[0].data
-        return gy * constant((x > 0).astype(x.dtype))
+        y = self.saved_tensors[0].data
+        return gy * constant((y > 0).astype(y.dtype))
 
 
 class LeakyReLU(Function):
@@ -44,7 +46,6 @@ class LeakyReLU(Function):
 
     def __init__(self, slope: float) -> None:
         self.slope = slope
-        self.mask = None
 
     def forward(self, x):
         # Arithmetic on a 0/1 array rather than where(): a select on random signs
@@ -52,11 +53,12 @@ class LeakyReLU(Function):
         mask = (x > 0).astype(x.dtype)
         mask *= 1.0 - self.slope
         mask += self.slope
-        self.mask = mask
+        self.save_for_backward(mask)
         return x * mask
 
     def backward(self, gy):
-        return gy * constant(self.mask)
+        (mask,) = self.saved_tensors
+        return gy * mask
 
 
 def sigmoid_array(x: Any) -> Any:
@@ -78,10 +80,12 @@ class Sigmoid(Function):
     """σ(x) = 1 / (1 + e^{-x});  σ'(x) = σ(x)(1 - σ(x))."""
 
     def forward(self, x):
-        return sigmoid_array(x)
+        y = sigmoid_array(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
-        y = self.output()
+        (y,) = self.saved_tensors
         return gy * y * (1.0 - y)
 
 
@@ -89,10 +93,12 @@ class Tanh(Function):
     """tanh(x);  tanh'(x) = 1 - tanh(x)²."""
 
     def forward(self, x):
-        return get_array_module(x).tanh(x)
+        y = get_array_module(x).tanh(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
-        y = self.output()
+        (y,) = self.saved_tensors
         return gy * (1.0 - y * y)
 
 
@@ -106,10 +112,12 @@ class Softplus(Function):
     """log(1 + e^x) = max(x, 0) + log(1 + e^{-|x|});  its derivative is σ(x)."""
 
     def forward(self, x):
+        self.save_for_backward(x)
         return softplus_array(x)
 
     def backward(self, gy):
-        return gy * sigmoid(self.inputs[0])
+        (x,) = self.saved_tensors
+        return gy * sigmoid(x)
 
 
 class Softmax(Function):
@@ -121,10 +129,12 @@ class Softmax(Function):
     def forward(self, x):
         xp = get_array_module(x)
         e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
-        return e / e.sum(axis=self.axis, keepdims=True)
+        y = e / e.sum(axis=self.axis, keepdims=True)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
-        y = self.output()
+        (y,) = self.saved_tensors
         return y * (gy - sum(gy * y, axis=self.axis, keepdims=True))
 
 
@@ -137,10 +147,13 @@ class LogSoftmax(Function):
     def forward(self, x):
         xp = get_array_module(x)
         shifted = x - x.max(axis=self.axis, keepdims=True)
-        return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        y = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
-        return gy - exp(self.output()) * sum(gy, axis=self.axis, keepdims=True)
+        (y,) = self.saved_tensors
+        return gy - exp(y) * sum(gy, axis=self.axis, keepdims=True)
 
 
 def relu(x: Tensor) -> Tensor:

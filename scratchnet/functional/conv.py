@@ -256,13 +256,14 @@ class Conv2d(Function):
         self.geometry = geometry
 
     def forward(self, x, w, b=None):
+        self.save_for_backward(x, w)
         y = _conv2d_array(x, w, self.geometry)
         if b is not None:
             y += b.reshape(1, -1, 1, 1)
         return y
 
     def backward(self, gy):
-        x, w = self.inputs[:2]
+        x, w = self.saved_tensors
         g = self.geometry
         gx = ConvTranspose2d(g, x.shape[2:])(gy, w) if self.needs_input_grad[0] else None
         gw = Conv2dWeightGrad(g, w.shape[2:])(x, gy) if self.needs_input_grad[1] else None
@@ -282,6 +283,7 @@ class ConvTranspose2d(Function):
         self.geometry, self.size = geometry, tuple(size)
 
     def forward(self, y, w, b=None):
+        self.save_for_backward(y, w)
         z = self._stamp(y, w)
         if b is not None:
             z += b.reshape(1, -1, 1, 1)
@@ -306,7 +308,7 @@ class ConvTranspose2d(Function):
         return _crop(_col2im(cols, _padded_size(self.size, g.pads), g), g.pads)
 
     def backward(self, gz):
-        y, w = self.inputs[:2]
+        y, w = self.saved_tensors
         g = self.geometry
         gy = Conv2d(g)(gz, w) if self.needs_input_grad[0] else None
         gw = Conv2dWeightGrad(g, w.shape[2:])(gz, y) if self.needs_input_grad[1] else None
@@ -326,6 +328,7 @@ class Conv2dWeightGrad(Function):
         self.geometry, self.kernel = geometry, tuple(kernel)
 
     def forward(self, x, g):
+        self.save_for_backward(x, g)
         xp = get_array_module(x, g)
         (kh, kw), (sh, sw) = self.kernel, self.geometry.stride
         c_in, (c_out, ho, wo) = x.shape[1], g.shape[1:]
@@ -345,7 +348,7 @@ class Conv2dWeightGrad(Function):
         return gw
 
     def backward(self, gw):
-        x, g = self.inputs
+        x, g = self.saved_tensors
         geo = self.geometry
         gx = ConvTranspose2d(geo, x.shape[2:])(g, gw) if self.needs_input_grad[0] else None
         gg = Conv2d(geo)(x, gw) if self.needs_input_grad[1] else None
@@ -443,6 +446,7 @@ class MaxPool2d(Function):
         xp = get_array_module(x)
         g = self.geometry
         out = _out_size(g, x.shape[2:], "max_pool2d")
+        self.size = x.shape[2:]
         given = self.winners is not None
         padded = _pad(x, g.pads, 0.0 if given else -xp.inf)  # padding never wins a maximum
         slices = [padded[s] for s in _offset_slices(g, out)]
@@ -461,7 +465,7 @@ class MaxPool2d(Function):
         return best
 
     def backward(self, gy):
-        return MaxUnpool2d(self.geometry, self.winners, self.inputs[0].shape[2:])(gy)
+        return MaxUnpool2d(self.geometry, self.winners, self.size)(gy)
 
 
 class MaxUnpool2d(Function):
@@ -493,10 +497,11 @@ class AvgPool2d(Function):
     def forward(self, x):
         g = self.geometry
         out = _out_size(g, x.shape[2:], "avg_pool2d")
+        self.size = x.shape[2:]
         return _windows(_pad(x, g.pads), g, out).mean(axis=(4, 5))
 
     def backward(self, gy):
-        return AvgPool2dTranspose(self.geometry, self.inputs[0].shape[2:])(gy)
+        return AvgPool2dTranspose(self.geometry, self.size)(gy)
 
 
 class AvgPool2dTranspose(Function):

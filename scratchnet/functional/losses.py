@@ -75,13 +75,14 @@ class BinaryCrossEntropy(Function):
     """
 
     def forward(self, p, t):
+        self.save_for_backward(p, t)
         xp = get_array_module(p)
         log_p = xp.log(xp.maximum(p, _P_FLOOR))
         log_q = xp.log(xp.maximum(1 - p, _P_FLOOR))
         return -(t * log_p + (1 - t) * log_q)
 
     def backward(self, gy):
-        p, t = self.inputs
+        p, t = self.saved_tensors
         gp = gt = None
         if self.needs_input_grad[0]:
             gp = gy * (p - t) / clip(p * (1.0 - p), 1e-12, None)

@@ -162,20 +162,22 @@ class Sub(Function):
 
 class Mul(Function):
     def forward(self, a, b):
+        self.save_for_backward(a, b)
         return a * b
 
     def backward(self, gy):
-        a, b = self.inputs
+        a, b = self.saved_tensors
         return (gy * b if self.needs_input_grad[0] else None,
                 gy * a if self.needs_input_grad[1] else None)
 
 
 class Div(Function):
     def forward(self, a, b):
+        self.save_for_backward(a, b)
         return a / b
 
     def backward(self, gy):
-        a, b = self.inputs
+        a, b = self.saved_tensors
         ga = gy / b if self.needs_input_grad[0] else None
         gb = -gy * a / (b * b) if self.needs_input_grad[1] else None
         return ga, gb
@@ -196,10 +198,11 @@ class PowConst(Function):
         self.exponent = exponent
 
     def forward(self, x):
+        self.save_for_backward(x)
         return x ** self.exponent
 
     def backward(self, gy):
-        (x,) = self.inputs
+        (x,) = self.saved_tensors
         c = self.exponent
         if c == 0:  # x ** 0 = 1 is constant; 0 · x^-1 would be 0 · inf = NaN at x = 0
             return constant(get_array_module(gy.data).zeros_like(gy.data))
@@ -217,62 +220,74 @@ class Pow(Function):
     """
 
     def forward(self, a, b):
-        return a ** b
+        y = a ** b
+        self.save_for_backward(a, b, y)
+        return y
 
     def backward(self, gy):
-        a, b = self.inputs
+        a, b, y = self.saved_tensors
         ga = gb = None
         if self.needs_input_grad[0]:
             ga = gy * b * where((a.data == 0) & (b.data == 0), 1.0, a) ** (b - 1)
         if self.needs_input_grad[1]:
-            gb = gy * self.output() * log(where((a.data == 0) & (b.data >= 0), 1.0, a))
+            gb = gy * y * log(where((a.data == 0) & (b.data >= 0), 1.0, a))
         return ga, gb
 
 
 class Exp(Function):
     def forward(self, x):
-        return get_array_module(x).exp(x)
+        y = get_array_module(x).exp(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
-        return gy * self.output()
+        (y,) = self.saved_tensors
+        return gy * y
 
 
 class Log(Function):
     def forward(self, x):
+        self.save_for_backward(x)
         return get_array_module(x).log(x)
 
     def backward(self, gy):
-        return gy / self.inputs[0]
+        (x,) = self.saved_tensors
+        return gy / x
 
 
 class Sqrt(Function):
     def forward(self, x):
-        return get_array_module(x).sqrt(x)
+        y = get_array_module(x).sqrt(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, gy):
-        return gy / (2.0 * self.output())
+        (y,) = self.saved_tensors
+        return gy / (2.0 * y)
 
 
 class Abs(Function):
     """|x|; at 0 the subgradient 0 is used (``sign(0) == 0``)."""
 
     def forward(self, x):
-        return get_array_module(x).abs(x)
+        xp = get_array_module(x)
+        self.save_for_backward(xp.sign(x))
+        return xp.abs(x)
 
     def backward(self, gy):
-        x = self.inputs[0].data
-        return gy * constant(get_array_module(x).sign(x))
+        (sign,) = self.saved_tensors
+        return gy * sign
 
 
 class Maximum(Function):
     """Elementwise max; a tie sends the gradient to the first argument."""
 
     def forward(self, a, b):
+        self.save_for_backward(a >= b)
         return get_array_module(a).maximum(a, b)
 
     def backward(self, gy):
-        a, b = self.inputs
-        first = a.data >= b.data
+        first = self.saved_tensors[0].data
         return (where(first, gy, 0.0) if self.needs_input_grad[0] else None,
                 where(first, 0.0, gy) if self.needs_input_grad[1] else None)
 
@@ -281,11 +296,11 @@ class Minimum(Function):
     """Elementwise min; a tie sends the gradient to the first argument."""
 
     def forward(self, a, b):
+        self.save_for_backward(a <= b)
         return get_array_module(a).minimum(a, b)
 
     def backward(self, gy):
-        a, b = self.inputs
-        first = a.data <= b.data
+        first = self.saved_tensors[0].data
         return (where(first, gy, 0.0) if self.needs_input_grad[0] else None,
                 where(first, 0.0, gy) if self.needs_input_grad[1] else None)
 
@@ -297,15 +312,16 @@ class Clip(Function):
         self.low, self.high = low, high
 
     def forward(self, x):
-        return get_array_module(x).clip(x, self.low, self.high)
-
-    def backward(self, gy):
-        x = self.inputs[0].data
         inside = get_array_module(x).ones(x.shape, dtype=bool)
         if self.low is not None:
             inside &= x >= self.low
         if self.high is not None:
             inside &= x <= self.high
+        self.save_for_backward(inside)
+        return get_array_module(x).clip(x, self.low, self.high)
+
+    def backward(self, gy):
+        (inside,) = self.saved_tensors
         return where(inside, gy, 0.0)
 
 
@@ -430,10 +446,11 @@ class Cast(Function):
         self.dtype = dtype
 
     def forward(self, x):
+        self.input_dtype = x.dtype
         return x.astype(self.dtype)
 
     def backward(self, gy):
-        return astype(gy, self.inputs[0].dtype)
+        return astype(gy, self.input_dtype)
 
 
 def astype(x: Tensor, dtype: Any) -> Tensor:
@@ -475,10 +492,11 @@ class MatMul(Function):
     """
 
     def forward(self, a, b):
+        self.save_for_backward(a, b)
         return a @ b
 
     def backward(self, gy):
-        a, b = self.inputs
+        a, b = self.saved_tensors
         ga = gy @ _swap_last(b) if self.needs_input_grad[0] else None
         gb = _swap_last(a) @ gy if self.needs_input_grad[1] else None
         return ga, gb
@@ -527,15 +545,21 @@ def _keepdims_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+def _reduced_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
+    axes = _normalize_axis(axis, len(shape))
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
 class Sum(Function):
     def __init__(self, axis: Axis, keepdims: bool) -> None:
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
+        self.input_shape = x.shape
         return x.sum(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy):
-        shape = self.inputs[0].shape
+        shape = self.input_shape
         if not self.keepdims and gy.ndim:  # a 0-d gradient (a total) broadcasts as it is
             gy = reshape(gy, _keepdims_shape(shape, self.axis))
         return broadcast_to(gy, shape)
@@ -550,14 +574,15 @@ class _Extremum(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
-        return getattr(x, self.reduce)(axis=self.axis, keepdims=self.keepdims)
+        extremum = getattr(x, self.reduce)(axis=self.axis, keepdims=True)
+        hits = x == extremum
+        self.save_for_backward((hits / hits.sum(axis=self.axis, keepdims=True)).astype(x.dtype))
+        return extremum if self.keepdims else extremum.reshape(
+            _reduced_shape(x.shape, self.axis))
 
     def backward(self, gy):
-        x = self.inputs[0].data
-        keep = _keepdims_shape(x.shape, self.axis)
-        hits = x == self.output().data.reshape(keep)
-        share = hits / hits.sum(axis=self.axis, keepdims=True)
-        return reshape(gy, keep) * constant(share.astype(x.dtype))
+        (share,) = self.saved_tensors
+        return reshape(gy, _keepdims_shape(share.shape, self.axis)) * share
 
 
 class Max(_Extremum):
@@ -582,13 +607,14 @@ class LogSumExp(Function):
         m = x.max(axis=self.axis, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)  # all -inf along an axis: avoid inf - inf
         y = m + xp.log(xp.exp(x - m).sum(axis=self.axis, keepdims=True))
-        return y if self.keepdims else y.reshape(
-            tuple(n for i, n in enumerate(x.shape) if i not in _normalize_axis(self.axis, x.ndim)))
+        y = y if self.keepdims else y.reshape(_reduced_shape(x.shape, self.axis))
+        self.save_for_backward(x, y)
+        return y
 
     def backward(self, gy):
-        x = self.inputs[0]
+        x, y = self.saved_tensors
         keep = _keepdims_shape(x.shape, self.axis)
-        return reshape(gy, keep) * exp(x - reshape(self.output(), keep))
+        return reshape(gy, keep) * exp(x - reshape(y, keep))
 
 
 def sum(x: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
@@ -648,6 +674,7 @@ class Reshape(Function):
         self.shape = shape
 
     def forward(self, x):
+        self.input_shape = x.shape
         try:
             return x.reshape(self.shape)
         except ValueError:
@@ -655,7 +682,7 @@ class Reshape(Function):
                              f"({x.size} elements) into {self.shape}") from None
 
     def backward(self, gy):
-        return reshape(gy, self.inputs[0].shape)
+        return reshape(gy, self.input_shape)
 
 
 class Transpose(Function):
@@ -676,10 +703,11 @@ class BroadcastTo(Function):
         self.shape = shape
 
     def forward(self, x):
+        self.input_shape = x.shape
         return get_array_module(x).broadcast_to(x, self.shape)
 
     def backward(self, gy):
-        return sum_to(gy, self.inputs[0].shape)
+        return sum_to(gy, self.input_shape)
 
 
 def _sum_to_array(array: Any, shape: tuple[int, ...]) -> Any:
@@ -698,10 +726,11 @@ class SumTo(Function):
         self.shape = shape
 
     def forward(self, x):
+        self.input_shape = x.shape
         return _sum_to_array(x, self.shape)
 
     def backward(self, gy):
-        return broadcast_to(gy, self.inputs[0].shape)
+        return broadcast_to(gy, self.input_shape)
 
 
 class Concatenate(Function):
@@ -709,12 +738,13 @@ class Concatenate(Function):
         self.axis = axis
 
     def forward(self, *xs):
+        self.lengths = [x.shape[self.axis] for x in xs]
         return get_array_module(*xs).concatenate(xs, axis=self.axis)
 
     def backward(self, gy):
         grads, start = [], 0
-        for x, needed in zip(self.inputs, self.needs_input_grad):
-            stop = start + x.shape[self.axis]
+        for length, needed in zip(self.lengths, self.needs_input_grad):
+            stop = start + length
             index = (slice(None),) * (self.axis % gy.ndim) + (slice(start, stop),)
             grads.append(getitem(gy, index) if needed else None)
             start = stop
@@ -836,10 +866,11 @@ class GetItem(Function):
         self.index = index
 
     def forward(self, x):
+        self.input_shape = x.shape
         return x[self.index]
 
     def backward(self, gy):
-        return ScatterAdd(self.index, self.inputs[0].shape)(gy)
+        return ScatterAdd(self.index, self.input_shape)(gy)
 
 
 class ScatterAdd(Function):
