@@ -1,7 +1,7 @@
 """Convolution, transposed convolution, pooling, padding and cropping (scratchnet.functional.conv).
 
 * The course's worked example, to the exact integers.
-* Slow loop implementations, obviously correct and kept here only, against the vectorised ops
+* The loop definitions of ``scratchnet.functional.conv_reference`` against the vectorised ops
   on small random cases: every stride, padding form and channel count the API accepts.
 * Gradient checks (first and second order, float64) w.r.t. every input, with stride < kernel,
   stride > kernel, asymmetric and "same" padding, and output_padding.
@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -20,7 +19,9 @@ import pytest
 import scratchnet as sn
 import scratchnet.functional as F
 from scratchnet.autograd import iter_functions
+from scratchnet.functional import conv_reference as ref
 from scratchnet.functional.conv import Conv2d, ConvTranspose2d
+from scratchnet.functional.conv_reference import pair
 
 
 @pytest.fixture(autouse=True)
@@ -29,61 +30,8 @@ def _float64_default():  # conftest restores the default afterwards
 
 
 # --------------------------------------------------------------------------------------
-# Reference implementations: loops a student can check by hand (tests only)
+# Helpers (the loop references themselves are scratchnet.functional.conv_reference)
 # --------------------------------------------------------------------------------------
-def pair(value) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
-def resolve_padding(padding, size, kernel, stride):
-    """Any accepted padding form -> ((top, bottom), (left, right)), for an input of ``size``."""
-    if padding == "valid":
-        return (0, 0), (0, 0)
-    if padding == "same":  # TensorFlow/Keras: out = ceil(in / s), the odd pixel at the end
-        pads = []
-        for n, k, s in zip(size, kernel, stride):
-            total = max((math.ceil(n / s) - 1) * s + k - n, 0)
-            pads.append((total // 2, total - total // 2))
-        return tuple(pads)
-    if isinstance(padding, int):
-        return (padding, padding), (padding, padding)
-    return tuple(pair(p) for p in padding)
-
-
-def conv2d_reference(x, w, b=None, stride=1, padding=0):
-    """y[n, o, i, j] = b[o] + Σ_c Σ_u Σ_v w[o, c, u, v] · x_pad[n, c, i·sh + u, j·sw + v]."""
-    n_batch, c_in, h, wd = x.shape
-    c_out, _, kh, kw = w.shape
-    sh, sw = pair(stride)
-    (top, bottom), (left, right) = resolve_padding(padding, (h, wd), (kh, kw), (sh, sw))
-    x_pad = np.zeros((n_batch, c_in, h + top + bottom, wd + left + right))
-    x_pad[:, :, top:top + h, left:left + wd] = x
-    h_out = (h + top + bottom - kh) // sh + 1
-    w_out = (wd + left + right - kw) // sw + 1
-    y = np.zeros((n_batch, c_out, h_out, w_out))
-    for n, o, i, j in itertools.product(range(n_batch), range(c_out), range(h_out), range(w_out)):
-        total = 0.0 if b is None else b[o]
-        for c, u, v in itertools.product(range(c_in), range(kh), range(kw)):
-            total += w[o, c, u, v] * x_pad[n, c, i * sh + u, j * sw + v]
-        y[n, o, i, j] = total
-    return y
-
-
-def conv_transpose2d_reference(x, w, b=None, stride=1, padding=0, output_padding=0):
-    """Every input pixel stamps its value times the kernel at stride spacing; stamps add up;
-    then ``padding`` rows/columns are cut from the edges. Explicit (non-"same") padding only."""
-    n_batch, c_in, h, wd = x.shape
-    _, c_out, kh, kw = w.shape
-    sh, sw = pair(stride)
-    oh, ow = pair(output_padding)
-    (top, bottom), (left, right) = resolve_padding(padding, None, None, None)
-    full = np.zeros((n_batch, c_out, (h - 1) * sh + kh + oh, (wd - 1) * sw + kw + ow))
-    for n, c, i, j in itertools.product(range(n_batch), range(c_in), range(h), range(wd)):
-        full[n, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += x[n, c, i, j] * w[c]
-    z = full[:, :, top:full.shape[2] - bottom, left:full.shape[3] - right]
-    return z if b is None else z + b.reshape(1, -1, 1, 1)
-
-
 def adjoint_by_matrix(linear, in_shape, y):
     """``Aᵀ y`` for a linear map ``linear`` on arrays of ``in_shape``, built column by column."""
     size = int(np.prod(in_shape))
@@ -95,21 +43,8 @@ def adjoint_by_matrix(linear, in_shape, y):
     return (np.stack(columns, axis=1).T @ y.ravel()).reshape(in_shape)
 
 
-def _pool_windows(x, kernel_size, stride, padding, fill):
-    kh, kw = pair(kernel_size)
-    sh, sw = pair((kh, kw) if stride is None else stride)
-    ph, pw = pair(padding)
-    n_batch, channels, h, wd = x.shape
-    x_pad = np.full((n_batch, channels, h + 2 * ph, wd + 2 * pw), fill)
-    x_pad[:, :, ph:ph + h, pw:pw + wd] = x
-    h_out = (h + 2 * ph - kh) // sh + 1
-    w_out = (wd + 2 * pw - kw) // sw + 1
-    for n, c, i, j in itertools.product(range(n_batch), range(channels), range(h_out),
-                                        range(w_out)):
-        yield (n, c, i, j), x_pad[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw], (i * sh, j * sw)
-
-
 def pool_out_shape(x_shape, kernel_size, stride, padding):
+    """The documented formula, ``floor((H + 2p - k) / s) + 1``, for symmetric padding."""
     kh, kw = pair(kernel_size)
     sh, sw = pair((kh, kw) if stride is None else stride)
     ph, pw = pair(padding)
@@ -117,40 +52,10 @@ def pool_out_shape(x_shape, kernel_size, stride, padding):
             (x_shape[3] + 2 * pw - kw) // sw + 1)
 
 
-def max_pool2d_reference(x, kernel_size, stride=None, padding=0, gy=None):
-    """The window maxima (padding is -inf) and, given ``gy``, the gradient: each window's
-    gradient goes to its first maximum in row-major order; overlapping windows add up."""
-    y = np.zeros(pool_out_shape(x.shape, kernel_size, stride, padding))
-    ph, pw = pair(padding)
-    g_pad = np.zeros((x.shape[0], x.shape[1], x.shape[2] + 2 * ph, x.shape[3] + 2 * pw))
-    for (n, c, i, j), window, (r, s) in _pool_windows(x, kernel_size, stride, padding, -np.inf):
-        best = (0, 0)
-        for u, v in itertools.product(range(window.shape[0]), range(window.shape[1])):
-            if window[u, v] > window[best]:  # strictly greater: the first maximum stays
-                best = (u, v)
-        y[n, c, i, j] = window[best]
-        if gy is not None:
-            g_pad[n, c, r + best[0], s + best[1]] += gy[n, c, i, j]
-    gx = g_pad[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
-    return y if gy is None else (y, gx)
-
-
-def avg_pool2d_reference(x, kernel_size, stride=None, padding=0):
-    """Window means with zero padding, always divided by kh·kw."""
-    y = np.zeros(pool_out_shape(x.shape, kernel_size, stride, padding))
-    for index, window, _ in _pool_windows(x, kernel_size, stride, padding, 0.0):
-        y[index] = window.sum() / window.size
-    return y
-
-
 def distinct(shape, rng, spacing=0.1):
     """A random permutation of evenly spaced values: no ties, no kink within ``spacing``."""
     n = int(np.prod(shape))
     return spacing * (rng.permutation(n) - (n - 1) / 2).reshape(shape)
-
-
-def numbers(*tensors):
-    return [t.numpy() for t in tensors]
 
 
 # --------------------------------------------------------------------------------------
@@ -183,7 +88,15 @@ def test_worked_example_from_the_course(dtype):
     assert y.shape == (1, 1, 5, 5)
     assert y.dtype == dtype
     np.testing.assert_array_equal(y.numpy()[0, 0], WORKED_OUTPUT)
-    np.testing.assert_array_equal(conv2d_reference(x.numpy(), w.numpy())[0, 0], WORKED_OUTPUT)
+    np.testing.assert_array_equal(ref.conv2d(x.numpy(), w.numpy())[0, 0], WORKED_OUTPUT)
+
+
+def test_the_loop_reference_is_part_of_the_public_api():
+    # a student finds it next to the fast ops: F.conv_reference
+    assert F.conv_reference is ref
+    assert "read this first" in ref.__doc__.lower()
+    for name in ("conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d"):
+        assert callable(getattr(ref, name))
 
 
 def test_conv2d_is_cross_correlation_the_kernel_is_not_flipped():
@@ -222,9 +135,9 @@ def test_conv2d_matches_loop_reference(x_shape, w_shape, stride, padding, bias):
     rng = np.random.default_rng(0)
     x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
     b = rng.standard_normal(w_shape[0]) if bias else None
-    expected = conv2d_reference(x, w, b, stride, padding)
+    expected = ref.conv2d(x, w, b, stride, padding)
     (sh, sw), (kh, kw) = pair(stride), w_shape[2:]
-    (top, bottom), (left, right) = resolve_padding(padding, x_shape[2:], (kh, kw), (sh, sw))
+    (top, bottom), (left, right) = ref.pads(padding, x_shape[2:], (kh, kw), (sh, sw))
     assert expected.shape == (x_shape[0], w_shape[0], (x_shape[2] + top + bottom - kh) // sh + 1,
                               (x_shape[3] + left + right - kw) // sw + 1)
     if padding == "same":
@@ -266,9 +179,9 @@ def test_conv_transpose2d_matches_loop_reference(x_shape, w_shape, stride, paddi
     rng = np.random.default_rng(1)
     x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
     b = rng.standard_normal(w_shape[1]) if bias else None
-    expected = conv_transpose2d_reference(x, w, b, stride, padding, output_padding)
+    expected = ref.conv_transpose2d(x, w, b, stride, padding, output_padding)
     (sh, sw), (oh, ow) = pair(stride), pair(output_padding)
-    (top, bottom), (left, right) = resolve_padding(padding, None, None, None)
+    (top, bottom), (left, right) = ref.pads(padding)
     assert expected.shape == (x_shape[0], w_shape[1],
                               (x_shape[2] - 1) * sh - top - bottom + w_shape[2] + oh,
                               (x_shape[3] - 1) * sw - left - right + w_shape[3] + ow)
@@ -287,7 +200,7 @@ def test_conv_transpose2d_is_the_adjoint_of_the_loop_conv2d(x_shape, w_shape, st
     rng = np.random.default_rng(2)
     y, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
     z = F.conv_transpose2d(y, w, stride=stride, padding=padding, output_padding=output_padding)
-    expected = adjoint_by_matrix(lambda e: conv2d_reference(e, w, None, stride, padding),
+    expected = adjoint_by_matrix(lambda e: ref.conv2d(e, w, None, stride, padding),
                                  z.shape, y)
     np.testing.assert_allclose(z.numpy(), expected, rtol=1e-12, atol=1e-12)
 
@@ -304,9 +217,12 @@ def test_conv_transpose2d_same_is_the_adjoint_of_conv2d_same(kernel, stride):
     b = rng.standard_normal(2)
     z = F.conv_transpose2d(y, w, b, stride=stride, padding="same")
     assert z.shape == (1, 2, 3 * sh, 2 * sw)
-    expected = adjoint_by_matrix(lambda e: conv2d_reference(e, w, None, stride, "same"),
+    expected = adjoint_by_matrix(lambda e: ref.conv2d(e, w, None, stride, "same"),
                                  z.shape, y) + b.reshape(1, -1, 1, 1)
     np.testing.assert_allclose(z.numpy(), expected, rtol=1e-12, atol=1e-12)
+    # the loop reference's stamps, cropped the "same" way, give the same numbers
+    np.testing.assert_allclose(ref.conv_transpose2d(y, w, b, stride, "same"), expected,
+                               rtol=1e-12, atol=1e-12)
 
 
 def test_conv2d_and_conv_transpose2d_are_built_from_each_other():
@@ -343,7 +259,8 @@ def test_max_pool2d_matches_loop_reference(x_shape, kernel_size, stride, padding
     rng = np.random.default_rng(5)
     x = distinct(x_shape, rng)
     gy_array = rng.standard_normal(pool_out_shape(x_shape, kernel_size, stride, padding))
-    expected, expected_grad = max_pool2d_reference(x, kernel_size, stride, padding, gy_array)
+    expected = ref.max_pool2d(x, kernel_size, stride, padding)
+    expected_grad = ref.max_pool2d_grad(x, gy_array, kernel_size, stride, padding)
     xt = sn.Tensor(x, requires_grad=True)
     y = F.max_pool2d(xt, kernel_size, stride=stride, padding=padding)
     assert y.shape == expected.shape
@@ -356,7 +273,7 @@ def test_max_pool2d_matches_loop_reference(x_shape, kernel_size, stride, padding
 def test_avg_pool2d_matches_loop_reference(x_shape, kernel_size, stride, padding):
     rng = np.random.default_rng(6)
     x = rng.standard_normal(x_shape)
-    expected = avg_pool2d_reference(x, kernel_size, stride, padding)
+    expected = ref.avg_pool2d(x, kernel_size, stride, padding)
     y = F.avg_pool2d(x, kernel_size, stride=stride, padding=padding)
     assert y.shape == expected.shape
     np.testing.assert_allclose(y.numpy(), expected, rtol=1e-12, atol=1e-12)
@@ -366,7 +283,7 @@ def test_avg_pool2d_matches_loop_reference(x_shape, kernel_size, stride, padding
     (gx,) = sn.grad(F.avg_pool2d(xt, kernel_size, stride=stride, padding=padding), [xt],
                     grad_outputs=gy)
     expected_grad = adjoint_by_matrix(
-        lambda e: avg_pool2d_reference(e, kernel_size, stride, padding), x_shape, gy)
+        lambda e: ref.avg_pool2d(e, kernel_size, stride, padding), x_shape, gy)
     np.testing.assert_allclose(gx.numpy(), expected_grad, rtol=1e-12, atol=1e-12)
 
 
@@ -499,10 +416,15 @@ def test_conv_layers_chain_gradcheck():
 # Max-pool ties
 # --------------------------------------------------------------------------------------
 def _pool_grad(x, kernel_size, stride=None, padding=0, gy=None):
-    xt = sn.Tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
+    """max_pool2d's output and input gradient, after checking both against the loops."""
+    x = np.asarray(x, dtype=np.float64)
+    xt = sn.Tensor(x, requires_grad=True)
     y = F.max_pool2d(xt, kernel_size, stride=stride, padding=padding)
     gy = np.ones(y.shape) if gy is None else np.asarray(gy, dtype=np.float64)
     (gx,) = sn.grad(y, [xt], grad_outputs=gy)
+    np.testing.assert_array_equal(y.numpy(), ref.max_pool2d(x, kernel_size, stride, padding))
+    np.testing.assert_array_equal(gx.numpy(),
+                                  ref.max_pool2d_grad(x, gy, kernel_size, stride, padding))
     return y.numpy(), gx.numpy()
 
 

@@ -22,17 +22,12 @@ import math
 import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from test_conv import (
-    avg_pool2d_reference,
-    distinct,
-    max_pool2d_reference,
-    pair,
-    pool_out_shape,
-    resolve_padding,
-)
+from test_conv import distinct, pool_out_shape
 
 import scratchnet as sn
 import scratchnet.functional as F
+from scratchnet.functional import conv_reference as ref
+from scratchnet.functional.conv_reference import pair
 
 SEEDS = st.integers(0, 2**32 - 1)
 
@@ -72,7 +67,7 @@ def conv_cases(draw, max_size=9, max_channels=3, max_kernel=5, max_stride=3, max
     kh, kw = draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel))
     stride = draw(sizes(1, max_stride))
     padding = draw(paddings(max_pad))
-    pads = resolve_padding(padding, (h, w), (kh, kw), pair(stride))
+    pads = ref.pads(padding, (h, w), (kh, kw), pair(stride))
     assume(kh <= h + sum(pads[0]) and kw <= w + sum(pads[1]))  # the kernel must fit
     return dict(x_shape=(n, c_in, h, w), w_shape=(c_out, c_in, kh, kw), stride=stride,
                 padding=padding, pads=pads, seed=draw(SEEDS))
@@ -126,7 +121,7 @@ def test_conv_transpose2d_shape_and_adjoint_identity(case):
     n, _, h, w = case["x_shape"]
     _, c_out, kh, kw = case["w_shape"]
     (sh, sw), (oh, ow) = pair(case["stride"]), case["output_padding"]
-    (top, bottom), (left, right) = resolve_padding(case["padding"], None, None, None)
+    (top, bottom), (left, right) = ref.pads(case["padding"])
     h_out = (h - 1) * sh - top - bottom + kh + oh
     w_out = (w - 1) * sw - left - right + kw + ow
     assume(h_out >= 1 and w_out >= 1)
@@ -225,7 +220,8 @@ def test_max_pool2d_shape_reference_and_homogeneity(case):
     x = distinct(case["x_shape"], rng)
     expected_shape = pool_out_shape(case["x_shape"], *args)
     g = rng.standard_normal(expected_shape)
-    expected, expected_grad = max_pool2d_reference(x, *args, gy=g)
+    expected = ref.max_pool2d(x, *args)
+    expected_grad = ref.max_pool2d_grad(x, g, *args)
 
     xt = sn.Tensor(x, requires_grad=True)
     y = F.max_pool2d(xt, case["kernel_size"], stride=case["stride"], padding=case["padding"])
@@ -244,7 +240,7 @@ def test_avg_pool2d_shape_reference_and_adjoint(case):
     rng = np.random.default_rng(case["seed"])
     args = case["kernel_size"], case["stride"], case["padding"]
     x = rng.standard_normal(case["x_shape"])
-    expected = avg_pool2d_reference(x, *args)
+    expected = ref.avg_pool2d(x, *args)
 
     xt = sn.Tensor(x, requires_grad=True)
     y = F.avg_pool2d(xt, case["kernel_size"], stride=case["stride"], padding=case["padding"])

@@ -1,5 +1,10 @@
-"""Differentiable operations on tensors, usually imported as ``scratchnet.functional as F``."""
+"""Differentiable operations on tensors, usually imported as ``scratchnet.functional as F``.
 
+``F.conv_reference`` holds the plain loop definitions of the convolution and pooling ops:
+read it before ``conv.py``.
+"""
+
+from scratchnet.functional import conv_reference
 from scratchnet.functional.activations import (
     dropout,
     leaky_relu,
@@ -66,10 +71,10 @@ permute = transpose
 __all__ = [
     "abs", "add", "astype", "avg_pool2d", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "broadcast_to", "clip", "concatenate", "conv2d",
-    "conv_transpose2d", "crop2d", "cross_entropy", "div", "dropout", "exp", "expand_dims",
-    "gaussian_kl", "getitem", "leaky_relu", "log", "log_sigmoid", "log_softmax", "logsumexp",
-    "matmul", "max", "max_pool2d", "maximum", "mean", "min", "minimum", "mse_loss", "mul",
-    "neg", "pad2d", "permute", "pow", "relu", "reshape", "result_type", "sigmoid", "softmax",
-    "softplus", "sqrt", "squeeze", "stack", "sub", "sum", "sum_to", "tanh", "transpose", "var",
-    "where",
+    "conv_reference", "conv_transpose2d", "crop2d", "cross_entropy", "div", "dropout", "exp",
+    "expand_dims", "gaussian_kl", "getitem", "leaky_relu", "log", "log_sigmoid", "log_softmax",
+    "logsumexp", "matmul", "max", "max_pool2d", "maximum", "mean", "min", "minimum", "mse_loss",
+    "mul", "neg", "pad2d", "permute", "pow", "relu", "reshape", "result_type", "sigmoid",
+    "softmax", "softplus", "sqrt", "squeeze", "stack", "sub", "sum", "sum_to", "tanh",
+    "transpose", "var", "where",
 ]
