@@ -13,9 +13,13 @@
 
 Each workload is timed phase by phase (forward, backward, and for the MLP the update) and
 as a whole, after warm-up runs, over several repeats; the tables give the median and the
-interquartile range. scratchnet and PyTorch take turns in blocks of repeats, so that a slow
-spell of the machine hurts both (see ``harness.run_blocks``). Building the graph is part of
-"forward"; freeing it afterwards is not timed for either framework.
+interquartile range. scratchnet and PyTorch take turns run by run (scratchnet, PyTorch,
+scratchnet, ...; see ``harness.run_interleaved``), and each ratio is the median of the
+ratios of the pairs, so that a slow spell of the machine hurts both sides of a ratio alike.
+Building the graph is part of "forward"; freeing it afterwards is not timed for either
+framework. The load is measured before and during the run (``harness.LoadMonitor``): a run
+during which other processes kept more than ``harness.BUSY_LIMIT_CORES`` cores busy is
+marked NOISY, in the table's header and in the JSON, and is not for publishing.
 
 Usage (from the repository root)::
 
@@ -28,16 +32,24 @@ Usage (from the repository root)::
 OPENBLAS_NUM_THREADS and MKL_NUM_THREADS before NumPy is imported and calls
 ``torch.set_num_threads(N)``, so both frameworks get the same number of BLAS threads.
 
-JSON output (printed, and written to ``--json PATH``)::
+JSON output (printed, and written to ``--json PATH``); schema 2, where schema 1's ratio
+was the ratio of the two medians::
 
     {
-      "schema": 1,
+      "schema": 2,
       "machine": {"platform": str, "cpu": str, "cpu_count": int, "python": str,
                   "numpy": str, "blas": str, "torch": str | null, "scratchnet": str,
                   "busy_cores_before": float | null,  # cores other processes used
                   "load_average_1min": {"before": float, "after": float}, ...},
       "threads": int,                      # BLAS / torch threads used
       "quick": bool,
+      "noisy": bool,                       # other processes were busy: not for publishing
+      "noise": {"noisy": bool, "reasons": [str, ...],
+                "limit_busy_cores": float,  # harness.BUSY_LIMIT_CORES
+                "busy_cores": {"before": float | null, "during": float | null},
+                "segments": [{"label": str, "seconds": float,
+                              "busy_cores": float | null}, ...],  # one per workload
+                "load_average_1min": {"before": float, "after": float}},
       "settings": {"chain_ops": int, "mlp_sizes": [int, ...], "batch": int, ...},
       "checks": [{"name": str, "ok": bool, "detail": str}, ...],
       "workloads": [
@@ -45,12 +57,14 @@ JSON output (printed, and written to ``--json PATH``)::
          "unit": "us/op" | "ms/step",
          "scratchnet": float,              # median
          "pytorch": float | null,          # median; null without torch
-         "ratio": float | null,            # scratchnet / pytorch
+         "ratio": float | null,            # median over the pairs of scratchnet / pytorch
+         "ratio_spread": {"q1", "q3", "min", "max"} | null,  # of the per-pair ratios
          "target": float | null,           # the ratio to stay under; null = informative
          "meets_target": bool | null,
+         "headline": bool,                 # shown in the suite's summary (has a target)
          "spread": {"scratchnet": {"q1", "q3", "min", "max"},
                     "pytorch": {"q1", "q3", "min", "max"} | null},
-         "repeats": {"scratchnet": int, "pytorch": int | null}},  # timed runs
+         "repeats": {"scratchnet": int, "pytorch": int | null}},  # timed runs (pairs)
         ...
       ],
       "elapsed_s": float                   # wall time of the measurements
@@ -70,6 +84,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness import (  # benchmarks/harness.py: this folder is first on sys.path
+    LoadMonitor,
     Plan,
     configure_threads,
     import_scratchnet,
@@ -79,9 +94,7 @@ from harness import (  # benchmarks/harness.py: this folder is first on sys.path
     parse_args,
     print_checks_and_json,
     print_header,
-    run_blocks,
-    run_conditions,
-    warn_if_busy,
+    run_interleaved,
     workload_row,
 )
 
@@ -94,8 +107,10 @@ MLP_LR = 0.01
 CHAIN_TARGET = 3.0  # scratchnet per-op overhead <= 3x PyTorch's
 MLP_STEP_TARGET = 1.3  # scratchnet MLP step <= 1.3x PyTorch's
 
-FULL = {"chain": Plan(1, 40, 4, 10.0), "mlp": Plan(5, 200, 4, 5.0)}
-QUICK = {"chain": Plan(1, 3, 1, 1.5), "mlp": Plan(2, 5, 1, 0.5)}
+FULL = {"chain": Plan(warmup=1, repeats=40, budget_s=20.0),
+        "mlp": Plan(warmup=5, repeats=200, budget_s=10.0)}
+QUICK = {"chain": Plan(warmup=1, repeats=3, budget_s=3.0),
+         "mlp": Plan(warmup=2, repeats=5, budget_s=1.0)}
 
 
 # --------------------------------------------------------------------------------------
@@ -252,18 +267,19 @@ def main(argv: list[str] | None = None) -> int:
     torch = import_torch(threads, args.no_torch)
     plan = QUICK if args.quick else FULL
     # Move the modules' objects out of the collector's sight: a full collection with torch
-    # loaded takes ~80 ms, and run_blocks collects after every run.
+    # loaded takes ~80 ms, and run_interleaved collects after every run.
     gc.collect()
     gc.freeze()
-    before = warn_if_busy("bench_autograd")
+    monitor = LoadMonitor("bench_autograd")
     began = time.perf_counter()
 
     # Scalar chain.
     makers = chain_leaf_makers(sn, torch)
     gradients = {name: chain_once(make, CHAIN_OPS)[1] for name, make in makers.items()}
-    chain_times = run_blocks(
+    chain_times = run_interleaved(
         {name: (lambda make=make: chain_once(make, CHAIN_OPS)[0]) for name, make in makers.items()},
-        plan["chain"])
+        plan["chain"], threads)
+    monitor.mark("scalar_chain")
 
     # MLP step.
     arrays = mlp_arrays(np)
@@ -271,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     steps = {"scratchnet": scratchnet_mlp(sn, arrays)}
     if torch is not None:
         steps["pytorch"] = torch_mlp(torch, arrays)
-    mlp_times = run_blocks(steps, plan["mlp"])
+    mlp_times = run_interleaved(steps, plan["mlp"], threads)
+    monitor.mark("mlp")
+    noise = monitor.finish()
 
     def phase(times: dict[str, dict[str, list[float]]], name: str) -> dict[str, list[float]]:
         return {fw: by_phase[name] for fw, by_phase in times.items()}
@@ -284,10 +302,12 @@ def main(argv: list[str] | None = None) -> int:
              for p in ("forward", "backward", "update", "step")]
 
     result = {
-        "schema": 1,
-        "machine": {**machine_info(np, sn, torch), **run_conditions(before)},
+        "schema": 2,
+        "machine": {**machine_info(np, sn, torch), **monitor.machine_fields(noise)},
         "threads": threads,
         "quick": args.quick,
+        "noisy": noise["noisy"],
+        "noise": noise,
         "settings": {"chain_ops": CHAIN_OPS, "chain_ops_kind": f"x*{CHAIN_MUL}, x+{CHAIN_ADD}",
                      "mlp_sizes": list(MLP_SIZES), "batch": MLP_BATCH, "lr": MLP_LR,
                      "dtype": "float32",
@@ -297,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         "elapsed_s": round(time.perf_counter() - began, 2),
     }
 
-    print_header("autograd benchmark", result["machine"], threads, args)
+    print_header("autograd benchmark", result["machine"], threads, args, noise)
     print()
     print(markdown_table(rows))
     print()

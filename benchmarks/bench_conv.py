@@ -38,15 +38,18 @@ Usage (from the repository root)::
     python benchmarks/bench_conv.py --threads 1 --json benchmarks/results/conv.json
     python benchmarks/bench_conv.py --no-torch       # scratchnet only
 
-The options, the timing method (blocks of runs alternating between the frameworks, after
-warm-up; median and interquartile range), the machine description and the JSON layout are
-those of ``bench_autograd.py``: both take them from ``harness.py``. Workload names are those
-above with a phase suffix (``.forward``, ``.backward``, ``.fwd+bwd``), unit ``ms``, plus a
-``geomean`` row: the geometric mean of the nine ``.fwd+bwd`` ratios (unit ``ratio``;
-``scratchnet`` and ``pytorch`` are null).
+The options, the timing method (after warm-up, one run of each framework in turn; each
+ratio the median of the per-pair ratios; medians and interquartile ranges), the load
+measurement (a busy machine marks the run NOISY), the machine description and the JSON
+layout (schema 2) are those of ``bench_autograd.py``: both take them from ``harness.py``.
+Workload names are those above with a phase suffix (``.forward``, ``.backward``,
+``.fwd+bwd``), unit ``ms``, plus a ``geomean`` row: the geometric mean of the nine
+``.fwd+bwd`` ratios (unit ``ratio``; ``scratchnet`` and ``pytorch`` are null).
 
-Targets: every ``.fwd+bwd`` ratio (scratchnet / PyTorch) at most 3, their geometric mean at
-most 2. Missing a target is reported, not an error: the exit status is 0.
+Targets, at any thread count: every ``.fwd+bwd`` ratio (scratchnet / PyTorch) at most 2.
+The geometric mean has no target of its own (it is under 2 when every ratio is), but the
+suite's summary shows it (``"headline": true``), as the one number to compare between
+versions of the code. Missing a target is reported, not an error: the exit status is 0.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from harness import (  # benchmarks/harness.py: this folder is first on sys.path
+    LoadMonitor,
     Plan,
     configure_threads,
     import_scratchnet,
@@ -68,19 +72,16 @@ from harness import (  # benchmarks/harness.py: this folder is first on sys.path
     parse_args,
     print_checks_and_json,
     print_header,
-    run_blocks,
-    run_conditions,
-    warn_if_busy,
+    run_interleaved,
     workload_row,
 )
 
 BATCH = 128
-OP_TARGET = 3.0  # no single op's fwd+bwd above 3x PyTorch's
-GEOMEAN_TARGET = 2.0  # geometric mean of the fwd+bwd ratios at most 2
+OP_TARGET = 2.0  # no single op's fwd+bwd above 2x PyTorch's
 CHECK_TOL = 1e-4  # largest difference, relative to the largest value (float32)
 
-FULL = Plan(warmup=3, repeats=60, rounds=4, budget_s=3.0)
-QUICK = Plan(warmup=1, repeats=3, rounds=1, budget_s=0.3)
+FULL = Plan(warmup=3, repeats=60, budget_s=6.0)
+QUICK = Plan(warmup=1, repeats=3, budget_s=0.6)
 
 
 class Workload(NamedTuple):
@@ -260,14 +261,14 @@ def check_workload(np: Any, sn: Any, torch: Any, work: Workload,
 
 # --------------------------------------------------------------------------------------
 def geomean_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The geometric mean of the rows' ratios: informative, but in the suite's summary."""
     ratios = [row["ratio"] for row in rows]
     value = None
     if ratios and all(r is not None and r > 0 for r in ratios):
         value = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
     return {"name": "geomean", "unit": "ratio", "scratchnet": None, "pytorch": None,
-            "ratio": value, "target": GEOMEAN_TARGET,
-            "meets_target": None if value is None else value <= GEOMEAN_TARGET,
-            "spread": {"scratchnet": None, "pytorch": None},
+            "ratio": value, "ratio_spread": None, "target": None, "meets_target": None,
+            "headline": True, "spread": {"scratchnet": None, "pytorch": None},
             "repeats": {"scratchnet": None, "pytorch": None}}
 
 
@@ -283,8 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     torch = import_torch(threads, args.no_torch)
     plan = QUICK if args.quick else FULL
     gc.collect()
-    gc.freeze()  # keeps run_blocks' collections short (see bench_autograd.main)
-    before = warn_if_busy("bench_conv")
+    gc.freeze()  # keeps run_interleaved's collections short (see bench_autograd.main)
+    monitor = LoadMonitor("bench_conv")
     began = time.perf_counter()
 
     # All checks first: besides their purpose, they leave the memory allocator in the same
@@ -294,13 +295,16 @@ def main(argv: list[str] | None = None) -> int:
     checks: list[dict[str, Any]] = []
     for work in WORKLOADS:
         checks += check_workload(np, sn, torch, work, arrays_of[work.name])
+    monitor.mark("checks")
     times: dict[str, dict[str, dict[str, list[float]]]] = {}
     for work in WORKLOADS:
         arrays = arrays_of[work.name]
         runners = {"scratchnet": scratchnet_runner(sn, work, arrays)}
         if torch is not None:
             runners["pytorch"] = torch_runner(torch, work, arrays)
-        times[work.name] = run_blocks(runners, plan)
+        times[work.name] = run_interleaved(runners, plan, threads)
+        monitor.mark(work.name)
+    noise = monitor.finish()
 
     def row(work: Workload, phase: str) -> dict[str, Any]:
         samples = {fw: by_phase[phase] for fw, by_phase in times[work.name].items()}
@@ -312,22 +316,24 @@ def main(argv: list[str] | None = None) -> int:
     phase_rows = [row(work, phase) for work in WORKLOADS for phase in ("forward", "backward")]
 
     result = {
-        "schema": 1,
-        "machine": {**machine_info(np, sn, torch), **run_conditions(before)},
+        "schema": 2,
+        "machine": {**machine_info(np, sn, torch), **monitor.machine_fields(noise)},
         "threads": threads,
         "quick": args.quick,
+        "noisy": noise["noisy"],
+        "noise": noise,
         "settings": {"batch": BATCH, "dtype": "float32", "bias": False,
                      "workloads": [{"name": w.name, "op": w.op, "input": list(w.x_shape),
                                     "weight": None if w.w_shape is None else list(w.w_shape)}
                                    for w in WORKLOADS],
-                     "targets": {"per_op_fwd+bwd": OP_TARGET, "geomean": GEOMEAN_TARGET},
+                     "targets": {"per_op_fwd+bwd": OP_TARGET, "geomean": None},
                      "plan": plan._asdict()},
         "checks": checks,
         "workloads": main_rows + phase_rows,
         "elapsed_s": round(time.perf_counter() - began, 2),
     }
 
-    print_header("convolution benchmark", result["machine"], threads, args)
+    print_header("convolution benchmark", result["machine"], threads, args, noise)
     print()
     print(markdown_table(main_rows))
     print()
@@ -336,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"batch {BATCH}, float32, 3×3 kernels, no bias; fwd+bwd = forward + backward from a "
           "fixed upstream gradient (gradients w.r.t. input and weight).")
     print(f"ratio = scratchnet / PyTorch (lower is better); targets: each fwd+bwd "
-          f"≤ {OP_TARGET:g}× PyTorch, their geometric mean ≤ {GEOMEAN_TARGET:g}×.")
+          f"≤ {OP_TARGET:g}× PyTorch; their geometric mean is informative.")
     print_checks_and_json(checks, result, args.json)
     return 0
 

@@ -1,67 +1,3 @@
-#!/usr/bin/env python
-"""Memory benchmark: peak memory of one training step, scratchnet against PyTorch CPU.
-
-The workload is lesson 06's convolutional autoencoder (``models.conv_autoencoder``: pad to
-32×32, three Conv2D 3×3 + ReLU + MaxPool 2, three ConvTranspose2D 3×3 stride 2, crop),
-batch 128 of (1, 28, 28) float32 images, mean squared error, one Adam step (lr 1e-3). PyTorch
-runs the same network written with ``torch.nn`` (``Conv2d(padding=1)``,
-``ConvTranspose2d(stride=2, padding=1, output_padding=1)``) from a copy of scratchnet's
-initial weights.
-
-Each framework is measured in a fresh interpreter of its own (this script, run with
-``--worker scratchnet`` or ``--worker pytorch``), so that neither sees the other's memory.
-A worker
-
-1. builds the model, the optimiser and the batch, and runs one warm-up step (which creates
-   the gradients and Adam's moment estimates);
-2. collects garbage, hands the C heap's free pages back to the OS (glibc ``malloc_trim``:
-   otherwise memory freed by the warm-up would stay resident and be reused by the next
-   step without showing up), and reads its resident set size (RSS, ``/proc/self/statm``):
-   the **baseline**;
-3. resets the kernel's high-water mark of its RSS (writing 5 to ``/proc/self/clear_refs``,
-   which resets ``VmHWM`` and with it ``ru_maxrss``), runs a few more steps, and reads the
-   high-water mark: **peak − baseline** is the memory a training step needs on top of what
-   stays allocated between steps (activations, saved tensors, temporaries, gradients);
-4. scratchnet only: runs more steps under ``tracemalloc``, which NumPy reports its array
-   buffers to, for the peak of the Python and NumPy heap over the same baseline. It
-   measures bytes asked for rather than pages touched, so it cross-checks the RSS number.
-   (PyTorch's allocator does not report to ``tracemalloc``.)
-
-The workers run with glibc's mmap threshold pinned at 128 KiB (``MALLOC_MMAP_THRESHOLD_``):
-every array from that size up gets its own mapping, returned to the OS when it is freed, so
-the RSS follows the live arrays. With glibc's default, a threshold that grows to the largest
-block freed so far, big temporaries come from the heap, and its fragmentation made PyTorch's
-peak vary from 35 to 53 MiB between identical processes (28 MiB every time when pinned);
-``--default-malloc`` measures that way all the same.
-
-If the high-water mark cannot be reset (not Linux, or a kernel without ``clear_refs``), the
-worker falls back to ``ru_maxrss`` since the process started, an upper bound, and says so
-in ``settings.peak_method``. Without ``/proc/self/statm`` there is no RSS baseline and only
-the tracemalloc row is reported.
-
-Usage (from the repository root)::
-
-    python benchmarks/bench_memory.py                # 3 fresh processes per framework, ~15 s
-    python benchmarks/bench_memory.py --quick        # one process each: a smoke test
-    python benchmarks/bench_memory.py --threads 1 --json benchmarks/results/memory.json
-    python benchmarks/bench_memory.py --no-torch     # scratchnet only
-    python benchmarks/bench_memory.py --default-malloc   # glibc's dynamic mmap threshold
-
-The options, machine description and JSON layout are those of ``bench_autograd.py``, from
-the same ``harness.py``; the ``workloads`` rows (unit ``MiB``; median and spread over
-the processes) are:
-
-- ``conv_ae.step_peak``: peak RSS during a training step minus the baseline. Target:
-  scratchnet / PyTorch at most 2.
-- ``conv_ae.step_peak_tracemalloc``: the tracemalloc peak over its baseline (scratchnet
-  only; ``pytorch`` is null). Informative.
-- ``conv_ae.baseline_rss``: the whole process between steps (interpreter, libraries, model,
-  optimiser state, batch). Informative: it is mostly the size of the libraries.
-
-``per_process`` holds every worker's raw numbers (bytes) and losses. Missing the target is
-reported, not an error: the exit status is 0 (1 if a worker fails).
-"""
-
 from __future__ import annotations
 
 import argparse
@@ -75,14 +11,16 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import bench_models  # the workloads: builders, PyTorch twins, checks, settings
 from harness import (  # benchmarks/harness.py: this folder is first on sys.path
+    LoadMonitor,
     configure_threads,
     import_scratchnet,
     import_torch,
-    load_average,
     machine_info,
     markdown_table,
     parse_args,
@@ -91,11 +29,8 @@ from harness import (  # benchmarks/harness.py: this folder is first on sys.path
     workload_row,
 )
 
-BATCH = 128
-IMAGE_SHAPE = (1, 28, 28)
-LR = 1e-3
-SEED = 0
-MEMORY_TARGET = 2.0  # scratchnet's step peak at most 2x PyTorch's
+MODELS = ("conv_ae", "vae", "dcgan")
+MEMORY_TARGETS = {"conv_ae": 1.3}  # step peak at most 1.3x PyTorch's; the others: reported
 MIB = 2 ** 20
 RESULT_MARKER = "BENCH_MEMORY_WORKER "  # prefixes the worker's one line of JSON
 WORKER_TIMEOUT_S = 300
@@ -106,7 +41,7 @@ WORKER_TIMEOUT_S = 300
 # (28 MiB, every time, with the threshold pinned). --default-malloc leaves it alone.
 MMAP_THRESHOLD = 128 * 1024
 
-# Per run: fresh processes per framework, measured steps, steps under tracemalloc.
+# Per run: rounds of fresh processes, measured steps, steps under tracemalloc.
 FULL = {"processes": 3, "steps": 5, "tracemalloc_steps": 2}
 QUICK = {"processes": 1, "steps": 2, "tracemalloc_steps": 1}
 
@@ -158,103 +93,57 @@ def trim_malloc() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# The model and one training step in each framework
+# The workloads: bench_models' training steps, one framework at a time
 # --------------------------------------------------------------------------------------
-def make_batch(np: Any) -> Any:
-    """The batch both frameworks train on: uniform grey levels in [0, 1), float32."""
-    return np.random.default_rng(SEED).random((BATCH, *IMAGE_SHAPE), dtype=np.float32)
+def scratchnet_workload(model: str, np: Any, sn: Any, data: dict[str, Any]
+                        ) -> tuple[Any, Callable[[], Any]]:
+    """bench_models' scratchnet model (the GAN for "dcgan") and its training step."""
+    if model == "conv_ae":
+        return bench_models.scratchnet_conv_ae(sn, data["conv_ae"])
+    if model == "vae":
+        return bench_models.scratchnet_vae(sn, np, data["vae"])
+    return bench_models.scratchnet_dcgan(sn, np, data["dcgan"])
 
 
-def scratchnet_model(sn: Any) -> Any:
-    """Lesson 06's network (``models.conv_autoencoder``) with the mean squared error."""
-    from scratchnet import models
-
-    return models.conv_autoencoder(rng=SEED, loss="mse")
-
-
-def scratchnet_step(sn: Any, model: Any, batch: Any) -> Any:
-    """A function that runs one training step (Adam) and returns the loss."""
-    from scratchnet import optim
-
-    optimizer = optim.Adam(model.parameters(), lr=LR)
-    x = sn.Tensor(batch)
-
-    def step() -> float:
-        optimizer.zero_grad()
-        loss = model.loss(x)
-        loss.backward()
-        optimizer.step()
-        return float(loss.item())
-
-    return step
+def torch_workload(model: str, np: Any, sn: Any, torch: Any, sn_model: Any,
+                   data: dict[str, Any]) -> tuple[Any, Callable[[], Any]]:
+    """bench_models' PyTorch twin of ``sn_model`` (its weights copied) and its step."""
+    if model == "conv_ae":
+        return bench_models.torch_conv_ae(np, sn, torch, sn_model, data["conv_ae"])
+    if model == "vae":
+        return bench_models.torch_vae(sn, np, torch, sn_model, data["vae"])
+    return bench_models.torch_dcgan(np, sn, torch, sn_model, data["dcgan"])
 
 
-def torch_model(torch: Any, sn_model: Any) -> Any:
-    """The same network in ``torch.nn``, holding a copy of scratchnet's initial weights.
-
-    The "same" padding of the stride-2 transposed convolutions is PyTorch's usual
-    ``padding=1, output_padding=1``: the same shapes and work as scratchnet's Keras-style
-    "same", though the output is shifted by one pixel (see bench_conv.py).
-    """
-    from torch import nn
-
-    def up(c_in: int, c_out: int) -> Any:
-        return nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1)
-
-    encoder = nn.Sequential(
-        nn.ZeroPad2d(2),
-        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-    )
-    decoder = nn.Sequential(up(8, 8), nn.ReLU(), up(8, 16), nn.ReLU(), up(16, 1), nn.Sigmoid())
-    model = nn.Sequential(encoder, decoder)
-    ours = [p.data for p in sn_model.parameters()]
-    theirs = list(model.parameters())
-    if [tuple(p.shape) for p in theirs] != [a.shape for a in ours]:
-        raise RuntimeError("bench_memory: the PyTorch network's parameters do not match "
-                           "scratchnet's conv_autoencoder")
-    with torch.no_grad():
-        for p, array in zip(theirs, ours):
-            p.copy_(torch.from_numpy(array.copy()))
-    return model
+CHECKS = {"conv_ae": bench_models.check_conv_ae, "vae": bench_models.check_vae,
+          "dcgan": bench_models.check_dcgan}  # each (np, sn, torch, batch) -> [check, ...]
 
 
-def torch_step(torch: Any, model: Any, batch: Any) -> Any:
-    """One training step of the PyTorch network: forward, crop 32×32 to 28×28, MSE, Adam."""
-    import torch.nn.functional as TF
-
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
-    x = torch.from_numpy(batch.copy())
-
-    def step() -> float:
-        optimizer.zero_grad()
-        x_hat = model(x)[:, :, 2:-2, 2:-2]
-        loss = TF.mse_loss(x_hat, x)
-        loss.backward()
-        optimizer.step()
-        return float(loss.item())
-
-    return step
+def torch_parameter_count(t_model: Any) -> int:
+    """Trainable scalars of a PyTorch model, or of a (generator, discriminator) pair."""
+    parts = t_model if isinstance(t_model, tuple) else (t_model,)
+    return sum(p.numel() for part in parts for p in part.parameters())
 
 
-def encoder_check(np: Any, sn: Any, torch: Any, sn_model: Any, t_model: Any,
-                  batch: Any) -> dict[str, Any]:
-    """From the same weights, both encoders must give the same code (the decoders differ by
-    the one-pixel shift of the transposed convolutions' "same" padding)."""
-    with sn.no_grad():
-        ours = sn_model.encode(sn.Tensor(batch[:16])).data
-    with torch.no_grad():
-        theirs = t_model[0](torch.from_numpy(batch[:16].copy())).numpy()
-    worst = float(np.abs(ours - theirs).max()) / (float(np.abs(theirs).max()) + 1e-30)
-    return {"name": "encoder_matches_pytorch", "ok": ours.shape == theirs.shape and worst <= 1e-4,
-            "detail": f"code {ours.shape}, largest difference {worst:.1e} of the largest value"}
+def loss_check(np: Any, framework: str, model: str, losses: list[Any]) -> dict[str, Any]:
+    """Every loss finite; an autoencoder's or VAE's lower after the steps than before (a
+    GAN's two losses need not go down)."""
+    if model == "dcgan":
+        values = [value for step in losses for value in step.values()]
+        return {"name": f"{model}.{framework}.losses_finite",
+                "ok": bool(np.isfinite(values).all()),
+                "detail": f"{len(losses)} steps, first " + ", ".join(
+                    f"{key} {value:.4f}" for key, value in losses[0].items())}
+    return {"name": f"{model}.{framework}.loss_finite_and_decreasing",
+            "ok": bool(np.isfinite(losses).all()) and losses[-1] < losses[0],
+            "detail": f"loss {losses[0]:.5f} at the first step, {losses[-1]:.5f} "
+                      f"after {len(losses) - 1} more"}
 
 
 # --------------------------------------------------------------------------------------
-# The worker: one framework, one fresh process
+# The worker: one framework, one workload, one fresh process
 # --------------------------------------------------------------------------------------
-def measure(step: Any, steps: int, tracemalloc_steps: int) -> dict[str, Any]:
+def measure(step: Callable[[], Any], steps: int, tracemalloc_steps: int) -> dict[str, Any]:
     """Run the warm-up step, take the baseline, run ``steps`` steps; the raw numbers."""
     losses = [step()]  # warm-up: creates the gradients and the optimiser's state
     gc.collect()
@@ -284,37 +173,33 @@ def measure(step: Any, steps: int, tracemalloc_steps: int) -> dict[str, Any]:
     return result
 
 
-def run_worker(framework: str, threads: int, quick: bool) -> dict[str, Any]:
-    """Build ``framework``'s model, measure its training step, return the raw numbers."""
+def run_worker(framework: str, model: str, threads: int, quick: bool) -> dict[str, Any]:
+    """Build ``framework``'s ``model``, measure its training step, return the raw numbers."""
     import numpy as np  # after configure_threads (main), so the BLAS thread count applies
 
     sn = import_scratchnet()
     sn.set_default_dtype(np.float32)
     plan = QUICK if quick else FULL
-    batch = make_batch(np)
-    sn_model = scratchnet_model(sn)
+    data = bench_models.load_data(np, sn)
+    sn_model, sn_step = scratchnet_workload(model, np, sn, data)
     checks: list[dict[str, Any]] = []
-    info: dict[str, Any] = {"framework": framework, "pid": os.getpid()}
+    info: dict[str, Any] = {"framework": framework, "model": model, "pid": os.getpid()}
     if framework == "scratchnet":
-        step = scratchnet_step(sn, sn_model, batch)
+        step = sn_step
         info["parameters"] = sn_model.num_parameters()
         traced = plan["tracemalloc_steps"]
     else:
         torch = import_torch(threads, skip=False)
         if torch is None:
             raise SystemExit("bench_memory: --worker pytorch needs PyTorch installed")
-        t_model = torch_model(torch, sn_model)
-        checks.append(encoder_check(np, sn, torch, sn_model, t_model, batch))
-        step = torch_step(torch, t_model, batch)
-        info.update(parameters=sum(p.numel() for p in t_model.parameters()),
-                    torch=torch.__version__, torch_threads=torch.get_num_threads())
+        checks += CHECKS[model](np, sn, torch, data[model])
+        t_model, step = torch_workload(model, np, sn, torch, sn_model, data)
+        info.update(parameters=torch_parameter_count(t_model), torch=torch.__version__,
+                    torch_threads=torch.get_num_threads())
         traced = 0  # PyTorch's allocator does not report to tracemalloc
+    del sn_step
     result = measure(step, plan["steps"], traced)
-    losses = result["losses"]
-    checks.append({"name": f"{framework}.loss_finite_and_decreasing",
-                   "ok": bool(np.isfinite(losses).all()) and losses[-1] < losses[0],
-                   "detail": f"MSE {losses[0]:.5f} at the first step, {losses[-1]:.5f} "
-                             f"after {len(losses) - 1} more"})
+    checks.append(loss_check(np, framework, model, result["losses"]))
     return {**info, **result, "checks": checks}
 
 
@@ -329,37 +214,38 @@ def worker_environment(default_malloc: bool) -> dict[str, str]:
     return env
 
 
-def spawn_worker(framework: str, threads: int, quick: bool, env: dict[str, str]
+def spawn_worker(framework: str, model: str, threads: int, quick: bool, env: dict[str, str]
                  ) -> dict[str, Any]:
-    """Run ``bench_memory.py --worker framework`` in a fresh interpreter; its result."""
+    """Run ``bench_memory.py --worker framework --model model`` in a fresh interpreter."""
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", framework,
-               "--threads", str(threads)] + (["--quick"] if quick else [])
+               "--model", model, "--threads", str(threads)] + (["--quick"] if quick else [])
     done = subprocess.run(command, capture_output=True, text=True, timeout=WORKER_TIMEOUT_S,
                           check=False, env=env)
     lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARKER)]
     if done.returncode != 0 or not lines:
-        raise SystemExit(f"bench_memory: the {framework} worker failed (exit status "
-                         f"{done.returncode}):\n{done.stderr.strip()[-3000:]}")
+        raise SystemExit(f"bench_memory: the {framework} worker for {model} failed (exit "
+                         f"status {done.returncode}):\n{done.stderr.strip()[-3000:]}")
     return json.loads(lines[-1][len(RESULT_MARKER):])
 
 
-def result_rows(runs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """The ``workloads`` rows (MiB) from the workers' raw numbers (bytes)."""
-    def samples(key: str) -> dict[str, list[float]]:
-        return {fw: [r[key] for r in results] for fw, results in runs.items()
-                if all(r[key] is not None for r in results)}
+def samples_of(by_framework: dict[str, list[dict[str, Any]]], key: str
+               ) -> dict[str, list[float]]:
+    """{framework: [the workers' ``key``, ...]}, leaving out a framework that lacks it."""
+    return {fw: [r[key] for r in results] for fw, results in by_framework.items()
+            if all(r[key] is not None for r in results)}
 
+
+def result_rows(runs: dict[str, dict[str, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """The ``workloads`` rows (MiB) from the workers' raw numbers (bytes), by workload."""
     rows = []
-    step_peak = samples("step_peak")
-    if "scratchnet" in step_peak:
-        rows.append(workload_row("conv_ae.step_peak", "MiB", 1 / MIB, step_peak,
-                                 MEMORY_TARGET))
-    traced = samples("step_peak_tracemalloc")
-    if "scratchnet" in traced:
-        rows.append(workload_row("conv_ae.step_peak_tracemalloc", "MiB", 1 / MIB, traced, None))
-    baseline = samples("baseline_rss")
-    if "scratchnet" in baseline:
-        rows.append(workload_row("conv_ae.baseline_rss", "MiB", 1 / MIB, baseline, None))
+    for model, by_framework in runs.items():
+        for key, target, headline in (("step_peak", MEMORY_TARGETS.get(model), True),
+                                      ("step_peak_tracemalloc", None, False),
+                                      ("baseline_rss", None, False)):
+            found = samples_of(by_framework, key)
+            if "scratchnet" in found:
+                rows.append(workload_row(f"{model}.{key}", "MiB", 1 / MIB, found, target,
+                                         headline))
     return rows
 
 
@@ -367,6 +253,8 @@ def _worker_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--worker", choices=("scratchnet", "pytorch"), default=None,
                         help="internal: measure one framework in this process and print "
                              "its raw numbers as one line of JSON")
+    parser.add_argument("--model", choices=MODELS, default=MODELS[0],
+                        help="internal, with --worker: the workload to measure")
     parser.add_argument("--default-malloc", action="store_true",
                         help="leave glibc's mmap threshold dynamic in the workers (the "
                              f"default pins it at {MMAP_THRESHOLD // 1024} KiB, so the RSS "
@@ -374,15 +262,15 @@ def _worker_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv, "Peak memory of one training step of lesson 06's convolutional "
-                            "autoencoder (batch 128, MSE, Adam), scratchnet against PyTorch "
-                            "CPU, each measured in a fresh process.",
-                      quick_help="a few-second smoke run: one process per framework, "
+    args = parse_args(argv, "Peak memory of one training step of the conv autoencoder, the "
+                            "MLP VAE and the DCGAN (bench_models.py's steps), scratchnet "
+                            "against PyTorch CPU, each measured in a fresh process.",
+                      quick_help="a smoke run: one process per workload and framework, "
                                  "fewer steps",
                       add_arguments=_worker_arguments)
     threads = configure_threads(args.threads)
     if args.worker is not None:
-        result = run_worker(args.worker, threads, args.quick)
+        result = run_worker(args.worker, args.model, threads, args.quick)
         print(RESULT_MARKER + json.dumps(result))
         return 0
 
@@ -392,59 +280,73 @@ def main(argv: list[str] | None = None) -> int:
     with_torch = not args.no_torch and importlib.util.find_spec("torch") is not None
     frameworks = ["scratchnet"] + (["pytorch"] if with_torch else [])
     plan = QUICK if args.quick else FULL
-    load_before = load_average()
+    monitor = LoadMonitor("bench_memory", "the memory figures do not depend on it, but "
+                                          "the run is marked NOISY")
     began = time.perf_counter()
     env = worker_environment(args.default_malloc)
-    runs: dict[str, list[dict[str, Any]]] = {fw: [] for fw in frameworks}
-    for _ in range(plan["processes"]):  # alternate the frameworks, one fresh process each
-        for fw in frameworks:
-            runs[fw].append(spawn_worker(fw, threads, args.quick, env))
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {
+        model: {fw: [] for fw in frameworks} for model in MODELS}
+    for round_ in range(plan["processes"]):  # frameworks in turn, one fresh process each
+        for model in MODELS:
+            for fw in frameworks:
+                runs[model][fw].append(spawn_worker(fw, model, threads, args.quick, env))
+                monitor.mark(f"{model} {fw} process {round_ + 1}")
+    noise = monitor.finish()
 
     machine = machine_info(np, sn, None)  # torch is only imported by its workers
     if with_torch:
-        machine.update(torch=runs["pytorch"][0]["torch"],
-                       torch_threads=runs["pytorch"][0]["torch_threads"])
-    checks = [check for fw in frameworks for check in runs[fw][0]["checks"]]
+        first = runs[MODELS[0]]["pytorch"][0]
+        machine.update(torch=first["torch"], torch_threads=first["torch_threads"])
+    checks = [check for model in MODELS for fw in frameworks
+              for check in runs[model][fw][0]["checks"]]
+    parameters = {model: runs[model]["scratchnet"][0]["parameters"] for model in MODELS}
     if with_torch:
-        ours, theirs = runs["scratchnet"][0]["parameters"], runs["pytorch"][0]["parameters"]
-        checks.append({"name": "same_parameter_count", "ok": ours == theirs,
-                       "detail": f"scratchnet {ours}, pytorch {theirs}"})
+        for model in MODELS:
+            theirs = runs[model]["pytorch"][0]["parameters"]
+            checks.append({"name": f"{model}.same_parameter_count",
+                           "ok": parameters[model] == theirs,
+                           "detail": f"scratchnet {parameters[model]}, pytorch {theirs}"})
     rows = result_rows(runs)
     result = {
-        "schema": 1,
-        "machine": {**machine, "load_average_1min": {"before": load_before,
-                                                     "after": load_average()}},
+        "schema": 2,
+        "machine": {**machine, **monitor.machine_fields(noise)},
         "threads": threads,
         "quick": args.quick,
-        "settings": {"model": "models.conv_autoencoder (lesson 06)", "loss": "mse",
-                     "optimizer": "adam", "lr": LR, "batch": BATCH,
-                     "input": [BATCH, *IMAGE_SHAPE], "dtype": "float32",
-                     "data": f"uniform [0, 1), seed {SEED}",
-                     "parameters": runs["scratchnet"][0]["parameters"],
-                     "peak_method": runs["scratchnet"][0]["peak_method"],
+        "noisy": noise["noisy"],
+        "noise": noise,
+        "settings": {"models": {model: bench_models.MODEL_SETTINGS[model] for model in MODELS},
+                     "parameters": parameters, "dtype": "float32",
+                     "data": "bundled MNIST training split (first images of it), as "
+                             "bench_models.py",
+                     "peak_method": runs[MODELS[0]]["scratchnet"][0]["peak_method"],
                      "baseline": "after one warm-up step, gc.collect() and malloc_trim(0)",
                      "malloc": ("glibc defaults" if args.default_malloc else
                                 f"MALLOC_MMAP_THRESHOLD_={MMAP_THRESHOLD}"),
+                     "targets": {f"{model}.step_peak": MEMORY_TARGETS.get(model)
+                                 for model in MODELS},
                      **plan},
         "checks": checks,
         "workloads": rows,
-        "per_process": {fw: [{k: r[k] for k in ("baseline_rss", "peak_rss", "step_peak",
-                                                "step_peak_tracemalloc", "losses")}
-                             for r in results] for fw, results in runs.items()},
+        "per_process": {model: {fw: [{k: r[k] for k in (
+            "baseline_rss", "peak_rss", "step_peak", "step_peak_tracemalloc", "losses")}
+            for r in results] for fw, results in by_framework.items()}
+            for model, by_framework in runs.items()},
         "elapsed_s": round(time.perf_counter() - began, 2),
     }
 
-    print_header("memory benchmark", result["machine"], threads, args)
+    print_header("memory benchmark", result["machine"], threads, args, noise)
     print()
     print(markdown_table(rows))
     print()
-    print(f"lesson 06's conv autoencoder ({result['settings']['parameters']:,} parameters), "
-          f"batch {BATCH}, float32, MSE, Adam; each framework in {plan['processes']} fresh "
-          f"process(es). step_peak: peak RSS over {plan['steps']} training steps minus the "
-          "RSS between steps (after a warm-up step); tracemalloc: NumPy's buffers, "
-          "scratchnet only; baseline_rss: the whole process between steps.")
-    print(f"ratio = scratchnet / PyTorch (lower is better); target: step peak "
-          f"≤ {MEMORY_TARGET:g}× PyTorch's.")
+    sizes = ", ".join(f"{model} {parameters[model]:,}" for model in MODELS)
+    print(f"bench_models.py's training steps, float32, Adam (parameters: {sizes}); each "
+          f"workload and framework in {plan['processes']} fresh process(es). step_peak: "
+          f"peak RSS over {plan['steps']} training steps minus the RSS between steps (after "
+          "a warm-up step); tracemalloc: NumPy's buffers, scratchnet only; baseline_rss: "
+          "the whole process between steps.")
+    print("ratio = scratchnet / PyTorch, the median over the rounds of processes (lower is "
+          "better); target: conv_ae step peak "
+          f"≤ {MEMORY_TARGETS['conv_ae']:g}× PyTorch's; vae and dcgan: reported.")
     print_checks_and_json(checks, result, args.json)
     return 0
 

@@ -72,6 +72,7 @@ JSON output (printed, and written to ``--json PATH``)::
     {
       "schema": 1,
       "machine": {..., "sklearn": str | null},   # as in bench_autograd.py
+      "noisy": bool, "noise": {...},       # as in bench_autograd.py: was the machine busy?
       "threads": int, "quick": bool,
       "settings": {"n_visible": 784, "sizes": [{"name": "784x256_b10", "n_hidden": 256,
                                                 "batch": 10, "time_target": 0.8}, ...],
@@ -111,14 +112,14 @@ from typing import Any, NamedTuple
 
 from comparison import comparison_row, comparison_table
 from harness import (  # benchmarks/harness.py: this folder is first on sys.path
+    LoadMonitor,
     configure_threads,
     import_scratchnet,
     machine_info,
+    noise_line,
     parse_args,
     print_checks_and_json,
-    run_conditions,
     summarize,
-    warn_if_busy,
 )
 
 N_VISIBLE = 784
@@ -426,9 +427,10 @@ def check_results(np: Any, size: Size, runs: dict[str, list[dict[str, Any]]]
 
 
 def run_size(np: Any, sn: Any, BernoulliRBM: Any, train: Any, test: Any, config: Config,
-             size: Size, lr: float) -> tuple[dict[str, list[dict[str, Any]]],
-                                             list[dict[str, Any]], str | None]:
-    """Train and evaluate both libraries at one size, seeds alternating between them.
+             size: Size, lr: float, monitor: LoadMonitor
+             ) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]], str | None]:
+    """Train and evaluate both libraries at one size, seeds alternating between them; each
+    training and evaluation is a segment of ``monitor``'s.
 
     Returns the runs per library, the same-scale checks (named after the size) and how
     scikit-learn's epochs were timed.
@@ -446,6 +448,7 @@ def run_size(np: Any, sn: Any, BernoulliRBM: Any, train: Any, test: Any, config:
         result = evaluate(np, sn, "scratchnet", model, test, config.pll_draws)
         runs["scratchnet"].append({"seed": seed, **result, "epoch_s": epoch_s,
                                    "train_s": train_s})
+        monitor.mark(f"{size.name} scratchnet seed {seed}")
         if BernoulliRBM is None:
             continue
         gc.collect()
@@ -456,6 +459,7 @@ def run_size(np: Any, sn: Any, BernoulliRBM: Any, train: Any, test: Any, config:
         result = evaluate(np, sn, "sklearn", sk_model, test, config.pll_draws)
         runs["sklearn"].append({"seed": seed, **result, "epoch_s": epoch_s,
                                 "train_s": train_s})
+        monitor.mark(f"{size.name} sklearn seed {seed}")
         if seed == 0:
             checks += [{**check, "name": f"{size.name}.{check['name']}"} for check in
                        check_same_scale(np, sn, sk_model, test, config.pll_draws,
@@ -480,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     sn.set_default_dtype(np.float32)
     gc.collect()
     gc.freeze()
-    before = warn_if_busy("bench_rbm", "the training times will be noisy "
+    monitor = LoadMonitor("bench_rbm", "the training times will be noisy "
                                      "(the likelihoods are not affected)")
     began = time.perf_counter()
 
@@ -491,13 +495,14 @@ def main(argv: list[str] | None = None) -> int:
     sk_timing = None
     for size in args.sizes:
         runs, size_checks, sk_timing = run_size(np, sn, BernoulliRBM, train, test, config,
-                                                size, args.lr)
+                                                size, args.lr, monitor)
         checks += size_checks + check_results(np, size, runs)
         rows += result_rows(np, size, runs)
         per_seed[size.name] = {fw: [{"seed": r["seed"], "test_pll": r["test_pll"],
                                      "pll_draws": r["pll_draws"], "epoch_s": r["epoch_s"],
                                      "train_s": r["train_s"]} for r in results]
                                for fw, results in runs.items()}
+    noise = monitor.finish()
 
     sklearn_version = None
     if BernoulliRBM is not None:
@@ -507,9 +512,11 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "schema": 1,
         "machine": {**machine_info(np, sn, None), "sklearn": sklearn_version,
-                    **run_conditions(before)},
+                    **monitor.machine_fields(noise)},
         "threads": threads,
         "quick": args.quick,
+        "noisy": noise["noisy"],
+        "noise": noise,
         "settings": {
             "n_visible": N_VISIBLE,
             "sizes": [{"name": size.name, "n_hidden": size.n_hidden, "batch": size.batch,
@@ -546,6 +553,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# scratchnet RBM benchmark — {m['cpu']}, {threads} thread(s), numpy "
           f"{m['numpy']} ({m['blas']}), scikit-learn {sk_note}"
           + (", --quick" if args.quick else ""))
+    if noise["noisy"]:
+        print(noise_line(noise))
     print()
     print(comparison_table(rows, "sklearn", "scikit-learn"))
     print()

@@ -54,6 +54,7 @@ JSON output (printed, and written to ``--json PATH``)::
       "schema": 1,
       "machine": {...},                    # as in bench_autograd.py
       "threads": int, "quick": bool,
+      "noisy": bool, "noise": {...},       # as in bench_autograd.py: was the machine busy?
       "settings": {"sizes": [784, 400, 20], "epochs": int, "batch": 128, "lr": 0.001,
                    "train_images": int, "test_images": int, "iw_k": 100, ...},
       "checks": [{"name": str, "ok": bool, "detail": str}, ...],
@@ -89,6 +90,7 @@ from typing import Any, NamedTuple
 
 from comparison import comparison_row, comparison_table
 from harness import (  # benchmarks/harness.py: this folder is first on sys.path
+    LoadMonitor,
     configure_threads,
     import_scratchnet,
     import_torch,
@@ -96,9 +98,7 @@ from harness import (  # benchmarks/harness.py: this folder is first on sys.path
     parse_args,
     print_checks_and_json,
     print_header,
-    run_conditions,
     summarize,
-    warn_if_busy,
 )
 
 IMAGE_SHAPE = (1, 28, 28)
@@ -397,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_default_dtype(torch.float32)
     gc.collect()
     gc.freeze()  # the modules' objects: keeps the collections during training short
-    before = warn_if_busy("bench_vae", "the training times will be noisy "
+    monitor = LoadMonitor("bench_vae", "the training times will be noisy "
                                      "(the likelihoods are not affected)")
     began = time.perf_counter()
 
@@ -417,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
                                                 args.eval_seed)
     results["scratchnet"].update(history=history, train_s=trained - start,
                                  eval_s=time.perf_counter() - trained)
+    monitor.mark("scratchnet")
     if t_model is not None:
         gc.collect()
         time.sleep(0.1)  # let NumPy's BLAS threads go idle before PyTorch's start
@@ -428,15 +429,19 @@ def main(argv: list[str] | None = None) -> int:
                                             args.eval_seed)
         results["pytorch"].update(history=history, train_s=trained - start,
                                   eval_s=time.perf_counter() - trained)
+        monitor.mark("pytorch")
+    noise = monitor.finish()
     for name, result in results.items():
         checks += check_results(np, name, result)
     rows = result_rows(results)
 
     result = {
         "schema": 1,
-        "machine": {**machine_info(np, sn, torch), **run_conditions(before)},
+        "machine": {**machine_info(np, sn, torch), **monitor.machine_fields(noise)},
         "threads": threads,
         "quick": args.quick,
+        "noisy": noise["noisy"],
+        "noise": noise,
         "settings": {"sizes": [N_PIXELS, HIDDEN, LATENT], "activation": "relu",
                      "likelihood": "bernoulli (logits)", "dtype": "float32",
                      "optimizer": "adam", "lr": LR, "batch": BATCH, "epochs": config.epochs,
@@ -454,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         "elapsed_s": round(time.perf_counter() - began, 2),
     }
 
-    print_header("VAE likelihood benchmark", result["machine"], threads, args)
+    print_header("VAE likelihood benchmark", result["machine"], threads, args, noise)
     print()
     print(comparison_table(rows, "pytorch", "PyTorch"))
     print()

@@ -8,15 +8,20 @@ the same way, so the way lives here once rather than in each script:
   BLAS thread count *before* NumPy is imported (it is read only once, at import);
   :func:`import_scratchnet` prefers the checkout next to this folder to an installed copy;
   :func:`import_torch` gives PyTorch the same number of threads, or None.
-- **The machine.** :func:`machine_info` records the CPU and library versions;
-  :func:`warn_if_busy` and :func:`run_conditions` record how busy the machine was before
-  and after, since a busy machine is the commonest reason for a surprising timing.
-- **Timing.** :func:`run_blocks` times the frameworks in alternating blocks after warm-up
-  runs (its docstring says why blocks and not single runs), as laid out by a :class:`Plan`;
-  :func:`summarize` reduces the samples to a median and quartiles.
+- **The machine.** :func:`machine_info` records the CPU and library versions; a
+  :class:`LoadMonitor` measures how many cores other processes keep busy, before the run
+  and workload by workload during it, warns on stderr, and gives the verdict of
+  :func:`noise_verdict`: a run is *noisy*, and its numbers not for publishing, when other
+  processes kept more than :data:`BUSY_LIMIT_CORES` busy (the constant says why).
+- **Timing.** :func:`run_interleaved` times the frameworks run by run in turn (scratchnet,
+  PyTorch, scratchnet, ...) after warm-up runs, as laid out by a :class:`Plan`;
+  :func:`summarize` reduces samples to a median and quartiles, and :func:`pair_ratios`
+  divides each scratchnet run by the reference run that followed it.
 - **Reporting.** :func:`workload_row` and :func:`markdown_table` give the ``workloads`` rows
-  of the JSON and their table; :func:`print_header` and :func:`print_checks_and_json` print
-  the report; :func:`write_json_atomically` writes the JSON so that a reader never sees half.
+  of the JSON (each ratio the median of the per-pair ratios) and their table;
+  :func:`print_header` and :func:`print_checks_and_json` print the report, the header
+  saying NOISY where the run was; :func:`write_json_atomically` writes the JSON so that a
+  reader never sees half.
 
 Rows that compare results rather than times (a log-likelihood against PyTorch's) are built
 by ``comparison.py`` instead. The scripts import this module as ``harness``: running
@@ -42,14 +47,36 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+# A run counts as quiet only if other processes keep at most this many cores busy, on
+# average, in the second before it starts, over the whole run, and during each workload
+# that lasts a second or more. Why so strict: the machine these numbers come from has 2
+# cores and shares them with other jobs. At 2 threads any other process takes a core
+# from one of ours; at 1 thread it still shares the caches and the memory bandwidth.
+# Nor does the load hit both sides alike: PyTorch's threads wait for each other at every
+# parallel region and lose more to a stolen core than NumPy's calls do, so a busy machine
+# flatters scratchnet (the README once showed 0.88x for a conv-AE step that takes 1.4x
+# on a quiet machine). A quiet 2-core VM's background (the shell, the kernel's threads,
+# the hypervisor's steal) stays well under 0.3 cores.
+BUSY_LIMIT_CORES = 0.3
+BEFORE_SAMPLE_S = 1.0  # how long the load is sampled before a run
+MIN_SEGMENT_S = 1.0  # shorter workloads are judged only as part of the whole run
+# After a parallel region, OpenBLAS's and PyTorch's OpenMP worker threads spin for a while
+# before they sleep; with more than one thread, the framework that runs next would fight
+# the other's spinning threads for the cores (single runs alternating without a pause once
+# doubled the 2-thread MLP step on 2 cores), so run_interleaved waits this long between
+# runs, outside the timing.
+SWITCH_PAUSE_S = 0.1
+
+
 class Plan(NamedTuple):
-    """How one workload is timed for each framework; see :func:`run_blocks`."""
+    """How one workload is timed; see :func:`run_interleaved`."""
 
-    warmup: int  # untimed runs at the start of every block
-    repeats: int  # timed runs in all (at most)
-    rounds: int  # blocks per framework, alternating with the other framework's
-    budget_s: float  # timed seconds per framework, at most (about)
+    warmup: int  # untimed runs of each framework before the timed ones
+    repeats: int  # timed pairs (one run of each framework) at most
+    budget_s: float  # wall seconds of timed pairs, about; at least MIN_PAIRS pairs run
 
+
+MIN_PAIRS = 2  # a median of one pair would say nothing about the spread
 
 
 # --------------------------------------------------------------------------------------
@@ -89,13 +116,16 @@ def parse_args(argv: list[str] | None, description: str,
 
 
 def print_header(title: str, machine: dict[str, Any], threads: int,
-                 args: argparse.Namespace) -> None:
-    """The first line of a benchmark's report: what ran, where, with which libraries."""
+                 args: argparse.Namespace, noise: dict[str, Any] | None = None) -> None:
+    """The first lines of a benchmark's report: what ran, where, with which libraries,
+    and, for a noisy run (see :func:`noise_verdict`), a line saying so and why."""
     torch_note = machine["torch"] or ("skipped (--no-torch)" if args.no_torch
                                       else "not installed")
     print(f"# scratchnet {title} — {machine['cpu']}, {threads} thread(s), "
           f"numpy {machine['numpy']} ({machine['blas']}), torch {torch_note}"
           + (", --quick" if args.quick else ""))
+    if noise is not None and noise["noisy"]:
+        print(noise_line(noise))
 
 
 def print_checks_and_json(checks: list[dict[str, Any]], result: dict[str, Any],
@@ -144,47 +174,6 @@ def import_torch(threads: int, skip: bool) -> Any:
     return torch
 
 
-def busy_cores(interval: float = 0.3) -> float | None:
-    """How many cores other processes keep busy right now (Linux /proc/stat), else None.
-
-    The load average would also count this script's own recent runs.
-    """
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat", encoding="utf-8") as f:
-            fields = [int(v) for v in f.readline().split()[1:]]
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-        return idle, sum(fields)
-
-    try:
-        idle0, total0 = sample()
-        time.sleep(interval)
-        idle1, total1 = sample()
-    except (OSError, ValueError, IndexError):
-        return None
-    if total1 <= total0:
-        return None
-    busy = 1.0 - (idle1 - idle0) / (total1 - total0)
-    return round(busy * (os.cpu_count() or 1), 2)
-
-
-def warn_if_busy(script: str, consequence: str = "timings will be noisy, multi-threaded "
-                 "ones most") -> dict[str, Any]:
-    """Sample how busy the machine is before timing, and warn on stderr when other
-    processes keep more than 0.3 cores busy. Returns the start of :func:`run_conditions`."""
-    busy = busy_cores()
-    if busy is not None and busy > 0.3:
-        print(f"{script}: other processes keep {busy} of {os.cpu_count()} cores busy; "
-              f"{consequence}", file=sys.stderr)
-    return {"busy_cores_before": busy, "load_average_1min": {"before": load_average()}}
-
-
-def run_conditions(before: dict[str, Any]) -> dict[str, Any]:
-    """For the JSON's "machine": :func:`warn_if_busy`'s sample, with the load average now."""
-    return {**before, "load_average_1min": {**before["load_average_1min"],
-                                            "after": load_average()}}
-
-
 def load_average() -> float | None:
     """The 1-minute load average, or None where the OS has none."""
     try:
@@ -225,6 +214,148 @@ def machine_info(np: Any, sn: Any, torch: Any) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------
+# The machine's load: how many cores other processes keep busy, and the verdict
+# --------------------------------------------------------------------------------------
+class CpuSample(NamedTuple):
+    """One reading of the machine's CPU counters and of this process's own CPU time."""
+
+    wall: float  # time.monotonic(), seconds
+    busy_ticks: int  # every core's non-idle time in /proc/stat (steal included), in ticks
+    total_ticks: int  # every core's time in /proc/stat, in ticks
+    own_cpu: float  # CPU seconds of this process (all its threads) and its finished children
+
+
+def cpu_sample() -> CpuSample | None:
+    """Read the counters (Linux /proc/stat); None where there are none."""
+    try:
+        with open("/proc/stat", encoding="utf-8") as f:
+            # user nice system idle iowait irq softirq steal (guest time is inside user)
+            ticks = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    if len(ticks) < 4:
+        return None
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    times = os.times()
+    own = time.process_time() + times.children_user + times.children_system
+    return CpuSample(time.monotonic(), sum(ticks) - idle, sum(ticks), own)
+
+
+def others_busy(first: CpuSample | None, last: CpuSample | None,
+                cores: int | None = None) -> float | None:
+    """How many cores other processes kept busy between two samples, on average.
+
+    The machine's busy fraction times its cores, minus what this process (and the children
+    it has waited for) used in the meantime; None without samples or time between them.
+    """
+    if first is None or last is None:
+        return None
+    ticks, seconds = last.total_ticks - first.total_ticks, last.wall - first.wall
+    if ticks <= 0 or seconds <= 0:
+        return None
+    cores = cores or os.cpu_count() or 1
+    machine = (last.busy_ticks - first.busy_ticks) / ticks * cores
+    own = (last.own_cpu - first.own_cpu) / seconds
+    return round(max(0.0, machine - own), 2)
+
+
+def noise_verdict(before: float | None, during: float | None, segments: list[dict[str, Any]],
+                  limit: float = BUSY_LIMIT_CORES) -> dict[str, Any]:
+    """Whether a run was noisy, and why: the JSON's ``noise``.
+
+    ``before`` and ``during`` are the cores other processes kept busy before the run and
+    over all of it; ``segments`` are its workloads, {"label", "seconds", "busy_cores"}. The
+    run is noisy if any of these, for segments of at least ``MIN_SEGMENT_S``, exceeds
+    ``limit``, or if the load could not be measured (a quiet machine cannot be vouched for).
+    """
+    reasons = []
+    if before is None or during is None:
+        reasons.append("the load could not be measured (no /proc/stat)")
+    if before is not None and before > limit:
+        reasons.append(f"other processes kept {before:g} cores busy before the run")
+    if during is not None and during > limit:
+        reasons.append(f"other processes kept {during:g} cores busy during the run, "
+                       "on average")
+    judged = [s for s in segments if s["seconds"] >= MIN_SEGMENT_S and s["busy_cores"] is not None]
+    busy = [s for s in judged if s["busy_cores"] > limit]
+    if busy:
+        worst = max(busy, key=lambda s: s["busy_cores"])
+        reasons.append(f"other processes kept more than {limit:g} cores busy during "
+                       f"{len(busy)} of {len(judged)} workloads (the most, "
+                       f"{worst['busy_cores']:g}, during {worst['label']})")
+    return {"noisy": bool(reasons), "reasons": reasons, "limit_busy_cores": limit,
+            "busy_cores": {"before": before, "during": during}, "segments": segments}
+
+
+def noise_line(noise: dict[str, Any]) -> str:
+    """The line a noisy run's report starts with: NOISY, why, and not for the README."""
+    return (f"# NOISY: not for the README — {'; '.join(noise['reasons'])} "
+            f"(limit {noise['limit_busy_cores']:g})")
+
+
+class LoadMonitor:
+    """Watches how busy other processes keep the machine while a benchmark runs.
+
+    Made just before the measurements: it samples the load for ``BEFORE_SAMPLE_S`` while
+    this process sleeps, and warns on stderr if other processes kept more than
+    ``BUSY_LIMIT_CORES`` busy. Call :meth:`mark` after each workload (its label names the
+    segment since the previous mark; a busy one of at least ``MIN_SEGMENT_S`` is warned
+    about at once) and :meth:`finish` at the end, for the JSON's ``noise``. Reading the
+    counters takes microseconds and no thread, so it cannot disturb the timing.
+    """
+
+    def __init__(self, script: str, consequence: str = "timings will be noisy, and "
+                 "PyTorch's threads suffer more than NumPy's",
+                 sample: Callable[[], CpuSample | None] = cpu_sample,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.script, self.consequence, self._sample = script, consequence, sample
+        self.load_average_before = load_average()
+        first = sample()
+        sleep(BEFORE_SAMPLE_S)
+        self._start = self._last = sample()
+        self.before = others_busy(first, self._start)
+        self.segments: list[dict[str, Any]] = []
+        if self.before is not None and self.before > BUSY_LIMIT_CORES:
+            self._warn(f"other processes keep {self.before:g} of {os.cpu_count()} cores "
+                       "busy")
+
+    def _warn(self, what: str) -> None:
+        """Say on stderr what was busy; the consequence only the first time."""
+        consequence, self.consequence = self.consequence, ""
+        print(f"{self.script}: {what} (limit {BUSY_LIMIT_CORES:g})"
+              + (f"; {consequence}" if consequence else ""), file=sys.stderr)
+
+    def mark(self, label: str) -> None:
+        """Close the segment since the previous mark (or the start) as ``label``."""
+        now = self._sample()
+        busy = others_busy(self._last, now)
+        seconds = 0.0 if now is None or self._last is None else now.wall - self._last.wall
+        self.segments.append({"label": label, "seconds": round(seconds, 2),
+                              "busy_cores": busy})
+        if seconds >= MIN_SEGMENT_S and busy is not None and busy > BUSY_LIMIT_CORES:
+            self._warn(f"other processes kept {busy:g} cores busy during {label}")
+        self._last = now
+
+    def finish(self) -> dict[str, Any]:
+        """The verdict (:func:`noise_verdict`) with the load averages; warns if noisy."""
+        during = others_busy(self._start, self._sample())
+        noise = noise_verdict(self.before, during, self.segments)
+        noise["load_average_1min"] = {"before": self.load_average_before,
+                                      "after": load_average()}
+        if noise["noisy"]:
+            print(f"{self.script}: NOISY run, not for the README: "
+                  f"{'; '.join(noise['reasons'])} (limit {BUSY_LIMIT_CORES:g})",
+                  file=sys.stderr)
+        return noise
+
+    def machine_fields(self, noise: dict[str, Any]) -> dict[str, Any]:
+        """For the JSON's "machine", as before the verdict existed: the cores other
+        processes kept busy before the run, and the load averages."""
+        return {"busy_cores_before": self.before,
+                "load_average_1min": noise["load_average_1min"]}
+
+
+# --------------------------------------------------------------------------------------
 # Timing helpers
 # --------------------------------------------------------------------------------------
 def summarize(samples: list[float]) -> dict[str, float]:
@@ -238,56 +369,78 @@ def summarize(samples: list[float]) -> dict[str, float]:
             "min": ordered[0], "max": ordered[-1]}
 
 
-def run_blocks(runners: dict[str, Callable[[], dict[str, float]]], plan: Plan
-               ) -> dict[str, dict[str, list[float]]]:
-    """Time every runner up to ``plan.repeats`` times, in ``plan.rounds`` alternating blocks.
+def run_interleaved(runners: dict[str, Callable[[], dict[str, float]]], plan: Plan,
+                    threads: int = 1) -> dict[str, dict[str, list[float]]]:
+    """Time the runners in turn, one run each per repeat: scratchnet, PyTorch, scratchnet, ...
 
-    A runner returns {phase: seconds}; the result is {framework: {phase: [seconds, ...]}}.
-    Each block starts with ``plan.warmup`` untimed runs and ends early once it has used its
-    share of ``plan.budget_s`` (so a slow or busy machine still finishes in about a minute),
-    but keeps at least two timed runs. The frameworks take turns block by block, not run by
-    run: NumPy's OpenBLAS and PyTorch's OpenMP threads spin for a while after each parallel
-    region, and on a small machine alternating single runs makes the two thread pools fight
-    (it doubled the measured MLP step on 2 cores). Alternating blocks still spreads a slow
-    spell of the machine over both frameworks. The garbage of one run is collected before
-    the next starts, outside the timing.
+    A runner returns {phase: seconds}; the result is {framework: {phase: [seconds, ...]}},
+    the i-th sample of every framework from the i-th repeat, so that :func:`pair_ratios`
+    can divide each run by its neighbour: whatever slows the machine for a moment (another
+    process, a CPU's clock, the allocator's state) hits both sides of a pair alike.
+
+    First ``plan.warmup`` untimed runs of each framework, in the same order; then up to
+    ``plan.repeats`` timed repeats, stopping early once they have taken ``plan.budget_s``
+    of wall time (so a slow or busy machine still finishes in about a minute), but after
+    at least ``MIN_PAIRS`` of them. The garbage of each run is collected before the next
+    starts, outside the timing. With more than one thread, each run waits
+    ``SWITCH_PAUSE_S`` first, also untimed, for the previous run's worker threads to go to
+    sleep (see that constant).
     """
-    times: dict[str, dict[str, list[float]]] = {name: {} for name in runners}
-    rounds = plan.rounds
-    per_round = [plan.repeats // rounds + (i < plan.repeats % rounds) for i in range(rounds)]
-    block_budget = plan.budget_s / rounds
-    for count in per_round:
-        for name, run in runners.items():
-            time.sleep(0.05)  # let the other framework's worker threads go idle
-            for _ in range(plan.warmup):
-                run()
-                gc.collect()
-            start = time.perf_counter()
-            for i in range(count):
-                for phase, seconds in run().items():
-                    times[name].setdefault(phase, []).append(seconds)
-                gc.collect()
-                if i >= 1 and time.perf_counter() - start > block_budget:
-                    break
+    names = list(runners)
+    pause = SWITCH_PAUSE_S if threads > 1 else 0.0
+
+    def run(name: str) -> dict[str, float]:
+        if pause:
+            time.sleep(pause)
+        seconds = runners[name]()
+        gc.collect()
+        return seconds
+
+    for _ in range(plan.warmup):
+        for name in names:
+            run(name)
+    times: dict[str, dict[str, list[float]]] = {name: {} for name in names}
+    start = time.perf_counter()
+    for repeat in range(plan.repeats):
+        for name in names:
+            for phase, seconds in run(name).items():
+                times[name].setdefault(phase, []).append(seconds)
+        if repeat + 1 >= MIN_PAIRS and time.perf_counter() - start > plan.budget_s:
+            break
     return times
 
+
+def pair_ratios(ours: list[float], theirs: list[float]) -> list[float] | None:
+    """scratchnet's sample over the reference's, pair by pair (the i-th of each: runs of
+    one repeat of :func:`run_interleaved`, or one round of fresh processes); None if a
+    reference sample is not positive, as no ratio of it means anything."""
+    if len(ours) != len(theirs):
+        raise ValueError(f"pair_ratios: got {len(ours)} scratchnet samples and "
+                         f"{len(theirs)} reference samples; expected one of each per pair")
+    if not ours or min(theirs) <= 0:
+        return None
+    return [a / b for a, b in zip(ours, theirs)]
 
 
 # --------------------------------------------------------------------------------------
 # Reporting
 # --------------------------------------------------------------------------------------
 def workload_row(name: str, unit: str, scale: float, samples: dict[str, list[float]],
-                 target: float | None) -> dict[str, Any]:
-    """One ``workloads`` row of the JSON from {framework: [seconds, ...]}.
+                 target: float | None, headline: bool | None = None) -> dict[str, Any]:
+    """One ``workloads`` row of the JSON from {framework: [seconds, ...]}, paired samples.
 
-    Each sample is multiplied by ``scale`` (e.g. 1e3 for milliseconds); ``ratio`` is
-    scratchnet's median over PyTorch's, None without PyTorch, and ``meets_target`` says
-    whether it is at most ``target`` (None when either is missing).
+    Each sample is multiplied by ``scale`` (e.g. 1e3 for milliseconds). ``ratio`` is the
+    median of the per-pair ratios scratchnet / PyTorch (:func:`pair_ratios`), with their
+    quartiles in ``ratio_spread``; None without PyTorch. ``meets_target`` says whether it
+    is at most ``target`` (None when either is missing). ``headline`` marks a row that the
+    suite's summary shows even without a target (default: whether it has one).
     """
     stats = {fw: summarize([s * scale for s in values]) for fw, values in samples.items()}
     ours = stats["scratchnet"]
     theirs = stats.get("pytorch")
-    ratio = None if theirs is None else ours["median"] / theirs["median"]
+    ratios = None if theirs is None else pair_ratios(samples["scratchnet"], samples["pytorch"])
+    ratio_stats = None if ratios is None else summarize(ratios)
+    ratio = None if ratio_stats is None else ratio_stats["median"]
 
     def spread(s: dict[str, float] | None) -> dict[str, float] | None:
         return None if s is None else {k: s[k] for k in ("q1", "q3", "min", "max")}
@@ -298,8 +451,10 @@ def workload_row(name: str, unit: str, scale: float, samples: dict[str, list[flo
         "scratchnet": ours["median"],
         "pytorch": None if theirs is None else theirs["median"],
         "ratio": ratio,
+        "ratio_spread": spread(ratio_stats),
         "target": target,
         "meets_target": None if ratio is None or target is None else ratio <= target,
+        "headline": target is not None if headline is None else headline,
         "spread": {"scratchnet": spread(ours), "pytorch": spread(theirs)},
         "repeats": {fw: len(samples[fw]) if fw in samples else None
                     for fw in ("scratchnet", "pytorch")},
@@ -318,20 +473,29 @@ def _cell(median: float | None, spread: dict[str, float] | None) -> str:
     return f"{_fmt(median)} [{_fmt(spread['q1'])}–{_fmt(spread['q3'])}]"
 
 
+def ratio_cell(ratio: float | None, spread: dict[str, float] | None) -> str:
+    """A table cell "ratio× [q1–q3]" of the per-pair ratios, or "n/a"."""
+    if ratio is None:
+        return "n/a"
+    if spread is None:
+        return f"{ratio:.2f}×"
+    return f"{ratio:.2f}× [{spread['q1']:.2f}–{spread['q3']:.2f}]"
+
+
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     """The :func:`workload_row` rows as a markdown table, scratchnet against PyTorch."""
-    lines = ["| workload | unit | scratchnet median [IQR] | PyTorch median [IQR] | ratio "
-             "| target | status |",
+    lines = ["| workload | unit | scratchnet median [IQR] | PyTorch median [IQR] "
+             "| ratio [IQR] | target | status |",
              "|---|---|---|---|---|---|---|"]
     for row in rows:
-        ratio = "n/a" if row["ratio"] is None else f"{row['ratio']:.2f}×"
         target = "–" if row["target"] is None else f"≤ {row['target']:g}×"
         status = {True: "ok", False: "MISSED", None: "n/a" if row["target"] else "–"}[
             row["meets_target"]]
         lines.append(f"| {row['name']} | {row['unit']} "
                      f"| {_cell(row['scratchnet'], row['spread']['scratchnet'])} "
                      f"| {_cell(row['pytorch'], row['spread']['pytorch'])} "
-                     f"| {ratio} | {target} | {status} |")
+                     f"| {ratio_cell(row['ratio'], row.get('ratio_spread'))} | {target} "
+                     f"| {status} |")
     return "\n".join(lines)
 
 

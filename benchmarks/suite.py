@@ -5,10 +5,22 @@ Each script runs in its own interpreter with ``--json`` into a temporary folder;
 ``--threads N`` and ``--no-torch`` are passed on to every script, ``--no-sklearn`` to those
 that have that option (``bench_rbm.py``, ``bench_models.py``). While a script runs, its
 report is shown as it comes (the tables, the checks), without the JSON it prints at the end.
-Then the suite prints one markdown table of every row that has a target, from all the
-scripts: scratchnet's value, the reference's (PyTorch or scikit-learn), their ratio or
+Then the suite prints one markdown table of every row that has a target or that its
+script marks as a headline (``"headline": true``, such as a step reported without a target
+at two threads), from all the scripts: scratchnet's value, the reference's (PyTorch or
+scikit-learn), their ratio (with the quartiles of the per-pair ratios, for timings) or
 difference, the target and whether it is met; and below it the machine the numbers come
 from.
+
+**Noisy runs.** Every script measures how busy other processes keep the machine, before
+and during its run (``harness.LoadMonitor``), and marks its JSON ``"noisy": true`` with the
+reasons when they kept more than ``harness.BUSY_LIMIT_CORES`` cores busy. If any script
+was noisy (or reported no load measurement, as a script that predates it), the suite
+titles its table "NOISY: not for the README", lists the reasons under it and on stderr, and
+records ``"noisy": true, "publishable": false``. That is a verdict on the numbers, not a
+failure: the exit status stays 0, as for a missed target, and the table is still printed
+for reading. Only a full (not ``--quick``), quiet run with no failed script is
+``"publishable"``; there is no switch to overrule that: rerun on a quiet machine.
 
 Usage (from the repository root, or ``scratchnet bench`` from a checkout)::
 
@@ -23,21 +35,27 @@ non-zero or writes no readable JSON is reported as failed, in the table and on s
 the suite then exits with status 1 once all the scripts have run. A missed target is not a
 failure (the status stays 0), as in the scripts themselves.
 
-Combined JSON (``--json PATH``)::
+Combined JSON (``--json PATH``); schema 2, where schema 1 had no noise verdict and its
+timing ratios were ratios of medians::
 
     {
-      "schema": 1,
+      "schema": 2,
       "machine": {...},          # the first script's, plus "sklearn" from bench_rbm
       "threads": int | null,     # as the scripts report it
       "quick": bool,
+      "noisy": bool,             # some script ran on a busy machine (or did not measure it)
+      "noise": {NAME: [str, ...]},   # the noisy scripts' reasons
+      "publishable": bool,       # a full run, not noisy, no script failed
       "options": {"only": [str, ...], "no_torch": bool, "no_sklearn": bool},
       "scripts": {NAME: {"script": str, "command": [str, ...], "exit_status": int,
                          "elapsed_s": float, "ok": bool, "error": str | null,
                          "result": {...} | null}},   # the script's own JSON
       "summary": [{"script": str, "name": str, "unit": str, "scratchnet": float | null,
                    "reference": "pytorch" | "sklearn" | null, "reference_value": float | null,
-                   "ratio": float | null, "difference": float | null,
-                   "target": float, "target_applies_to": "ratio" | "scratchnet",
+                   "ratio": float | null, "ratio_spread": {"q1", "q3", ...} | null,
+                   "difference": float | null,
+                   "target": float | null,   # null: a headline row without a target
+                   "target_applies_to": "ratio" | "scratchnet",
                    "higher_is_better": bool, "meets_target": bool | null}, ...],
       "failed": [NAME, ...],
       "elapsed_s": float
@@ -56,7 +74,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import write_json_atomically  # this folder is first on sys.path
+from harness import ratio_cell, write_json_atomically  # this folder is first on sys.path
 
 BENCHMARKS_DIR = Path(__file__).resolve().parent
 ORDER = ("autograd", "conv", "memory", "vae", "rbm")  # then the others, alphabetically
@@ -147,7 +165,7 @@ def run_script(name: str, command: list[str], json_path: Path, verbose: bool
 # The summary
 # --------------------------------------------------------------------------------------
 def summary_rows(name: str, result: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rows of one script's JSON that have a target, in one layout.
+    """The rows of one script's JSON that have a target or are headlines, in one layout.
 
     Timing scripts (``workloads``) put the target on the ratio scratchnet / reference, to
     stay under; comparison scripts (``rows``, with ``higher_is_better``) on scratchnet's
@@ -155,7 +173,7 @@ def summary_rows(name: str, result: dict[str, Any]) -> list[dict[str, Any]]:
     """
     rows = []
     for row in result.get("workloads", []) + result.get("rows", []):
-        if row.get("target") is None:
+        if not row.get("headline", row.get("target") is not None):
             continue
         reference = row.get("reference")  # bench_models.py names it; the others imply it
         if reference not in REFERENCE_NAMES:
@@ -169,6 +187,7 @@ def summary_rows(name: str, result: dict[str, Any]) -> list[dict[str, Any]]:
             "reference": reference,
             "reference_value": None if reference is None else row[reference],
             "ratio": row.get("ratio"),
+            "ratio_spread": row.get("ratio_spread"),
             "difference": row.get("difference"),
             "target": row["target"],
             "target_applies_to": "scratchnet" if on_value else "ratio",
@@ -191,16 +210,18 @@ def summary_table(rows: list[dict[str, Any]], failed: dict[str, str]) -> str:
              "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         if row["ratio"] is not None:
-            versus = f"{row['ratio']:.2f}×"
+            versus = ratio_cell(row["ratio"], row["ratio_spread"])
         elif row["difference"] is not None:
             versus = f"{row['difference']:+.3g}"
         else:
             versus = "n/a"
-        if row["target_applies_to"] == "ratio":
-            target = f"ratio ≤ {row['target']:g}×"
+        if row["target"] is None:
+            target, status = "–", "reported"
         else:
-            target = f"{'≥' if row['higher_is_better'] else '≤'} {_number(row['target'])}"
-        status = {True: "met", False: "MISSED", None: "n/a"}[row["meets_target"]]
+            target = (f"ratio ≤ {row['target']:g}×" if row["target_applies_to"] == "ratio"
+                      else f"{'≥' if row['higher_is_better'] else '≤'} "
+                           f"{_number(row['target'])}")
+            status = {True: "met", False: "MISSED", None: "n/a"}[row["meets_target"]]
         reference = REFERENCE_NAMES.get(row["reference"], "–")
         lines.append(f"| {row['script']} | {row['name']} | {row['unit']} "
                      f"| {_number(row['scratchnet'])} | {reference} "
@@ -208,6 +229,17 @@ def summary_table(rows: list[dict[str, Any]], failed: dict[str, str]) -> str:
     for name, error in failed.items():
         lines.append(f"| {name} | (the script failed: {error}) | | | | | | | FAILED |")
     return "\n".join(lines)
+
+
+def noise_of(results: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """{NAME: reasons} of the scripts whose run was noisy or that did not measure the load."""
+    noise = {}
+    for name, result in results.items():
+        if "noisy" not in result:
+            noise[name] = ["the script reported no measurement of the machine's load"]
+        elif result["noisy"]:
+            noise[name] = result.get("noise", {}).get("reasons") or ["marked noisy"]
+    return noise
 
 
 def machine_line(machine: dict[str, Any] | None, threads: int | None, quick: bool) -> str:
@@ -272,22 +304,37 @@ def main(argv: list[str] | None = None) -> int:
         if result.get("machine", {}).get("sklearn") is not None:
             machine["sklearn"] = result["machine"]["sklearn"]
     threads = next((r.get("threads") for r in results.values()), args.threads)
+    noise = noise_of(results)
+    publishable = not noise and not failed and not args.quick
 
-    print("\n# scratchnet benchmark suite: the targets\n")
+    print("\n# scratchnet benchmark suite: the targets"
+          + (" — NOISY: not for the README" if noise else "") + "\n")
     print(summary_table(rows, failed))
     print()
     print(machine_line(machine, threads, args.quick))
-    print("ratio = scratchnet / reference (lower is better); a \"ratio\" target applies to "
-          "the ratio, the others to scratchnet's own value.")
+    print("ratio = scratchnet / reference (lower is better), for timings the median of the "
+          "ratios of interleaved pairs of runs [their quartiles]; a \"ratio\" target "
+          "applies to the ratio, the others to scratchnet's own value; \"reported\": a "
+          "headline without a target.")
     if args.quick:
         print("--quick: smoke runs. Their timings are noisy, and the likelihood targets "
               "(vae, rbm) need the full training: expect them to be missed.")
+    if noise:
+        lines = [f"{name}: {'; '.join(reasons)}" for name, reasons in noise.items()]
+        print("NOISY: not for the README; rerun on a quiet machine.\n" + "\n".join(lines))
+        print("suite: NOISY: other processes were busy during " + ", ".join(noise)
+              + "; the table is not for the README", file=sys.stderr)
+    elif publishable:
+        print("quiet: every script ran with other processes below the load limit.")
     if args.json is not None:
         write_json_atomically(args.json, {
-            "schema": 1,
+            "schema": 2,
             "machine": machine,
             "threads": threads,
             "quick": args.quick,
+            "noisy": bool(noise),
+            "noise": noise,
+            "publishable": publishable,
             "options": {"only": list(scripts), "no_torch": args.no_torch,
                         "no_sklearn": args.no_sklearn},
             "scripts": records,
