@@ -125,6 +125,48 @@ def test_explained_variance_ratio_sums_to_at_most_one_and_to_one_at_full_rank(sh
                                lam[:2] / lam.sum(), rtol=1e-8)
 
 
+def with_constant_features(X, columns, values):
+    """X with the given columns replaced by a constant each (like MNIST's blank border)."""
+    X = X.copy()
+    X[:, columns] = values
+    return X
+
+
+@pytest.mark.parametrize("shape", [(200, 8), (6, 12)])
+def test_constant_features_give_the_svd_of_all_the_features(shape):
+    # The fit leaves constant features out of its SVD; the result must be that of the
+    # plain SVD of the whole centred matrix, with weight exactly 0 on those features.
+    n, d = shape
+    X = with_constant_features(np.random.default_rng(4).normal(size=shape)
+                               * np.linspace(3.0, 0.3, d), [0, 3, 5], [0.0, 0.3, -7.0])
+    _, s, vt = np.linalg.svd(X - X.mean(axis=0), full_matrices=False)
+    k = int((s > 1e-10 * s[0]).sum())  # the directions the data determines
+    assert k == min(n - 1, d - 3)
+    pca = PCA(k).fit(X)
+    np.testing.assert_allclose(pca.components_, sign_fixed(vt[:k]), atol=1e-10)
+    np.testing.assert_allclose(pca.spectrum_[:k], s[:k] ** 2 / (n - 1), rtol=1e-10)
+    assert pca.components_.shape == (k, d)
+    assert (pca.components_[:, [0, 3, 5]] == 0).all()
+
+
+def test_every_direction_is_found_when_features_are_constant():
+    # min(N, D) orthonormal directions, whatever the rank: those of zero variance come last.
+    X = with_constant_features(anisotropic(), [2, 6], [0.0, 1.5])
+    pca = PCA(8).fit(X)
+    np.testing.assert_allclose(pca.components_ @ pca.components_.T, np.eye(8), atol=1e-12)
+    assert pca.spectrum_.shape == (8,)
+    assert (pca.spectrum_[:6] > 0.05).all() and (pca.spectrum_[6:] == 0).all()
+    np.testing.assert_allclose(pca.spectrum_, np.clip(eigenvalues(X), 0, None),
+                               rtol=1e-10, atol=1e-12)
+    assert pca.reconstruction_error(X) < 1e-25
+    wide = with_constant_features(np.random.default_rng(5).normal(size=(5, 12)),
+                                  list(range(9)), 2.0)  # 3 varying features, 5 samples
+    pca = PCA(5).fit(wide)
+    np.testing.assert_allclose(pca.components_ @ pca.components_.T, np.eye(5), atol=1e-12)
+    assert (pca.spectrum_[:3] > 0).all() and (pca.spectrum_[3:] == 0).all()
+    assert pca.reconstruction_error(wide) < 1e-25
+
+
 def test_wide_data_has_at_most_n_components():
     X = np.random.default_rng(3).normal(size=(5, 12))
     pca = PCA(5).fit(X)
