@@ -1,21 +1,28 @@
 """Reverse-mode automatic differentiation: ``Tensor``, ``Function`` and the backward engine.
 
-How it works, in four sentences:
+How it works, in four steps:
 
 1. A :class:`Tensor` wraps an array (``.data``). When an operation is applied to tensors that
    require gradients, the :class:`Function` that computed it is recorded as the output's
-   ``creator``, together with its inputs: the computation builds a graph as it runs.
-2. ``loss.backward()`` walks that graph from the loss back to the leaves, in reverse
-   topological order, and applies the chain rule at every node: each ``Function.backward``
-   turns the gradient of its outputs into the gradient of its inputs.
-3. ``Function.backward`` is itself written with Tensor operations. When the engine runs it
-   with graph recording switched on (``create_graph=True``), the gradient is again a node of
-   a graph, so it can be differentiated again: Hessian-vector products, Newton's method,
-   the contractive autoencoder's Jacobian penalty and WGAN-GP's gradient penalty all come
-   from this one idea.
+   ``creator``, with an edge to the node that produced each input: the computation builds a
+   graph as it runs. Each Function keeps only what its backward will read
+   (``save_for_backward``), so intermediate arrays are freed as soon as nothing needs them.
+2. ``loss.backward()`` walks that graph from the loss back to the leaves, highest generation
+   first, and applies the chain rule at every node: each ``Function.backward`` turns the
+   gradient of its outputs into the gradient of its inputs, and each leaf's
+   :class:`AccumulateGrad` node adds what reaches it to the leaf's ``.grad``.
+3. ``Function.backward`` is itself written with Tensor operations on the saved tensors.
+   When the engine runs it with graph recording switched on (``create_graph=True``), the
+   gradient is again a node of a graph, so it can be differentiated again: Hessian-vector
+   products, Newton's method, the contractive autoencoder's Jacobian penalty and WGAN-GP's
+   gradient penalty all come from this one idea.
 4. Broadcasting and type promotion are undone in one place: after every
    ``Function.backward`` the engine sums each input gradient back to that input's shape
    (:func:`sum_to`) and casts it to that input's dtype, so no op repeats either.
+
+The order to read this file in: ``Function`` (what a node keeps), ``run_backward`` (the
+loop), then its helpers ``_PendingGradients`` and ``_input_gradients``. Lesson 00 builds
+the same idea for scalars on one screen first.
 
 Reference: Baydin et al., "Automatic differentiation in machine learning: a survey", JMLR 2018.
 """
@@ -43,6 +50,7 @@ from scratchnet.backend import (
 )
 
 __all__ = [
+    "AccumulateGrad",
     "Function",
     "Tensor",
     "as_tensor",
@@ -444,18 +452,17 @@ class Function(abc.ABC):
 
     When the call is recorded, the node keeps
 
-    * ``edges``: for each input, ``(producer, slot)``, the node that made it and which of
-      that node's outputs it was (a leaf's producer is its :class:`AccumulateGrad`), or
-      ``None`` for an input that needs no gradient;
-    * ``input_specs``: each input's ``(shape, dtype)``, to undo broadcasting and promotion;
+    * ``edges``: for each input, ``(producer, slot, shape, dtype)``: the node that made it,
+      which of that node's outputs it was (a leaf's producer is its
+      :class:`AccumulateGrad`), and the input's shape and dtype, to which its gradient is
+      summed and cast; ``None`` for an input that needs no gradient;
     * the saved tensors, and nothing else: an input's data stays alive only if some
       backward needs it (Add keeps nothing but shapes, ReLU its output, conv its input and
       kernel), so a training step holds in memory what backpropagation will read.
     """
 
     generation = 0  # 1 + the highest generation among the inputs' producers
-    edges: Sequence[tuple[Any, int] | None] = ()
-    input_specs: Sequence[tuple[tuple[int, ...], Any]] = ()
+    edges: Sequence[tuple[Any, int, tuple[int, ...], Any] | None] = ()
     needs_input_grad: Sequence[bool] = ()
     _to_save: tuple[Any, ...] = ()
     _saved: tuple[Any, ...] = ()
@@ -497,18 +504,19 @@ class Function(abc.ABC):
 
     def _connect(self, inputs: Sequence[Tensor], needs: list[bool], ys: Sequence[Any],
                  outputs: list[Tensor]) -> None:
-        """Record this call in the graph: edges to the producers, specs, saved tensors."""
+        """Record this call in the graph: edges to the producers, and the saved tensors."""
         self.needs_input_grad = needs
-        self.edges = [_edge(x) if need else None for x, need in zip(inputs, needs)]
-        self.input_specs = [(x.data.shape, x.data.dtype) for x in inputs]
-        self.generation = max([x.generation for x in inputs]) + 1
+        # The truth value of a Function is True; a leaf's creator is None.
+        self.edges = [(x.creator or _leaf_node(x), x._slot, x.data.shape, x.data.dtype)
+                      if need else None for x, need in zip(inputs, needs)]
+        self.generation = generation = max([x.generation for x in inputs]) + 1
         if self._to_save:
-            self._saved = tuple(_saved_entry(a, inputs, ys, outputs) for a in self._to_save)
+            self._saved = _resolve_saved(self._to_save, inputs, ys, outputs)
             self._to_save = ()
         if len(outputs) > 1:  # to build a zero gradient for an output that was dropped
             self._output_specs = tuple((y.shape, y.dtype) for y in outputs)
         for slot, y in enumerate(outputs):
-            y.creator, y._slot, y.generation, y.requires_grad = self, slot, self.generation, True
+            y.creator, y._slot, y.generation, y.requires_grad = self, slot, generation, True
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep these arrays (inputs, outputs or others, as forward has them) for backward."""
@@ -538,16 +546,23 @@ class Function(abc.ABC):
         return f"<{type(self).__name__} generation={self.generation}>"
 
 
-def _saved_entry(array: Any, inputs: Sequence[Tensor], ys: Sequence[Any],
-                 outputs: Sequence[Tensor]) -> Any:
-    """The input Tensor, the output slot, or a constant Tensor that ``array`` stands for."""
-    for x in inputs:
-        if x.data is array:
-            return x
-    for slot, y in enumerate(ys):
-        if y is array:  # forward's own array; outputs[slot].data may be it made 0-d
-            return _SavedOutput(slot, outputs[slot].data)
-    return Tensor._wrap(array)
+def _resolve_saved(arrays: Sequence[Any], inputs: Sequence[Tensor], ys: Sequence[Any],
+                   outputs: Sequence[Tensor]) -> tuple[Any, ...]:
+    """What each saved array stands for: an input Tensor, an output, or a constant."""
+    saved = []
+    for array in arrays:
+        for x in inputs:
+            if x.data is array:
+                saved.append(x)
+                break
+        else:
+            for slot, y in enumerate(ys):
+                if y is array:  # forward's own array; outputs[slot].data may be it made 0-d
+                    saved.append(_SavedOutput(slot, outputs[slot].data))
+                    break
+            else:
+                saved.append(Tensor._wrap(array))
+    return tuple(saved)
 
 
 class AccumulateGrad:
@@ -569,13 +584,16 @@ class AccumulateGrad:
         return "<AccumulateGrad>"
 
 
-def _edge(x: Tensor) -> tuple[Any, int]:
-    """Where a gradient for ``x`` goes: its creator's output slot, or its leaf node."""
-    if x.creator is not None:
-        return x.creator, x._slot
+def _leaf_node(x: Tensor) -> AccumulateGrad:
+    """The leaf's node, made the first time the leaf enters a graph."""
     if x._grad_node is None:
         x._grad_node = AccumulateGrad(x)
-    return x._grad_node, 0
+    return x._grad_node
+
+
+def _edge(x: Tensor) -> tuple[Any, int]:
+    """Where a gradient for ``x`` goes: its creator's output slot, or its leaf node."""
+    return (x.creator or _leaf_node(x)), x._slot
 
 
 # --------------------------------------------------------------------------------------
@@ -604,7 +622,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], create_grap
     owned: set[int] = set()
     with _grad_mode(create_graph):
         for root, g in zip(roots, root_grads):
-            pending.add(_edge(root), _root_gradient(root, g, caller))
+            pending.add(*_edge(root), _root_gradient(root, g, caller))
         while pending:
             node, gys = pending.pop()
             if targets:
@@ -614,9 +632,9 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], create_grap
             if isinstance(node, AccumulateGrad) or (
                     leads is not None and not any(e and e[0] in leads for e in node.edges)):
                 continue
-            for edge, gx in _input_gradients(node, gys):
-                if leads is None or edge[0] in leads:
-                    pending.add(edge, gx)
+            for producer, slot, gx in _input_gradients(node, gys):
+                if leads is None or producer in leads:
+                    pending.add(producer, slot, gx)
     return [found.get(edge) for edge in targets]
 
 
@@ -631,8 +649,7 @@ class _PendingGradients:
     def __bool__(self) -> bool:
         return bool(self.heap)
 
-    def add(self, edge: tuple[Any, int], g: Tensor) -> None:
-        node, slot = edge
+    def add(self, node: Any, slot: int, g: Tensor) -> None:
         slots = self.grads.get(node)
         if slots is None:
             slots = self.grads[node] = [None] * max(len(node._output_specs), 1)
@@ -644,8 +661,8 @@ class _PendingGradients:
         return node, self.grads.pop(node)
 
 
-def _input_gradients(f: Function, gys: list[Tensor | None]) -> Iterator[tuple[Any, Tensor]]:
-    """Run ``f.backward`` and yield ``(edge, gradient)`` for each input that wants one.
+def _input_gradients(f: Function, gys: list[Tensor | None]) -> Iterator[tuple[Any, int, Tensor]]:
+    """Run ``f.backward``; yield ``(producer, slot, gradient)`` for each input that wants one.
 
     Broadcasting and promotion are undone here, once for every op: each gradient gets its
     input's shape (:func:`sum_to`) and dtype (a float32 weight times float64 data gets a
@@ -661,9 +678,10 @@ def _input_gradients(f: Function, gys: list[Tensor | None]) -> Iterator[tuple[An
     if len(gxs) != len(f.edges):
         raise RuntimeError(f"{type(f).__name__}.backward returned {len(gxs)} gradients for "
                            f"{len(f.edges)} inputs")
-    for edge, (shape, dtype), gx in zip(f.edges, f.input_specs, gxs):
+    for edge, gx in zip(f.edges, gxs):
         if edge is None or gx is None:
             continue
+        producer, slot, shape, dtype = edge
         if gx.data.shape != shape:
             try:
                 gx = _ops.sum_to(gx, shape)
@@ -672,7 +690,7 @@ def _input_gradients(f: Function, gys: list[Tensor | None]) -> Iterator[tuple[An
                                  f"{gx.shape} for an input of shape {shape}; {exc}") from None
         if gx.data.dtype != dtype:
             gx = _ops.astype(gx, dtype)
-        yield edge, gx
+        yield producer, slot, gx
 
 
 def _store_grads(node: Any, gys: list[Tensor | None], create_graph: bool,
