@@ -47,8 +47,7 @@ def _centred_svd(X: Any, mean: Any) -> tuple[Any, Any]:
     n, d = X.shape
     varies = X.max(axis=0) > X.min(axis=0)
     varying = xp.flatnonzero(varies)
-    # Column-major (LAPACK's layout): numpy's qr then copies it without transposing it.
-    centred = xp.asfortranarray(X[:, varying] - mean[varying])
+    centred = X[:, varying] - mean[varying]
     square = _qr_r(centred) if n > len(varying) else centred
     _, singular_values, vt_varying = xp.linalg.svd(square, full_matrices=False)
     vt = xp.zeros((len(singular_values), d), dtype=vt_varying.dtype)
