@@ -181,11 +181,10 @@ def run_worker(framework: str, model: str, threads: int, quick: bool) -> dict[st
     sn.set_default_dtype(np.float32)
     plan = QUICK if quick else FULL
     data = bench_models.load_data(np, sn)
-    sn_model, sn_step = scratchnet_workload(model, np, sn, data)
+    sn_model, step = scratchnet_workload(model, np, sn, data)
     checks: list[dict[str, Any]] = []
     info: dict[str, Any] = {"framework": framework, "model": model, "pid": os.getpid()}
     if framework == "scratchnet":
-        step = sn_step
         info["parameters"] = sn_model.num_parameters()
         traced = plan["tracemalloc_steps"]
     else:
@@ -193,11 +192,11 @@ def run_worker(framework: str, model: str, threads: int, quick: bool) -> dict[st
         if torch is None:
             raise SystemExit("bench_memory: --worker pytorch needs PyTorch installed")
         checks += CHECKS[model](np, sn, torch, data[model])
+        # The scratchnet model only lends its initial weights to its twin, whose step is measured.
         t_model, step = torch_workload(model, np, sn, torch, sn_model, data)
         info.update(parameters=torch_parameter_count(t_model), torch=torch.__version__,
                     torch_threads=torch.get_num_threads())
         traced = 0  # PyTorch's allocator does not report to tracemalloc
-    del sn_step
     result = measure(step, plan["steps"], traced)
     checks.append(loss_check(np, framework, model, result["losses"]))
     return {**info, **result, "checks": checks}

@@ -266,8 +266,9 @@ def noise_verdict(before: float | None, during: float | None, segments: list[dic
 
     ``before`` and ``during`` are the cores other processes kept busy before the run and
     over all of it; ``segments`` are its workloads, {"label", "seconds", "busy_cores"}. The
-    run is noisy if any of these, for segments of at least ``MIN_SEGMENT_S``, exceeds
-    ``limit``, or if the load could not be measured (a quiet machine cannot be vouched for).
+    run is noisy if ``before``, ``during`` or a segment lasting at least ``MIN_SEGMENT_S``
+    exceeds ``limit`` (shorter ones are too few clock ticks to judge alone), or if the load
+    could not be measured: a quiet machine cannot be vouched for.
     """
     reasons = []
     if before is None or during is None:
@@ -277,7 +278,8 @@ def noise_verdict(before: float | None, during: float | None, segments: list[dic
     if during is not None and during > limit:
         reasons.append(f"other processes kept {during:g} cores busy during the run, "
                        "on average")
-    judged = [s for s in segments if s["seconds"] >= MIN_SEGMENT_S and s["busy_cores"] is not None]
+    judged = [s for s in segments
+              if s["seconds"] >= MIN_SEGMENT_S and s["busy_cores"] is not None]
     busy = [s for s in judged if s["busy_cores"] > limit]
     if busy:
         worst = max(busy, key=lambda s: s["busy_cores"])
