@@ -34,8 +34,9 @@ loss, backward, Adam update.
    ``sklearn.decomposition.PCA(128, svd_solver="full").fit(X)``. Both compute an exact
    SVD of the centred data and keep the first rows, with the same sign convention:
    ``svd_solver="full"`` runs ``scipy.linalg.svd`` (LAPACK gesdd) on it, scratchnet's
-   PCA runs ``numpy.linalg.svd`` on the 784×784 factor R of its QR decomposition, which
-   has the same singular values and right singular vectors. scikit-learn's default,
+   PCA runs ``numpy.linalg.svd`` on the factor R of the QR decomposition of the centred
+   columns that vary, which has the same singular values and right singular vectors
+   (the bundled split has 125 blank pixels, so R is 659×659; see ``models/pca.py``). scikit-learn's default,
    ``"auto"``, would pick its randomized solver for this shape: faster, but an
    approximation, so not the same computation.
    Without scikit-learn (or with ``--no-sklearn``) the row shows scratchnet only.
