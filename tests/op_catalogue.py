@@ -49,6 +49,7 @@ from scratchnet.functional.conv import (
     Conv2dWeightGrad,
     ConvTranspose2d,
     MaxPool2d,
+    MaxPoolGather,
     MaxUnpool2d,
     Pad2d,
 )
@@ -445,7 +446,7 @@ CATALOGUE: list[OpCase] = [
            inputs(normal((1, 2, 3, 3)), normal((2, 2, 3, 3)), normal((1, 2, 6, 6))),
            vjp(lambda y, w: F.conv_transpose2d(y, w, stride=2, padding=1, output_padding=1),
                wrt=1)),
-    # ---- pooling: MaxPool2d/MaxUnpool2d and AvgPool2d/AvgPool2dTranspose, adjoint pairs;
+    # ---- pooling: MaxPool2d, MaxUnpool2d/MaxPoolGather and AvgPool2d/AvgPool2dTranspose;
     # distinct inputs keep every window's maximum clear of ties
     OpCase("max-pool2d", MaxPool2d, inputs(distinct((2, 2, 4, 4))),
            lambda x: F.max_pool2d(x, 2)),
@@ -463,6 +464,14 @@ CATALOGUE: list[OpCase] = [
     OpCase("max-pool2d-grad-overlap-pad", MaxUnpool2d,
            inputs(distinct((1, 2, 5, 5)), normal((1, 2, 3, 3))),
            vjp(lambda x: F.max_pool2d(x, 3, stride=2, padding=1), wrt=0)),
+    # MaxPoolGather reads the winners again: the gradient of max-pooling's gradient with
+    # respect to its upstream gradient (the winners stay those of x)
+    OpCase("max-pool2d-grad-grad", MaxPoolGather,
+           inputs(distinct((1, 2, 4, 4)), normal((1, 2, 3, 3)), normal((1, 2, 4, 4))),
+           vjp(vjp(lambda x: F.max_pool2d(x, 2, stride=1), wrt=0), wrt=1)),
+    OpCase("max-pool2d-grad-grad-overlap-pad", MaxPoolGather,
+           inputs(distinct((1, 2, 5, 5)), normal((1, 2, 3, 3)), normal((1, 2, 5, 5))),
+           vjp(vjp(lambda x: F.max_pool2d(x, 3, stride=2, padding=1), wrt=0), wrt=1)),
     OpCase("avg-pool2d", AvgPool2d, inputs(normal((2, 2, 4, 4))),
            lambda x: F.avg_pool2d(x, 2)),
     OpCase("avg-pool2d-overlap-pad", AvgPool2d, inputs(normal((1, 2, 5, 5))),
