@@ -19,6 +19,7 @@ import pytest
 import scratchnet as sn
 import scratchnet.functional as F
 from scratchnet.autograd import iter_functions
+from scratchnet.functional import _conv_layout
 from scratchnet.functional import conv_reference as ref
 from scratchnet.functional.conv import Conv2d, ConvTranspose2d
 from scratchnet.functional.conv_reference import pair
@@ -169,6 +170,8 @@ CONV_TRANSPOSE_CASES = [
     ((1, 2, 4, 3), (2, 2, 3, 2), (2, 1), ((0, 2), (1, 0)), (1, 0), True),
     ((1, 2, 3, 3), (2, 1, 2, 2), 3, 0, 2, True),            # stride > kernel: gaps in between
     ((2, 2, 3, 2), (2, 3, 1, 1), 2, 0, 1, False),
+    ((2, 2, 4, 3), (2, 3, 3, 2), 1, ((1, 0), (0, 1)), 0, True),  # stride 1, C_in <= C_out:
+    ((1, 2, 3, 3), (2, 2, 2, 2), 1, 1, 0, False),           # computed as a flipped conv2d
 ]
 
 
@@ -241,6 +244,56 @@ def test_conv2d_and_conv_transpose2d_are_built_from_each_other():
     (gy,) = sn.grad((F.conv_transpose2d(y, w) * u).sum(), [y], create_graph=True)
     assert Conv2d in {type(f) for f in iter_functions(gy)}
     np.testing.assert_allclose(gy.numpy(), F.conv2d(u, w).numpy(), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------
+# The memory layout (scratchnet.functional._conv_layout) changes speed, not numbers
+# --------------------------------------------------------------------------------------
+def _conv_values_and_gradients(op, x, w, b, **options):
+    """op(x, w, b, **options) and the gradients of <op(...), v> with respect to x, w and b."""
+    xt, wt, bt = (sn.Tensor(a, requires_grad=True) for a in (x, w, b))
+    y = op(xt, wt, bt, **options)
+    v = np.random.default_rng(8).standard_normal(y.shape)
+    return [y.numpy()] + [g.numpy() for g in sn.grad((y * v).sum(), [xt, wt, bt])]
+
+
+@pytest.mark.parametrize("op, x_shape, w_shape, options", [
+    (F.conv2d, (3, 2, 7, 6), (3, 2, 3, 3), dict(padding="same")),
+    (F.conv2d, (2, 3, 9, 8), (2, 3, 4, 3), dict(stride=2, padding=1)),
+    (F.conv_transpose2d, (2, 3, 4, 5), (3, 2, 4, 4), dict(stride=2, padding=1)),
+    (F.conv_transpose2d, (2, 2, 5, 4), (2, 3, 3, 3), dict(padding=1)),     # the flipped conv
+], ids=["conv2d-same", "conv2d-stride2", "conv_transpose2d-stride2", "conv_transpose2d-flip"])
+def test_bands_of_one_row_give_the_numbers_of_one_band(monkeypatch, op, x_shape, w_shape,
+                                                       options):
+    rng = np.random.default_rng(9)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[1] if op is F.conv_transpose2d else w_shape[0])
+    monkeypatch.setattr(_conv_layout, "BAND_BYTES", 2**40)   # the whole image in one band
+    whole = _conv_values_and_gradients(op, x, w, b, **options)
+    monkeypatch.setattr(_conv_layout, "BAND_BYTES", 1)       # one output row per band
+    banded = _conv_values_and_gradients(op, x, w, b, **options)
+    for one, many in zip(whole, banded):
+        np.testing.assert_allclose(many, one, rtol=1e-12, atol=1e-12)
+    reference = ref.conv_transpose2d if op is F.conv_transpose2d else ref.conv2d
+    np.testing.assert_allclose(banded[0], reference(x, w, b, **options), rtol=1e-12,
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 8, 11])  # the copy to batch-last goes 8 images at a time
+def test_batch_last_and_nchw_inputs_give_the_same_numbers(n):
+    # A convolution's output is an (N, C, H, W) view of a batch-last array; the next
+    # convolution must read it, and a plain (N, C, H, W) array, the same way.
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((n, 3, 6, 5))
+    batch_last = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    w, wt = rng.standard_normal((2, 3, 3, 3)), rng.standard_normal((3, 2, 3, 3))
+    for data in (x, batch_last):
+        np.testing.assert_allclose(F.conv2d(data, w, padding=1).numpy(),
+                                   ref.conv2d(x, w, padding=1), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(F.conv_transpose2d(data, wt, stride=2).numpy(),
+                                   ref.conv_transpose2d(x, wt, stride=2), rtol=1e-12,
+                                   atol=1e-12)
+        np.testing.assert_array_equal(F.max_pool2d(data, 2).numpy(), ref.max_pool2d(x, 2))
 
 
 POOL_CASES = [
