@@ -51,6 +51,7 @@
 # convolutional network trained on MNIST, whose weights later lessons reuse.
 
 # %%
+import inspect
 import time
 
 import matplotlib.pyplot as plt
@@ -122,6 +123,27 @@ print(f"entry (1, 2) by hand: sum(I[rows 1-3, cols 2-4] * K) = {by_hand:.0f}; "
       f"F.conv2d gives {worked[0, 1]:.0f}")
 SUMMARY["worked example (7x7 * 3x3 -> 5x5) matches the lecture"] = str(
     np.array_equal(worked, EXPECTED))
+
+# %% [markdown]
+# ### The loop behind `F.conv2d`
+#
+# The formula above is a loop over output pixels, and scratchnet keeps it as one:
+# `F.conv_reference.conv2d` (in `scratchnet/functional/conv_reference.py`) is that loop,
+# padding and stride included, a few lines long. Read it first. `F.conv2d` computes the
+# same numbers fast: it copies every window into one column of a matrix (*im2col*), so that
+# the whole layer is a single matrix product with the kernels as rows, and it records the
+# operation so that gradients flow through it. The tests check the two against each other;
+# here is the loop, and the check on a strided, padded case with several channels.
+
+# %%
+print(inspect.getsource(F.conv_reference.conv2d))
+loop_x = np.random.default_rng(1).standard_normal((2, 3, 9, 8))
+loop_w = np.random.default_rng(2).standard_normal((4, 3, 3, 3))
+by_loop = F.conv_reference.conv2d(loop_x, loop_w, stride=2, padding=1)
+fast = F.conv2d(loop_x, loop_w, stride=2, padding=1).numpy()
+loop_gap = np.abs(by_loop - fast).max()
+print(f"output {fast.shape}; largest |loop - F.conv2d| = {loop_gap:.1e}")
+SUMMARY["F.conv2d against the loop definition, largest difference"] = f"{loop_gap:.1e}"
 
 # %% [markdown]
 # ### Cross-correlation, not convolution
@@ -349,7 +371,8 @@ for name, stage in stages.items():
 # Backpropagation through a linear map multiplies the upstream gradient by the transposed
 # matrix, $\bar x = C_w^\top\, \bar y$. That operation is the **transposed convolution**,
 # `F.conv_transpose2d(y, w)`. Each input pixel *stamps* a copy of the kernel, scaled by its
-# value, onto the output, and overlapping stamps add up. It maps the output's shape back to
+# value, onto the output, and overlapping stamps add up (the loop
+# `F.conv_reference.conv_transpose2d` does exactly that). It maps the output's shape back to
 # the input's shape, and it is the **adjoint** of the convolution:
 #
 # $$\langle C_w x, y \rangle = \langle x, C_w^\top y \rangle
