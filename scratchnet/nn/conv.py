@@ -1,7 +1,8 @@
 """Convolutional layers: Conv2D, ConvTranspose2D, pooling, zero padding and cropping.
 
 All take and return (N, C, H, W) tensors; the ops themselves live in
-:mod:`scratchnet.functional.conv`.
+:mod:`scratchnet.functional.conv`, and their plain loop definitions in
+:mod:`scratchnet.functional.conv_reference`.
 """
 
 from __future__ import annotations
