@@ -36,7 +36,7 @@ import itertools
 import sys
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -172,6 +172,16 @@ class Tensor:
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        """For copy and pickle: every slot but the leaf's node, which a copy makes anew.
+
+        The node refers to its own leaf; a copy that kept it would send its gradients to
+        the original (and a weak reference cannot be pickled).
+        """
+        state = {name: getattr(self, name) for name in Tensor.__slots__ if name != "__weakref__"}
+        state["_grad_node"] = None
+        return None, state
 
     @classmethod
     def _wrap(cls, data: Any) -> Tensor:
@@ -422,17 +432,6 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
 # --------------------------------------------------------------------------------------
 # Function: one node of the graph
 # --------------------------------------------------------------------------------------
-class _SavedOutput(NamedTuple):
-    """An output saved for backward: its array, rebuilt as a Tensor when unpacked.
-
-    Holding the output Tensor itself would make a cycle (output -> creator -> output) that
-    only the garbage collector could free; the array and the slot are enough to rebuild it.
-    """
-
-    slot: int
-    data: Any
-
-
 class Function(abc.ABC):
     """One differentiable operation: a node of the graph.
 
@@ -446,7 +445,8 @@ class Function(abc.ABC):
     Inside ``backward``, ``self.saved_tensors`` gives back what forward saved: inputs and
     outputs as Tensors that are part of the graph (so the gradient can be differentiated
     again), any other array (a mask) as a constant. ``self.needs_input_grad[i]`` says
-    whether input ``i`` wants a gradient (return ``None`` to skip work for it). A gradient
+    whether input ``i`` wants a gradient, already in forward (save only what those
+    gradients read) and in backward (return ``None`` to skip work for it). A gradient
     may have a broadcast shape or a wider dtype: the engine sums it back to the input's
     shape and casts it to the input's dtype.
 
@@ -456,9 +456,10 @@ class Function(abc.ABC):
       which of that node's outputs it was (a leaf's producer is its
       :class:`AccumulateGrad`), and the input's shape and dtype, to which its gradient is
       summed and cast; ``None`` for an input that needs no gradient;
-    * the saved tensors, and nothing else: an input's data stays alive only if some
-      backward needs it (Add keeps nothing but shapes, ReLU its output, conv its input and
-      kernel), so a training step holds in memory what backpropagation will read.
+    * the saved tensors: an input's data stays alive only if some backward needs it (Add
+      keeps nothing, ReLU its output, conv its input and kernel, ``x * 0.5`` the 0.5), so
+      a training step holds in memory what backpropagation will read. Facts that are not
+      arrays (an input's shape, an index) are plain attributes set in forward.
     """
 
     generation = 0  # 1 + the highest generation among the inputs' producers
@@ -475,12 +476,16 @@ class Function(abc.ABC):
                 kinds = ", ".join(type(x).__name__ for x in inputs)
                 raise TypeError(f"{type(self).__name__}: inputs must be Tensors, got "
                                 f"({kinds}); wrap arrays with sn.Tensor(...)")
-        xs = [x.data for x in inputs]
+        xs = _distinct_arrays(inputs)
         if "cupy" in sys.modules:  # only then can arrays from two backends meet
             try:
                 get_array_module(*xs)
             except BackendError as exc:
                 raise BackendError(f"{type(self).__name__}: {exc}") from None
+        # Known before forward, so that forward saves only what will be used.
+        needs = ([x.requires_grad for x in inputs] if _Config.enable_grad
+                 else [False] * len(inputs))
+        self.needs_input_grad = needs
         try:
             ys = self.forward(*xs)
         except ValueError as exc:  # e.g. shapes that do not broadcast: name the op
@@ -493,25 +498,22 @@ class Function(abc.ABC):
         # NumPy reductions of 0-d arrays return scalars; keep .data an array.
         outputs = [Tensor._wrap(np.asarray(y) if isinstance(y, np.generic)  # host: scalar
                                 else y) for y in ys]
-        # Plain lists and loops: this runs for every op, and generator expressions
-        # cost about a microsecond more here.
-        needs = [x.requires_grad for x in inputs] if _Config.enable_grad else ()
         if True in needs:
-            self._connect(inputs, needs, ys, outputs)
+            self._connect(inputs, xs, ys, outputs)
         else:
             self._to_save = ()  # nothing will call backward: let go of the arrays now
         return outputs[0] if single else outputs
 
-    def _connect(self, inputs: Sequence[Tensor], needs: list[bool], ys: Sequence[Any],
+    def _connect(self, inputs: Sequence[Tensor], xs: Sequence[Any], ys: Sequence[Any],
                  outputs: list[Tensor]) -> None:
         """Record this call in the graph: edges to the producers, and the saved tensors."""
-        self.needs_input_grad = needs
-        # The truth value of a Function is True; a leaf's creator is None.
+        # _edge written out (a Function is truthy, a leaf's creator None): this runs for
+        # every op, and a plain list comprehension is the cheapest loop here.
         self.edges = [(x.creator or _leaf_node(x), x._slot, x.data.shape, x.data.dtype)
-                      if need else None for x, need in zip(inputs, needs)]
+                      if need else None for x, need in zip(inputs, self.needs_input_grad)]
         self.generation = generation = max([x.generation for x in inputs]) + 1
         if self._to_save:
-            self._saved = _resolve_saved(self._to_save, inputs, ys, outputs)
+            self._saved = _resolve_saved(self._to_save, inputs, xs, ys, outputs)
             self._to_save = ()
         if len(outputs) > 1:  # to build a zero gradient for an output that was dropped
             self._output_specs = tuple((y.shape, y.dtype) for y in outputs)
@@ -519,19 +521,29 @@ class Function(abc.ABC):
             y.creator, y._slot, y.generation, y.requires_grad = self, slot, generation, True
 
     def save_for_backward(self, *arrays: Any) -> None:
-        """Keep these arrays (inputs, outputs or others, as forward has them) for backward."""
+        """Keep these arrays (inputs, outputs or others, as forward has them) for backward.
+
+        ``None`` holds a place for something not needed this time (Mul keeps ``b`` only
+        when ``a`` wants a gradient).
+        """
         self._to_save = arrays
 
     @property
-    def saved_tensors(self) -> tuple[Tensor, ...]:
+    def saved_tensors(self) -> tuple[Tensor | None, ...]:
         """What forward saved, as Tensors: inputs and outputs are part of the graph."""
-        return tuple(self._output_tensor(s) if isinstance(s, _SavedOutput) else s
-                     for s in self._saved)
+        if not self._saved:
+            raise RuntimeError(f"{type(self).__name__}.backward reads saved_tensors, but its "
+                               "forward saved nothing: call self.save_for_backward(...) there")
+        return tuple(self._output_tensor(*s) if type(s) is tuple else s for s in self._saved)
 
-    def _output_tensor(self, saved: _SavedOutput) -> Tensor:
-        """A Tensor for one of this node's outputs, as if it were the original."""
-        y = Tensor._wrap(saved.data)
-        y.creator, y._slot, y.generation, y.requires_grad = self, saved.slot, self.generation, True
+    def _output_tensor(self, slot: int, data: Any) -> Tensor:
+        """A Tensor for one of this node's outputs, as if it were the original.
+
+        The node keeps an output's array, not the output Tensor: that would be a cycle
+        (output -> creator -> output) that only the garbage collector could free.
+        """
+        y = Tensor._wrap(data)
+        y.creator, y._slot, y.generation, y.requires_grad = self, slot, self.generation, True
         return y
 
     @abc.abstractmethod
@@ -546,19 +558,42 @@ class Function(abc.ABC):
         return f"<{type(self).__name__} generation={self.generation}>"
 
 
-def _resolve_saved(arrays: Sequence[Any], inputs: Sequence[Tensor], ys: Sequence[Any],
-                   outputs: Sequence[Tensor]) -> tuple[Any, ...]:
-    """What each saved array stands for: an input Tensor, an output, or a constant."""
+def _distinct_arrays(inputs: Sequence[Tensor]) -> list[Any]:
+    """The inputs' arrays, with a view for a second tensor that shares the first's array.
+
+    Saved arrays are matched to inputs by identity, so ``x * x.detach()`` must not hand
+    forward the same array twice: the detached operand would be saved as ``x`` and
+    differentiated. The same tensor twice (``x * x``) keeps one array.
+    """
+    xs = [x.data for x in inputs]
+    if len(xs) == 2:  # the common case, checked cheaply
+        if xs[0] is xs[1] and inputs[0] is not inputs[1]:
+            xs[1] = xs[1].view()
+    elif len(xs) > 2:
+        first: dict[int, Tensor] = {}
+        for i, x in enumerate(inputs):
+            if first.setdefault(id(xs[i]), x) is not x:
+                xs[i] = xs[i].view()
+    return xs
+
+
+def _resolve_saved(arrays: Sequence[Any], inputs: Sequence[Tensor], xs: Sequence[Any],
+                   ys: Sequence[Any], outputs: Sequence[Tensor]) -> tuple[Any, ...]:
+    """What each saved array stands for: an input Tensor, an output ``(slot, array)``, a
+    constant Tensor, or ``None``."""
     saved = []
     for array in arrays:
-        for x in inputs:
-            if x.data is array:
+        if array is None:
+            saved.append(None)
+            continue
+        for x, data in zip(inputs, xs):
+            if data is array:
                 saved.append(x)
                 break
         else:
             for slot, y in enumerate(ys):
                 if y is array:  # forward's own array; outputs[slot].data may be it made 0-d
-                    saved.append(_SavedOutput(slot, outputs[slot].data))
+                    saved.append((slot, outputs[slot].data))
                     break
             else:
                 saved.append(Tensor._wrap(array))
@@ -616,7 +651,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], create_grap
             raise RuntimeError(f"{caller}: the output does not require grad; did you build "
                                "it from tensors with requires_grad=True, outside no_grad()?")
     targets = [_edge(t) for t in wanted]
-    leads = None if accumulate else _nodes_leading_to(roots, {node for node, _ in targets})
+    target_nodes = {node for node, _ in targets}
+    leads = None if accumulate else _nodes_leading_to(roots, target_nodes)
     found: dict[tuple[Any, int], Tensor] = {}
     pending = _PendingGradients()
     owned: set[int] = set()
@@ -625,7 +661,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], create_grap
             pending.add(*_edge(root), _root_gradient(root, g, caller))
         while pending:
             node, gys = pending.pop()
-            if targets:
+            if node in target_nodes:
                 found.update(((node, slot), g) for slot, g in enumerate(gys) if g is not None)
             if accumulate:
                 _store_grads(node, gys, create_graph, owned)
@@ -651,7 +687,7 @@ class _PendingGradients:
 
     def add(self, node: Any, slot: int, g: Tensor) -> None:
         slots = self.grads.get(node)
-        if slots is None:
+        if slots is None:  # one place per output (a single-output node has no specs)
             slots = self.grads[node] = [None] * max(len(node._output_specs), 1)
             heapq.heappush(self.heap, (-node.generation, next(self.order), node))
         slots[slot] = g if slots[slot] is None else slots[slot] + g
@@ -699,7 +735,7 @@ def _store_grads(node: Any, gys: list[Tensor | None], create_graph: bool,
     tensors = {0: node.leaf} if isinstance(node, AccumulateGrad) else node._retained
     for slot, ref in (tensors or {}).items():
         t, g = ref(), gys[slot]
-        if t is None or g is None:
+        if t is None or g is None or not t.requires_grad:  # gone, unused, or frozen since
             continue
         if t.grad is not None:
             t.grad = t.grad + g
@@ -757,7 +793,7 @@ def _graph_nodes(roots: Sequence[Tensor]) -> list[Any]:
         node = stack.pop()
         if id(node) not in seen:
             seen[id(node)] = node
-            stack.extend(e[0] for e in getattr(node, "edges", ()) if e is not None)
+            stack.extend(e[0] for e in node.edges if e is not None)
     return list(seen.values())
 
 
@@ -770,7 +806,7 @@ def _nodes_leading_to(roots: Sequence[Tensor], targets: set[Any]) -> set[Any]:
     leads: set[Any] = set()
     # Lower generations first, so each node's producers are decided before the node.
     for node in sorted(_graph_nodes(roots), key=lambda n: n.generation):
-        if node in targets or any(e and e[0] in leads for e in getattr(node, "edges", ())):
+        if node in targets or any(e and e[0] in leads for e in node.edges):
             leads.add(node)
     return leads
 

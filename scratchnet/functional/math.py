@@ -162,22 +162,23 @@ class Sub(Function):
 
 class Mul(Function):
     def forward(self, a, b):
-        self.save_for_backward(a, b)
+        need_a, need_b = self.needs_input_grad
+        self.save_for_backward(b if need_a else None, a if need_b else None)
         return a * b
 
     def backward(self, gy):
-        a, b = self.saved_tensors
+        b, a = self.saved_tensors  # da = gy · b, db = gy · a
         return (gy * b if self.needs_input_grad[0] else None,
                 gy * a if self.needs_input_grad[1] else None)
 
 
 class Div(Function):
     def forward(self, a, b):
-        self.save_for_backward(a, b)
+        self.save_for_backward(a if self.needs_input_grad[1] else None, b)
         return a / b
 
     def backward(self, gy):
-        a, b = self.saved_tensors
+        a, b = self.saved_tensors  # da = gy / b, db = -gy · a / b²
         ga = gy / b if self.needs_input_grad[0] else None
         gb = -gy * a / (b * b) if self.needs_input_grad[1] else None
         return ga, gb
@@ -270,24 +271,24 @@ class Abs(Function):
     """|x|; at 0 the subgradient 0 is used (``sign(0) == 0``)."""
 
     def forward(self, x):
-        xp = get_array_module(x)
-        self.save_for_backward(xp.sign(x))
-        return xp.abs(x)
+        self.save_for_backward(x)
+        return get_array_module(x).abs(x)
 
     def backward(self, gy):
-        (sign,) = self.saved_tensors
-        return gy * sign
+        x = self.saved_tensors[0].data
+        return gy * constant(get_array_module(x).sign(x))
 
 
 class Maximum(Function):
     """Elementwise max; a tie sends the gradient to the first argument."""
 
     def forward(self, a, b):
-        self.save_for_backward(a >= b)
+        self.save_for_backward(a, b)
         return get_array_module(a).maximum(a, b)
 
     def backward(self, gy):
-        first = self.saved_tensors[0].data
+        a, b = self.saved_tensors
+        first = a.data >= b.data
         return (where(first, gy, 0.0) if self.needs_input_grad[0] else None,
                 where(first, 0.0, gy) if self.needs_input_grad[1] else None)
 
@@ -296,11 +297,12 @@ class Minimum(Function):
     """Elementwise min; a tie sends the gradient to the first argument."""
 
     def forward(self, a, b):
-        self.save_for_backward(a <= b)
+        self.save_for_backward(a, b)
         return get_array_module(a).minimum(a, b)
 
     def backward(self, gy):
-        first = self.saved_tensors[0].data
+        a, b = self.saved_tensors
+        first = a.data <= b.data
         return (where(first, gy, 0.0) if self.needs_input_grad[0] else None,
                 where(first, 0.0, gy) if self.needs_input_grad[1] else None)
 
@@ -312,16 +314,16 @@ class Clip(Function):
         self.low, self.high = low, high
 
     def forward(self, x):
+        self.save_for_backward(x)
+        return get_array_module(x).clip(x, self.low, self.high)
+
+    def backward(self, gy):
+        x = self.saved_tensors[0].data
         inside = get_array_module(x).ones(x.shape, dtype=bool)
         if self.low is not None:
             inside &= x >= self.low
         if self.high is not None:
             inside &= x <= self.high
-        self.save_for_backward(inside)
-        return get_array_module(x).clip(x, self.low, self.high)
-
-    def backward(self, gy):
-        (inside,) = self.saved_tensors
         return where(inside, gy, 0.0)
 
 
@@ -492,11 +494,12 @@ class MatMul(Function):
     """
 
     def forward(self, a, b):
-        self.save_for_backward(a, b)
+        need_a, need_b = self.needs_input_grad
+        self.save_for_backward(b if need_a else None, a if need_b else None)
         return a @ b
 
     def backward(self, gy):
-        a, b = self.saved_tensors
+        b, a = self.saved_tensors  # dA = dY · Bᵀ, dB = Aᵀ · dY
         ga = gy @ _swap_last(b) if self.needs_input_grad[0] else None
         gb = _swap_last(a) @ gy if self.needs_input_grad[1] else None
         return ga, gb
@@ -574,15 +577,16 @@ class _Extremum(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
-        extremum = getattr(x, self.reduce)(axis=self.axis, keepdims=True)
-        hits = x == extremum
-        self.save_for_backward((hits / hits.sum(axis=self.axis, keepdims=True)).astype(x.dtype))
-        return extremum if self.keepdims else extremum.reshape(
-            _reduced_shape(x.shape, self.axis))
+        y = getattr(x, self.reduce)(axis=self.axis, keepdims=self.keepdims)
+        self.save_for_backward(x, y)
+        return y
 
     def backward(self, gy):
-        (share,) = self.saved_tensors
-        return reshape(gy, _keepdims_shape(share.shape, self.axis)) * share
+        x, y = (t.data for t in self.saved_tensors)
+        keep = _keepdims_shape(x.shape, self.axis)
+        hits = x == y.reshape(keep)
+        share = hits / hits.sum(axis=self.axis, keepdims=True)
+        return reshape(gy, keep) * constant(share.astype(x.dtype))
 
 
 class Max(_Extremum):
