@@ -10,16 +10,18 @@ nothing else changes the numbers.
 copies, and NumPy pays a fixed cost for every contiguous run it moves. In the (N, C, H, W)
 order a run is one row of a window, W_out numbers: 7 in the DCGAN's 7×7 feature maps. Here
 the image is copied once to (C, H, W, N), padding included, and the matrices are
-(C, kh, kw, H_out, W_out, N): every run is the whole batch, 64 or 128 numbers, and the copies
-run 3–5× faster. The results go back as (N, C, H, W) *views* of batch-last arrays, so the
-next convolution's copy to batch-last reads memory in order.
+(C, kh, kw, H_out, W_out, N): every run is the whole batch, 64 or 128 numbers. On the
+DCGAN's and the conv autoencoder's layers the im2col copy ran 2.4 to 6 times faster. The
+results go back as (N, C, H, W) *views* of batch-last arrays, so the next convolution's copy
+to batch-last reads memory in order.
 
 **Bands of output rows.** The im2col matrix holds kh·kw copies of the image: 19 MB for a
 batch of 128 16×16 maps with 16 channels under a 3×3 kernel, the largest array of a training
 step. Built whole, it is written to memory and read back by the matrix product, and it is
 allocated and freed at every call. Built a band of output rows at a time, about
-``BAND_BYTES`` each, it is read back from the cache, and the training step's peak memory no
-longer holds it. The matrix product is the same; its columns are computed a slice at a time.
+``BAND_BYTES`` each, it is read back from the cache (that layer's forward pass took 3.5 ms
+instead of 4.9), and the training step's peak memory no longer holds it. The matrix product
+is the same; its columns are computed a slice at a time.
 """
 
 from __future__ import annotations
@@ -68,9 +70,9 @@ def batch_last(x: Any, pads: Pads = ((0, 0), (0, 0))) -> Any:
     if is_batch_last(x):
         inside[...] = x.transpose(1, 2, 3, 0)
     else:
-        # From (N, C, H, W) order: a plain copy would write one number at a time, N apart.
-        # Eight images at a time, it writes runs of eight and reads runs of C·H·W: 4-5×
-        # faster.
+        # From (N, C, H, W) order a plain copy writes one number at a time, N apart. Eight
+        # images at a time, it writes runs of eight and reads runs of C·H·W: 0.37 ms instead
+        # of 1.5 for a batch of 128 maps of 16×16×16.
         for start in range(0, n, 8):
             inside[..., start:start + 8] = x[start:start + 8].transpose(1, 2, 3, 0)
     return out
