@@ -467,6 +467,7 @@ class Function(abc.ABC):
     needs_input_grad: Sequence[bool] = ()
     _to_save: tuple[Any, ...] = ()
     _saved: tuple[Any, ...] = ()
+    _saves_outputs = False  # then some entries of _saved are (slot, array), rebuilt on reading
     _output_specs: tuple[tuple[tuple[int, ...], Any], ...] = ()
     _retained: dict[int, weakref.ref] | None = None
 
@@ -476,7 +477,9 @@ class Function(abc.ABC):
                 kinds = ", ".join(type(x).__name__ for x in inputs)
                 raise TypeError(f"{type(self).__name__}: inputs must be Tensors, got "
                                 f"({kinds}); wrap arrays with sn.Tensor(...)")
-        xs = _distinct_arrays(inputs)
+        xs = [x.data for x in inputs]
+        if len(xs) > 1 and (len(xs) > 2 or xs[0] is xs[1]):  # rare: see _distinct_arrays
+            _distinct_arrays(inputs, xs)
         if "cupy" in sys.modules:  # only then can arrays from two backends meet
             try:
                 get_array_module(*xs)
@@ -509,16 +512,19 @@ class Function(abc.ABC):
         """Record this call in the graph: edges to the producers, and the saved tensors."""
         # _edge written out (a Function is truthy, a leaf's creator None): this runs for
         # every op, and a plain list comprehension is the cheapest loop here.
-        self.edges = [(x.creator or _leaf_node(x), x._slot, x.data.shape, x.data.dtype)
+        self.edges = [(x.creator or _leaf_node(x), x._slot, (a := x.data).shape, a.dtype)
                       if need else None for x, need in zip(inputs, self.needs_input_grad)]
         self.generation = generation = max([x.generation for x in inputs]) + 1
         if self._to_save:
-            self._saved = _resolve_saved(self._to_save, inputs, xs, ys, outputs)
+            self._saved, self._saves_outputs = _resolve_saved(self._to_save, inputs, xs, ys,
+                                                              outputs)
             self._to_save = ()
-        if len(outputs) > 1:  # to build a zero gradient for an output that was dropped
+        for y in outputs:
+            y.creator, y.generation, y.requires_grad = self, generation, True
+        if len(outputs) > 1:  # slots, and specs to build a zero gradient for an unused output
             self._output_specs = tuple((y.shape, y.dtype) for y in outputs)
-        for slot, y in enumerate(outputs):
-            y.creator, y._slot, y.generation, y.requires_grad = self, slot, generation, True
+            for slot, y in enumerate(outputs):
+                y._slot = slot
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep these arrays (inputs, outputs or others, as forward has them) for backward.
@@ -534,6 +540,8 @@ class Function(abc.ABC):
         if not self._saved:
             raise RuntimeError(f"{type(self).__name__}.backward reads saved_tensors, but its "
                                "forward saved nothing: call self.save_for_backward(...) there")
+        if not self._saves_outputs:
+            return self._saved
         return tuple(self._output_tensor(*s) if type(s) is tuple else s for s in self._saved)
 
     def _output_tensor(self, slot: int, data: Any) -> Tensor:
@@ -558,30 +566,28 @@ class Function(abc.ABC):
         return f"<{type(self).__name__} generation={self.generation}>"
 
 
-def _distinct_arrays(inputs: Sequence[Tensor]) -> list[Any]:
-    """The inputs' arrays, with a view for a second tensor that shares the first's array.
+def _distinct_arrays(inputs: Sequence[Tensor], xs: list[Any]) -> None:
+    """Give a second tensor that shares the first one's array a view of it, in ``xs``.
 
     Saved arrays are matched to inputs by identity, so ``x * x.detach()`` must not hand
     forward the same array twice: the detached operand would be saved as ``x`` and
     differentiated. The same tensor twice (``x * x``) keeps one array.
     """
-    xs = [x.data for x in inputs]
     if len(xs) == 2:  # the common case, checked cheaply
         if xs[0] is xs[1] and inputs[0] is not inputs[1]:
             xs[1] = xs[1].view()
-    elif len(xs) > 2:
-        first: dict[int, Tensor] = {}
-        for i, x in enumerate(inputs):
-            if first.setdefault(id(xs[i]), x) is not x:
-                xs[i] = xs[i].view()
-    return xs
+        return
+    first: dict[int, Tensor] = {}
+    for i, x in enumerate(inputs):
+        if first.setdefault(id(xs[i]), x) is not x:
+            xs[i] = xs[i].view()
 
 
 def _resolve_saved(arrays: Sequence[Any], inputs: Sequence[Tensor], xs: Sequence[Any],
-                   ys: Sequence[Any], outputs: Sequence[Tensor]) -> tuple[Any, ...]:
+                   ys: Sequence[Any], outputs: Sequence[Tensor]) -> tuple[tuple[Any, ...], bool]:
     """What each saved array stands for: an input Tensor, an output ``(slot, array)``, a
-    constant Tensor, or ``None``."""
-    saved = []
+    constant Tensor, or ``None``; and whether any is an output."""
+    saved, has_outputs = [], False
     for array in arrays:
         if array is None:
             saved.append(None)
@@ -594,10 +600,11 @@ def _resolve_saved(arrays: Sequence[Any], inputs: Sequence[Tensor], xs: Sequence
             for slot, y in enumerate(ys):
                 if y is array:  # forward's own array; outputs[slot].data may be it made 0-d
                     saved.append((slot, outputs[slot].data))
+                    has_outputs = True
                     break
             else:
                 saved.append(Tensor._wrap(array))
-    return tuple(saved)
+    return tuple(saved), has_outputs
 
 
 class AccumulateGrad:
