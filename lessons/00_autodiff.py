@@ -276,9 +276,11 @@ SUMMARY["mini engine vs sn.grad, largest relative difference"] = f"{worst_mini:.
 #   graph, and second derivatives come out of the same machinery (section 3).
 # * **Saved tensors.** A `Value` holds on to its parents, data and all. For a few numbers
 #   that costs nothing; for a network it would keep every intermediate array alive until
-#   the backward pass. In scratchnet each operation keeps only what its backward needs (an
-#   addition keeps only shapes, `tanh` its output), so the rest can be freed as the forward
-#   pass goes on.
+#   the backward pass. In scratchnet each operation's `forward` calls `save_for_backward`
+#   with only what its backward will read (an addition saves nothing, `tanh` its output),
+#   and a node points at the nodes that made its inputs rather than at the inputs
+#   themselves, so the rest can be freed as the forward pass goes on. Section 4 writes
+#   such an operation.
 
 # %% [markdown]
 # ## 2. Checking against finite differences
@@ -503,6 +505,10 @@ print(f"saved {newton_figure}")
 # backward computes $\bar y - (\bar y \cdot y)$. For $\bar y = \mathbf 1$ this is
 # $1 - \sum_i y_i = 0$, which matches the truth. For any other $\bar y$ it is wrong. (A
 # backward that returns all zeros would pass the sum test just as well.)
+#
+# The op is written as every scratchnet op is: `forward` works on arrays and hands
+# `save_for_backward` the one array its backward reads (the output $y$); `backward` gets it
+# back from `self.saved_tensors` as a tensor of the graph.
 
 # %%
 class BrokenSoftmax(sn.Function):
