@@ -66,6 +66,7 @@ from scratchnet.functional.math import (
     GetItem,
     Log,
     LogSumExp,
+    Masked,
     MatMul,
     Max,
     Maximum,
@@ -293,6 +294,7 @@ CATALOGUE: list[OpCase] = [
            lambda a, b: F.where(MASK_3x4, a, b)),
     OpCase("where-broadcast", Where, inputs(normal((4,)), normal((3, 1))),
            lambda a, b: F.where(MASK_3x4, a, b)),
+    OpCase("masked", Masked, inputs(normal((3, 4))), lambda x: F.masked(x, MASK_3x4)),
     # ---- casting: float32 would round away gradcheck's 1e-6 step, so a cast to float64
     # runs Cast's forward and backward here; test_tensor.py checks float32 <-> float64
     # casts exactly.

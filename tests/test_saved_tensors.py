@@ -45,12 +45,12 @@ def test_an_operand_used_through_a_detached_copy_is_not_differentiated():
     assert not g.requires_grad  # c is a constant: the gradient has no graph behind it
 
 
-def test_relu_saves_its_output_not_its_input():
+def test_relu_saves_a_boolean_mask_not_its_input_or_output():
     h = _leaf((4, 5)) * 2.0
     y = F.relu(h)
     (saved,) = y.creator.saved_tensors
-    assert saved.data is y.data
-    assert all(s.data is not h.data for s in y.creator.saved_tensors)
+    assert saved.dtype == np.bool_ and not saved.requires_grad
+    np.testing.assert_array_equal(saved.numpy(), h.numpy() > 0)
 
 
 def test_a_saved_output_comes_back_as_a_node_of_the_graph():

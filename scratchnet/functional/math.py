@@ -21,7 +21,8 @@ Axis = int | tuple[int, ...] | None
 
 __all__ = [
     "abs", "add", "astype", "broadcast_to", "clip", "concatenate", "div", "exp", "expand_dims",
-    "getitem", "log", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mul",
+    "getitem", "log", "logsumexp", "masked", "matmul", "max", "maximum", "mean", "min",
+    "minimum", "mul",
     "neg", "pow", "reshape", "result_type", "sqrt", "squeeze", "stack", "sub", "sum", "sum_to",
     "transpose", "var", "where",
 ]
@@ -340,6 +341,34 @@ class Where(Function):
         c = self.condition
         return (where(c, gy, 0.0) if self.needs_input_grad[0] else None,
                 where(c, 0.0, gy) if self.needs_input_grad[1] else None)
+
+
+class Masked(Function):
+    """``x`` where the fixed boolean ``keep`` holds, 0 elsewhere: ``x * keep``.
+
+    The gradient of ReLU and the like. NumPy multiplies by the boolean array converting it
+    a small block at a time, so no float copy of the mask is ever whole in memory; a
+    ``where`` on random signs was 8x slower. Linear in ``x`` and its own adjoint.
+    """
+
+    def __init__(self, keep: Any) -> None:
+        self.keep = keep
+
+    def forward(self, x):
+        return x * self.keep
+
+    def backward(self, gy):
+        return Masked(self.keep)(gy)
+
+
+def masked(x: Tensor, keep: Any) -> Tensor:
+    """``x`` where the boolean array ``keep`` is True and 0 elsewhere (``keep`` broadcasts)."""
+    keep = raw(keep)
+    if getattr(keep, "dtype", None) != np.bool_:
+        raise TypeError(f"masked: keep must be a boolean array, got "
+                        f"{getattr(keep, 'dtype', type(keep).__name__)}")
+    x = as_float(x)
+    return Masked(get_array_module(x.data).asarray(keep))(x)
 
 
 def add(a: Any, b: Any) -> Tensor:
