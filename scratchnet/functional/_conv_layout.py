@@ -166,17 +166,16 @@ def im2col_bands(x_padded: Any, geometry: Geometry, out: Pair) -> Iterator[tuple
     faults doubled the time.
     """
     xp = get_array_module(x_padded)
-    (kh, kw), sh = geometry.kernel, geometry.stride[0]
+    kh, kw = geometry.kernel
     c, n = x_padded.shape[0], x_padded.shape[3]
+    seen = windows(x_padded, geometry, out, axes=(1, 2))        # C, H_out, W_out, N, kh, kw
     per_row = c * kh * kw * out[1] * n
     step = band_rows(out[0], per_row * x_padded.itemsize)
     buffer = xp.empty(per_row * step, dtype=x_padded.dtype)
     for rows in bands(out[0], step):
         n_rows = rows.stop - rows.start
-        part = x_padded[:, rows.start * sh:(rows.stop - 1) * sh + kh]  # the rows they read
         cols = buffer[:per_row * n_rows].reshape(c, kh, kw, n_rows, out[1], n)
-        cols[...] = windows(part, geometry, (n_rows, out[1]), axes=(1, 2)).transpose(
-            0, 4, 5, 1, 2, 3)                                     # from C, rows, W_out, N, kh, kw
+        cols[...] = seen[:, rows].transpose(0, 4, 5, 1, 2, 3)
         yield rows, cols.reshape(c * kh * kw, -1)
 
 
