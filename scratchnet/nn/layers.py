@@ -171,16 +171,17 @@ class _BatchNorm(Module):
                 raise ValueError(f"{name}: training needs more than one value per channel "
                                  f"to estimate a variance, got shape {tuple(x.shape)}")
             mean = x.mean(axis=axes, keepdims=True)
-            var = x.var(axis=axes, keepdims=True)
+            centred = x - mean  # made once: the variance and x_hat share it (and its memory)
+            var = (centred * centred).mean(axis=axes, keepdims=True)
             m = self.momentum
             self.running_mean *= 1 - m
             self.running_mean += m * mean.data.reshape(-1)
             self.running_var *= 1 - m
             self.running_var += (m * count / (count - 1)) * var.data.reshape(-1)
         else:
-            mean = as_tensor(self.running_mean.reshape(shape))
+            centred = x - as_tensor(self.running_mean.reshape(shape))
             var = as_tensor(self.running_var.reshape(shape))
-        x_hat = (x - mean) / F.sqrt(var + self.eps)
+        x_hat = centred / F.sqrt(var + self.eps)
         return x_hat * self.weight.reshape(shape) + self.bias.reshape(shape)
 
     def extra_repr(self) -> str:
