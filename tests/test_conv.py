@@ -518,6 +518,15 @@ def test_overlapping_windows_that_share_the_maximum_accumulate():
     np.testing.assert_array_equal(gx[0, 0], expected)
 
 
+def test_max_pool_with_more_than_256_window_offsets():
+    # The winners are stored as small unsigned integers; a 17×17 window has 289 offsets.
+    x = distinct((1, 2, 17, 17), np.random.default_rng(15))
+    gy = np.array([[[[2.0]], [[3.0]]]])
+    y, gx = _pool_grad(x, 17, gy=gy)
+    np.testing.assert_array_equal(y[:, :, 0, 0], x.max(axis=(2, 3)))
+    assert gx[0, 0].max() == 2.0 and gx[0, 1].max() == 3.0
+
+
 def test_max_pool_tie_across_channels_and_batch_is_per_window():
     x = np.zeros((2, 2, 2, 2))
     x[1, 0] = [[1.0, 2.0], [2.0, 0.0]]

@@ -319,13 +319,13 @@ class MaxPool2d(Function):
         slices = [padded[s] for s in layout.offset_slices(g, _out_size(g, self.size,
                                                                         "max_pool2d"))]
         best = slices[0].copy(order="K")                    # in the input's memory order
-        winners = xp.zeros_like(best, dtype=xp.uint8)
+        winners = xp.zeros_like(best, dtype=xp.min_scalar_type(len(slices) - 1))  # uint8
         for k, part in enumerate(slices[1:], start=1):
             # Where this offset is strictly larger it wins, and k is larger than any earlier
             # winner's offset: a maximum of (k where larger, 0 elsewhere) updates the winners.
             # Plain ufuncs: copyto(where=...) and np.where were 5-8× slower here.
-            larger = part > best
-            xp.maximum(winners, larger.view(xp.uint8) * xp.uint8(k), out=winners)
+            larger = xp.multiply(part > best, k, dtype=winners.dtype)
+            xp.maximum(winners, larger, out=winners)
             xp.maximum(best, part, out=best)
         self.save_for_backward(winners)
         return best
