@@ -70,6 +70,7 @@ from harness import (  # benchmarks/harness.py: this folder is first on sys.path
     machine_info,
     markdown_table,
     parse_args,
+    pin_allocator,
     print_checks_and_json,
     print_header,
     run_interleaved,
@@ -277,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
                             "(forward + backward, the conv autoencoder's shapes, batch 128) "
                             "against PyTorch CPU.")
     threads = configure_threads(args.threads)
+    allocator = pin_allocator()
 
     import numpy as np  # after configure_threads, so the BLAS thread count applies
 
@@ -317,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
 
     result = {
         "schema": 2,
-        "machine": {**machine_info(np, sn, torch), **monitor.machine_fields(noise)},
+        "machine": {**machine_info(np, sn, torch), "allocator": allocator,
+                    **monitor.machine_fields(noise)},
         "threads": threads,
         "quick": args.quick,
         "noisy": noise["noisy"],

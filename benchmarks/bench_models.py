@@ -36,9 +36,9 @@ loss, backward, Adam update.
    ``svd_solver="full"`` runs ``scipy.linalg.svd`` (LAPACK gesdd) on it, scratchnet's
    PCA runs ``numpy.linalg.svd`` on the factor R of the QR decomposition of the centred
    columns that vary, which has the same singular values and right singular vectors
-   (the bundled split has 125 blank pixels, so R is 659×659; see ``models/pca.py``). scikit-learn's default,
-   ``"auto"``, would pick its randomized solver for this shape: faster, but an
-   approximation, so not the same computation.
+   (the bundled split has 125 blank pixels, so R is 659×659; see ``models/pca.py``).
+   scikit-learn's default, ``"auto"``, would pick its randomized solver for this shape:
+   faster, but an approximation, so not the same computation.
    Without scikit-learn (or with ``--no-sklearn``) the row shows scratchnet only.
 
 Before timing, each model takes one step in both libraries from the same weights and data
@@ -103,6 +103,7 @@ from harness import (  # benchmarks/harness.py: this folder is first on sys.path
     machine_info,
     markdown_table,
     parse_args,
+    pin_allocator,
     print_checks_and_json,
     print_header,
     run_interleaved,
@@ -581,6 +582,7 @@ def main(argv: list[str] | None = None) -> int:
                       quick_help="a few-second smoke run: one warm-up and two timed runs each",
                       add_arguments=_models_arguments)
     threads = configure_threads(args.threads)
+    allocator = pin_allocator()
 
     import numpy as np  # after configure_threads, so the BLAS thread count applies
 
@@ -651,7 +653,7 @@ def main(argv: list[str] | None = None) -> int:
         sklearn_version = sklearn.__version__
     result = {
         "schema": 2,
-        "machine": {**machine_info(np, sn, torch),
+        "machine": {**machine_info(np, sn, torch), "allocator": allocator,
                     "sklearn": sklearn_version, **monitor.machine_fields(noise)},
         "threads": threads,
         "quick": args.quick,

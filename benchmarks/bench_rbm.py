@@ -118,6 +118,7 @@ from harness import (  # benchmarks/harness.py: this folder is first on sys.path
     machine_info,
     noise_line,
     parse_args,
+    pin_allocator,
     print_checks_and_json,
     summarize,
 )
@@ -471,6 +472,7 @@ def run_size(np: Any, sn: Any, BernoulliRBM: Any, train: Any, test: Any, config:
 def main(argv: list[str] | None = None) -> int:
     args = parse_all_args(argv)
     threads = configure_threads(args.threads)
+    allocator = pin_allocator()
 
     import numpy as np  # after configure_threads, so the BLAS thread count applies
 
@@ -511,7 +513,8 @@ def main(argv: list[str] | None = None) -> int:
         sklearn_version = sklearn.__version__
     result = {
         "schema": 1,
-        "machine": {**machine_info(np, sn, None), "sklearn": sklearn_version,
+        "machine": {**machine_info(np, sn, None), "allocator": allocator,
+                    "sklearn": sklearn_version,
                     **monitor.machine_fields(noise)},
         "threads": threads,
         "quick": args.quick,

@@ -96,6 +96,7 @@ from harness import (  # benchmarks/harness.py: this folder is first on sys.path
     import_torch,
     machine_info,
     parse_args,
+    pin_allocator,
     print_checks_and_json,
     print_header,
     summarize,
@@ -384,6 +385,7 @@ def result_rows(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_all_args(argv)
     threads = configure_threads(args.threads)
+    allocator = pin_allocator()
 
     import numpy as np  # after configure_threads, so the BLAS thread count applies
 
@@ -437,7 +439,8 @@ def main(argv: list[str] | None = None) -> int:
 
     result = {
         "schema": 1,
-        "machine": {**machine_info(np, sn, torch), **monitor.machine_fields(noise)},
+        "machine": {**machine_info(np, sn, torch), "allocator": allocator,
+                    **monitor.machine_fields(noise)},
         "threads": threads,
         "quick": args.quick,
         "noisy": noise["noisy"],

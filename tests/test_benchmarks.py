@@ -190,6 +190,7 @@ def test_models_benchmark_quick_run_without_references(tmp_path):
     assert "| workload |" in result.stdout
     report = json.loads(out.read_text())
     assert report["machine"]["torch"] is None and report["machine"]["sklearn"] is None
+    assert report["machine"]["allocator"]  # what the allocator did, pinned or not
     names = {check["name"] for check in report["checks"]}
     assert names == {"vae.scratchnet_finite", "conv_ae.scratchnet_finite",
                      "dcgan.scratchnet_finite", "pca.scratchnet_sane"}
@@ -253,6 +254,15 @@ def test_harness_summarize_gives_the_median_and_quartiles():
     assert stats == {"median": 3.0, "q1": 2.0, "q3": 4.0, "min": 1.0, "max": 5.0}
     assert load_harness().summarize([7.0]) == {"median": 7.0, "q1": 7.0, "q3": 7.0,
                                                "min": 7.0, "max": 7.0}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_harness_pins_glibcs_malloc_thresholds_in_a_fresh_process():
+    code = ("import sys; sys.path.insert(0, 'benchmarks'); import harness; "
+            "print(harness.pin_allocator())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True).stdout
+    assert out.startswith("glibc, mmap threshold pinned at 32 MiB"), out
 
 
 def load_benchmark_module(name: str):
