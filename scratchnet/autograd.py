@@ -457,7 +457,7 @@ class Function(abc.ABC):
       :class:`AccumulateGrad`), and the input's shape and dtype, to which its gradient is
       summed and cast; ``None`` for an input that needs no gradient;
     * the saved tensors: an input's data stays alive only if some backward needs it (Add
-      keeps nothing, ReLU its output, conv its input and kernel, ``x * 0.5`` the 0.5), so
+      keeps nothing, ReLU a boolean mask, conv its input and kernel, ``x * 0.5`` the 0.5), so
       a training step holds in memory what backpropagation will read. Facts that are not
       arrays (an input's shape, an index) are plain attributes set in forward.
     """
@@ -478,7 +478,7 @@ class Function(abc.ABC):
                 raise TypeError(f"{type(self).__name__}: inputs must be Tensors, got "
                                 f"({kinds}); wrap arrays with sn.Tensor(...)")
         xs = [x.data for x in inputs]
-        if len(xs) > 1 and (len(xs) > 2 or xs[0] is xs[1]):  # rare: see _distinct_arrays
+        if len(xs) > 1 and (len(xs) > 2 or xs[0] is xs[1]):  # see _distinct_arrays
             _distinct_arrays(inputs, xs)
         if "cupy" in sys.modules:  # only then can arrays from two backends meet
             try:
