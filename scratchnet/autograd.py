@@ -35,7 +35,7 @@ import heapq
 import itertools
 import sys
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,7 @@ from scratchnet.backend import (
     is_array,
     to_device,
 )
+from scratchnet.hooks import RemovableHandle
 
 __all__ = [
     "AccumulateGrad",
@@ -278,6 +279,28 @@ class Tensor:
             self.creator._retained[self._slot] = weakref.ref(self)
         return self
 
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call ``hook(grad)`` whenever this tensor's gradient is complete in a backward pass.
+
+        The hook sees the gradient of whatever is being differentiated with respect to this
+        tensor (in :meth:`backward` and in :func:`grad`). If it returns a Tensor of the same
+        shape, that replaces the gradient from there on (clip it, scale it, record it and
+        return ``None`` to leave it). ``handle.remove()`` unregisters it.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: this tensor does not require grad, so no "
+                               "gradient will ever reach it")
+        if not callable(hook):
+            raise TypeError(f"register_hook: expected a function of the gradient, got "
+                            f"{type(hook).__name__}")
+        node = self.creator or _leaf_node(self)
+        if node._hooks is None:
+            node._hooks = {}
+        hooks = node._hooks.setdefault(self._slot, {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
     def to(self, backend: str) -> Tensor:
         """A copy on ``backend`` ("numpy" or "cupy"); it is a new leaf."""
         out = Tensor._wrap(to_device(self.data, backend))
@@ -470,6 +493,7 @@ class Function(abc.ABC):
     _saves_outputs = False  # then some entries of _saved are (slot, array), rebuilt on reading
     _output_specs: tuple[tuple[tuple[int, ...], Any], ...] = ()
     _retained: dict[int, weakref.ref] | None = None
+    _hooks: dict[int, dict[int, Callable]] | None = None  # per output slot, by handle id
 
     def __call__(self, *inputs: Tensor) -> Any:
         for x in inputs:
@@ -618,6 +642,7 @@ class AccumulateGrad:
     generation = 0  # below every Function: a leaf's gradient is complete when it runs
     edges = ()  # a leaf has no producers
     _output_specs = ()  # one output slot, as a single-output Function
+    _hooks: dict[int, dict[int, Callable]] | None = None  # the leaf's, in slot 0
 
     def __init__(self, leaf: Tensor) -> None:
         self.leaf = weakref.ref(leaf)
@@ -700,8 +725,27 @@ class _PendingGradients:
         slots[slot] = g if slots[slot] is None else slots[slot] + g
 
     def pop(self) -> tuple[Any, list[Tensor | None]]:
+        """The next node and its complete output gradients, passed through their hooks."""
         node = heapq.heappop(self.heap)[2]
-        return node, self.grads.pop(node)
+        grads = self.grads.pop(node)
+        if node._hooks:
+            for slot, hooks in node._hooks.items():
+                for hook in list(hooks.values()):
+                    if grads[slot] is not None:
+                        grads[slot] = _hooked(hook, grads[slot])
+        return node, grads
+
+
+def _hooked(hook: Callable, g: Tensor) -> Tensor:
+    """``hook(g)``, or ``g`` when the hook returns None; a replacement must match ``g``."""
+    result = hook(g)
+    if result is None:
+        return g
+    if not isinstance(result, Tensor) or result.shape != g.shape:
+        raise TypeError(f"register_hook: a hook must return None or a Tensor of the "
+                        f"gradient's shape {g.shape}, got "
+                        f"{getattr(result, 'shape', type(result).__name__)}")
+    return result
 
 
 def _input_gradients(f: Function, gys: list[Tensor | None]) -> Iterator[tuple[Any, int, Tensor]]:

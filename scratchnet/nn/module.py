@@ -17,7 +17,6 @@ has any (:meth:`Module.register_forward_hook`), see and may replace the output.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -32,6 +31,7 @@ from scratchnet.backend import (
     is_cupy_array,
     to_device,
 )
+from scratchnet.hooks import RemovableHandle
 
 __all__ = ["Module", "Parameter", "RemovableHandle", "Sequential", "StateDictError"]
 
@@ -286,20 +286,6 @@ class Module:
         table = _format_summary(type(self).__name__, rows, self.num_parameters())
         print_fn(table)
         return table
-
-
-class RemovableHandle:
-    """What :meth:`Module.register_forward_hook` returns: ``remove()`` unregisters the hook."""
-
-    _next_id = itertools.count()  # unique over all modules: a handle names one hook
-
-    def __init__(self, hooks: dict[int, Any]) -> None:
-        self._hooks = hooks
-        self.id = next(RemovableHandle._next_id)
-
-    def remove(self) -> None:
-        """Unregister the hook; removing it again does nothing."""
-        self._hooks.pop(self.id, None)
 
 
 def _is_plain_leaf(module: Module) -> bool:
