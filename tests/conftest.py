@@ -9,9 +9,16 @@
   and a GPU really runs a kernel. Without one the cupy cases are not generated at all:
   a skipped case on every CPU machine would be noise, not information.
   ``pytest -m gpu`` runs just the GPU cases; ``-m "not gpu"`` leaves them out.
+* A temporary data home and figure folder for the whole session (``SCRATCHNET_DATA`` and
+  ``SCRATCHNET_FIGURES``, inherited by the lessons the suite starts): the suite never
+  writes into the student's ``data/`` or ``lessons/figures/``.
 """
 
 import importlib.util
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -22,6 +29,48 @@ from scratchnet import backend as backends
 
 settings.register_profile("ci", deadline=None, max_examples=30)
 settings.load_profile("ci")
+
+_SESSION_DIRS: dict[str, str] = {}
+
+
+def pytest_configure(config):
+    """Point the data home and the lessons' figure folder at a fresh temporary folder.
+
+    Runs once per process (each xdist worker has its own folder). Read-only things from the
+    student's data home are made available so that the suite stays fast: the full MNIST
+    (linked, if downloaded) and the cached MNIST classifier (copied, so that a test that
+    retrains it cannot touch the original). Writes go to the temporary home only.
+    """
+    from scratchnet.datasets import data_home
+
+    student_home = data_home()  # before the override
+    root = Path(tempfile.mkdtemp(prefix="scratchnet-tests-"))
+    home, figures = root / "data", root / "figures"
+    (home / "models").mkdir(parents=True)
+    figures.mkdir()
+    if (student_home / "mnist").is_dir():
+        (home / "mnist").symlink_to((student_home / "mnist").resolve(), target_is_directory=True)
+    cached = student_home / "models" / "mnist_cnn.npz"
+    if cached.is_file():
+        shutil.copy2(cached, home / "models" / "mnist_cnn.npz")
+    _SESSION_DIRS.update(root=str(root), previous_data=os.environ.get("SCRATCHNET_DATA", ""),
+                         previous_figures=os.environ.get("SCRATCHNET_FIGURES", ""))
+    os.environ["SCRATCHNET_DATA"] = str(home)
+    os.environ["SCRATCHNET_FIGURES"] = str(figures)
+
+
+def pytest_unconfigure(config):
+    """Restore the two variables and delete the session's temporary folder."""
+    if not _SESSION_DIRS:
+        return
+    for name, key in (("SCRATCHNET_DATA", "previous_data"),
+                      ("SCRATCHNET_FIGURES", "previous_figures")):
+        if _SESSION_DIRS[key]:
+            os.environ[name] = _SESSION_DIRS[key]
+        else:
+            os.environ.pop(name, None)
+    shutil.rmtree(_SESSION_DIRS["root"], ignore_errors=True)
+    _SESSION_DIRS.clear()
 
 
 @pytest.fixture(autouse=True)
