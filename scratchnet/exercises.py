@@ -1,0 +1,316 @@
+"""Grade the lessons' exercises: ``scratchnet check NN [--file PATH]``.
+
+Each lesson ``NN`` has a file of exercises, ``exercises/NN_topic.py``: function stubs whose
+docstrings state the task, and whose bodies raise ``NotImplementedError`` until the student
+fills them in. :func:`grade` imports that file (or another one, ``--file PATH``) and checks
+every exercise with tools that scratchnet already trusts: closed forms, the autodiff
+gradient, :func:`scratchnet.gradcheck` and :func:`scratchnet.gradgradcheck`, shapes and
+dtypes. Each exercise ends as
+
+* ``PASS``;
+* ``NOT DONE``: it still raises ``NotImplementedError``;
+* ``FAIL``: with a message that says which element is wrong, what was expected against
+  what came back, and a hint. Where the answer matches a known mistake (a missing factor, a
+  flipped sign, swapped arguments) the hint names that mistake.
+
+Example::
+
+    $ scratchnet check 00                       # grades exercises/00_autodiff.py
+    $ scratchnet check 08 --file my_vae.py      # grades your own copy
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+import scratchnet as sn
+import scratchnet.functional as F
+
+__all__ = ["LESSONS", "Exercise", "ExerciseFailure", "Result", "exercise_file", "expect_close",
+           "expect_dtype", "expect_gradcheck", "find_exercises_dir", "format_report", "grade",
+           "main"]
+
+
+class ExerciseFailure(Exception):
+    """An answer is wrong; the message says where, by how much, and gives a hint."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: the ``name`` defined in the student's file and the ``check`` run on it.
+
+    ``check`` receives the student's object (a function or a class) and raises
+    :class:`ExerciseFailure` with a teaching message when the answer is wrong.
+    """
+
+    name: str
+    check: Callable[[Any], None]
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of one exercise: ``status`` is ``"PASS"``, ``"FAIL"`` or ``"NOT DONE"``."""
+
+    name: str
+    status: str
+    message: str = ""
+
+
+# -- comparing an answer with the truth ----------------------------------------------------
+
+def _as_array(what: str, value: Any) -> np.ndarray:
+    """The student's answer as a NumPy array (a Tensor's data, a number, a list)."""
+    if isinstance(value, sn.Tensor):
+        value = value.numpy()
+    if value is None:
+        raise ExerciseFailure(f"{what}: got None. Did the function forget to `return` it?")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ExerciseFailure(f"{what}: expected an array of numbers, got "
+                              f"{type(value).__name__} ({err})") from None
+
+
+def _close(a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> bool:
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
+
+
+def expect_close(what: str, got: Any, expected: Any, hint: str, atol: float = 1e-6,
+                 rtol: float = 1e-5,
+                 mistakes: Sequence[tuple[Any, str]] = ()) -> None:
+    """Raise :class:`ExerciseFailure` unless ``got`` equals ``expected`` within tolerance.
+
+    The message names the shape mismatch, or the worst element with both values and how
+    many elements are off. ``mistakes`` pairs the answer of a known mistake with the hint
+    for it: when ``got`` matches one, that hint replaces the general ``hint``.
+    """
+    got_a, want = _as_array(what, got), np.asarray(expected, dtype=np.float64)
+    if got_a.shape != want.shape:
+        raise ExerciseFailure(f"{what}: expected shape {want.shape}, got shape {got_a.shape}. "
+                              f"Hint: {hint}")
+    if not np.all(np.isfinite(got_a)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(got_a))[0])
+        raise ExerciseFailure(f"{what}: element {bad} is {got_a[bad]} (expected "
+                              f"{want[bad]:.6g}). Hint: {hint}")
+    excess = np.abs(got_a - want) - (atol + rtol * np.abs(want))
+    if np.all(excess <= 0):
+        return
+    for answer, mistake_hint in mistakes:
+        if _close(got_a, np.asarray(answer, dtype=np.float64), atol, rtol):
+            hint = mistake_hint
+            break
+    worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), want.shape))
+    n_off = int(np.sum(excess > 0))
+    where = f"element {worst}" if want.ndim else "the value"
+    raise ExerciseFailure(f"{what}: {where} expected {want[worst]:.6g}, got {got_a[worst]:.6g} "
+                          f"({n_off} of {want.size} elements off). Hint: {hint}")
+
+
+def expect_dtype(what: str, got: Any, expected: Any, hint: str) -> None:
+    """Raise unless ``got`` (an array or Tensor) has dtype ``expected``."""
+    dtype = getattr(got, "dtype", None)
+    if dtype is None or np.dtype(dtype) != np.dtype(expected):
+        raise ExerciseFailure(f"{what}: expected dtype {np.dtype(expected)}, got {dtype}. "
+                              f"Hint: {hint}")
+
+
+def expect_gradcheck(what: str, fn: Callable[..., Any], inputs: Sequence[Any], hint: str,
+                     second_order: bool = False) -> None:
+    """Run :func:`sn.gradcheck` (or :func:`sn.gradgradcheck`) and turn its error into a lesson."""
+    check = sn.gradgradcheck if second_order else sn.gradcheck
+    try:
+        check(fn, inputs)
+    except sn.GradcheckError as err:
+        raise ExerciseFailure(f"{what}: {err}. Hint: {hint}") from None
+
+
+# -- lesson 00: automatic differentiation ------------------------------------------------
+
+def _check_softsign(Softsign: Any) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4)) * 3.0
+    y = Softsign()(sn.Tensor(x))
+    expect_close("Softsign forward", y, x / (1.0 + np.abs(x)),
+                 "the forward is y = x / (1 + |x|), elementwise.")
+    y32 = Softsign()(sn.Tensor(x.astype(np.float32)))
+    expect_dtype("Softsign forward on float32", y32, np.float32,
+                 "compute with the input array's own dtype: a Python float such as 1.0 "
+                 "keeps float32, a float64 NumPy array does not.")
+    # Away from 0, where |x| has a kink that finite differences would straddle.
+    x_check = np.sign(x) * (np.abs(x) + 0.1)
+    expect_gradcheck("Softsign backward", lambda t: Softsign()(t), [x_check],
+                     "dy/dx = 1 / (1 + |x|)^2, so the backward returns gy / (1 + |x|)^2.")
+    expect_gradcheck("Softsign second derivative", lambda t: Softsign()(t), [x_check],
+                     "write the backward with tensor operations (F.abs, +, /, *) on the "
+                     "saved tensor, not on .data arrays, so that it can be differentiated "
+                     "again.", second_order=True)
+
+
+def _cd_test_function(x: np.ndarray) -> float:
+    return float(np.sum(np.sin(x) * x ** 2))
+
+
+def _check_central_difference(central_difference: Any) -> None:
+    x = np.array([0.3, -1.2, 2.0, 0.7])
+    x_before = x.copy()
+    eps = 1e-3
+    got = central_difference(_cd_test_function, x, eps)
+    if not np.array_equal(x, x_before):
+        raise ExerciseFailure("central_difference: it changed its argument x. Hint: wiggle "
+                              "a copy (x.copy()), or put x[j] back after each evaluation.")
+    truth = np.cos(x) * x ** 2 + 2 * x * np.sin(x)
+    forward = np.array([(_cd_test_function(x + eps * e) - _cd_test_function(x)) / eps
+                        for e in np.eye(x.size)])
+    expect_close("central_difference gradient", got, truth,
+                 "(f(x + eps e_j) - f(x - eps e_j)) / (2 eps) for each j.", atol=1e-5,
+                 rtol=1e-5,
+                 mistakes=[(2 * truth, "the answer is twice the gradient: divide by 2 eps, "
+                                       "the distance between x - eps e_j and x + eps e_j."),
+                           (forward, "this is the one-sided difference (f(x + eps e_j) - "
+                                     "f(x)) / eps, whose error shrinks like eps, not eps^2: "
+                                     "step both ways.")])
+
+
+def _check_newton_step(newton_step: Any) -> None:
+    def f(x: sn.Tensor) -> sn.Tensor:
+        return F.exp(x) - 2.0 * x
+
+    def g(x: sn.Tensor) -> sn.Tensor:
+        return x ** 4 + x
+
+    for fn, x0, d1, d2, name in [(f, 2.0, np.exp(2.0) - 2, np.exp(2.0), "e^x - 2x at x = 2"),
+                                 (g, 1.5, 4 * 1.5 ** 3 + 1, 12 * 1.5 ** 2, "x^4 + x at x = 1.5")]:
+        got = newton_step(fn, x0)
+        expect_close(f"newton_step on {name}", got, x0 - d1 / d2,
+                     "x - f'(x) / f''(x): take f'(x) with sn.grad(..., create_graph=True), "
+                     "then differentiate it again for f''(x).",
+                     mistakes=[(x0 - d1, "this is a gradient step x - f'(x): divide f'(x) "
+                                         "by the curvature f''(x)."),
+                               (x0 - d2 / d1, "f' and f'' are swapped: the step is "
+                                              "f'(x) / f''(x)."),
+                               (x0 + d1 / d2, "wrong sign: Newton moves against the "
+                                              "gradient, x - f'/f''.")])
+
+
+# -- the lessons -------------------------------------------------------------------------
+
+LESSONS: dict[str, list[Exercise]] = {
+    "00": [Exercise("Softsign", _check_softsign),
+           Exercise("central_difference", _check_central_difference),
+           Exercise("newton_step", _check_newton_step)],
+}
+
+
+# -- finding, loading and grading a file -----------------------------------------------
+
+def find_exercises_dir() -> Path:
+    """``exercises/`` of the checkout that holds this package, else ``./exercises``."""
+    # Imported here: scratchnet.cli imports this module for `scratchnet check`.
+    from scratchnet.cli import CLIError, _find_checkout_folder
+    try:
+        return _find_checkout_folder("exercises", None, "exercises/ folder")
+    except CLIError as err:
+        raise FileNotFoundError(str(err)) from None
+
+
+def _lesson_number(number: str) -> str:
+    key = f"{int(number):02d}" if str(number).strip().isdigit() else str(number)
+    if key not in LESSONS:
+        raise ValueError(f"check: no exercises for lesson {number!r}; lessons with exercises: "
+                         f"{', '.join(sorted(LESSONS))}")
+    return key
+
+
+def exercise_file(number: str, folder: Path | None = None) -> Path:
+    """The stub file ``NN_topic.py`` of lesson ``number`` in ``folder`` (default: found)."""
+    key = _lesson_number(number)
+    folder = find_exercises_dir() if folder is None else Path(folder)
+    matches = sorted(folder.glob(f"{key}_*.py"))
+    if not matches:
+        raise FileNotFoundError(f"check: no file {key}_*.py in {folder}")
+    return matches[0]
+
+
+def _load(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"_scratchnet_exercise_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"check: cannot import {path} as Python")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(exercise: Exercise, module: ModuleType) -> Result:
+    answer = getattr(module, exercise.name, None)
+    if answer is None:
+        return Result(exercise.name, "FAIL", f"the file defines no `{exercise.name}`. Hint: "
+                      "keep the stub's name and signature.")
+    try:
+        exercise.check(answer)
+    except NotImplementedError:
+        return Result(exercise.name, "NOT DONE")
+    except ExerciseFailure as failure:
+        return Result(exercise.name, "FAIL", str(failure))
+    except Exception as err:  # the student's code crashed: show where, as Python would
+        frame = traceback.extract_tb(err.__traceback__)[-1]
+        return Result(exercise.name, "FAIL",
+                      f"raised {type(err).__name__}: {err} (at {Path(frame.filename).name}, "
+                      f"line {frame.lineno}). Hint: read the docstring's shapes again.")
+    return Result(exercise.name, "PASS")
+
+
+def grade(number: str, path: Path | str | None = None) -> list[Result]:
+    """Check every exercise of lesson ``number`` in ``path`` (default: the lesson's stub file).
+
+    A file that cannot be imported fails every exercise with the import error.
+    """
+    key = _lesson_number(number)
+    path = exercise_file(key) if path is None else Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"check: no file {path}")
+    try:
+        module = _load(path)
+    except Exception as err:  # a syntax error or a crash at import: every answer fails
+        return [Result(e.name, "FAIL", f"{path.name} could not be imported: "
+                       f"{type(err).__name__}: {err}") for e in LESSONS[key]]
+    return [_run(exercise, module) for exercise in LESSONS[key]]
+
+
+def format_report(number: str, path: Path | str, results: Sequence[Result]) -> str:
+    """One line per exercise (status and name), its message indented below, and a tally."""
+    lines = [f"lesson {number}: {path}"]
+    for r in results:
+        lines.append(f"  {r.status:<8}  {r.name}")
+        if r.message:
+            lines.append(f"            {r.message}")
+    passed = sum(r.status == "PASS" for r in results)
+    lines.append(f"{passed} of {len(results)} exercises pass")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``check NN [--file PATH]``: print the report; return 0 when every exercise passes."""
+    parser = argparse.ArgumentParser(prog="scratchnet check",
+                                     description="grade a lesson's exercises")
+    parser.add_argument("number", help="the lesson number, e.g. 00")
+    parser.add_argument("--file", type=Path, default=None,
+                        help="the file to grade (default: exercises/NN_*.py)")
+    args = parser.parse_args(argv)
+    try:
+        path = exercise_file(args.number) if args.file is None else args.file
+        results = grade(args.number, path)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"scratchnet: error: {err}", file=sys.stderr)
+        return 2
+    print(format_report(_lesson_number(args.number), path, results))
+    return 0 if all(r.status == "PASS" for r in results) else 1

@@ -1,0 +1,161 @@
+"""The exercises' grader is itself graded: every reference solution passes, every stub is
+"not done", and a plausible wrong answer to each exercise fails with the message meant to
+teach its mistake."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from scratchnet import exercises
+from scratchnet.exercises import LESSONS, exercise_file, format_report, grade, main
+
+SOLUTIONS = exercises.find_exercises_dir() / "solutions"
+
+# (lesson, exercise, code that redefines it wrongly, text the FAIL message must contain).
+# The code is appended to the reference solution, so only that one answer is wrong.
+WRONG_ANSWERS = [
+    ("00", "Softsign", """
+        class Softsign(sn.Function):
+            def forward(self, x):
+                self.save_for_backward(x)
+                return x / (1.0 + abs(x))
+
+            def backward(self, gy):
+                (x,) = self.saved_tensors
+                return gy / (1.0 + F.abs(x))  # the square is missing
+        """, "dy/dx = 1 / (1 + |x|)^2"),
+    ("00", "Softsign", """
+        class Softsign(sn.Function):
+            def forward(self, x):
+                self.save_for_backward(x)
+                return x / (1.0 + abs(x))
+
+            def backward(self, gy):
+                (x,) = self.saved_tensors
+                d = 1.0 + np.abs(x.data)  # right numbers, but off the graph
+                return gy * sn.Tensor(1.0 / (d * d))
+        """, "Softsign second derivative"),
+    ("00", "Softsign", """
+        class Softsign(sn.Function):
+            def forward(self, x):
+                self.save_for_backward(x)
+                return x / (1.0 + np.abs(x).astype(np.float64))
+
+            def backward(self, gy):
+                (x,) = self.saved_tensors
+                d = 1.0 + F.abs(x)
+                return gy / (d * d)
+        """, "expected dtype float32, got float64"),
+    ("00", "central_difference", """
+        def central_difference(f, x, eps=1e-3):
+            g = np.empty(x.shape)
+            for j in range(x.size):
+                step = np.zeros(x.shape)
+                step[j] = eps
+                g[j] = (f(x + step) - f(x)) / eps
+            return g
+        """, "one-sided difference"),
+    ("00", "central_difference", """
+        def central_difference(f, x, eps=1e-3):
+            g = np.empty(x.shape)
+            for j in range(x.size):
+                step = np.zeros(x.shape)
+                step[j] = eps
+                g[j] = (f(x + step) - f(x - step)) / eps
+            return g
+        """, "divide by 2 eps"),
+    ("00", "central_difference", """
+        def central_difference(f, x, eps=1e-3):
+            g = np.empty(x.shape)
+            for j in range(x.size):
+                x[j] += eps
+                plus = f(x)
+                x[j] -= 2 * eps
+                g[j] = (plus - f(x)) / (2 * eps)
+            return g
+        """, "changed its argument x"),
+    ("00", "newton_step", """
+        def newton_step(f, x):
+            t = sn.Tensor(x, requires_grad=True)
+            (d1,) = sn.grad(f(t), t)
+            return x - d1.item()
+        """, "gradient step"),
+]
+
+
+def _graded(lesson: str, path: Path) -> dict[str, exercises.Result]:
+    return {r.name: r for r in grade(lesson, path)}
+
+
+@pytest.mark.parametrize("lesson", sorted(LESSONS))
+def test_reference_solutions_pass(lesson):
+    path = next(SOLUTIONS.glob(f"{lesson}_*.py"))
+    results = grade(lesson, path)
+    assert [r.name for r in results] == [e.name for e in LESSONS[lesson]]
+    assert all(r.status == "PASS" for r in results), format_report(lesson, path, results)
+
+
+@pytest.mark.parametrize("lesson", sorted(LESSONS))
+def test_stubs_are_not_done(lesson):
+    results = grade(lesson)
+    assert [r.status for r in results] == ["NOT DONE"] * len(LESSONS[lesson])
+
+
+@pytest.mark.parametrize("lesson, name, code, message", WRONG_ANSWERS,
+                         ids=[f"{w[0]}-{w[1]}-{i}" for i, w in enumerate(WRONG_ANSWERS)])
+def test_a_wrong_answer_fails_with_its_lesson(tmp_path, lesson, name, code, message):
+    solution = next(SOLUTIONS.glob(f"{lesson}_*.py")).read_text(encoding="utf-8")
+    path = tmp_path / f"{lesson}_wrong.py"
+    path.write_text(solution + "\n\n" + textwrap.dedent(code), encoding="utf-8")
+    results = _graded(lesson, path)
+    assert results[name].status == "FAIL"
+    assert message in results[name].message
+    assert all(r.status == "PASS" for n, r in results.items() if n != name)
+
+
+def test_every_exercise_has_a_wrong_answer_tested():
+    tested = {(lesson, name) for lesson, name, _, _ in WRONG_ANSWERS}
+    assert tested == {(lesson, e.name) for lesson, ex in LESSONS.items() for e in ex}
+
+
+def test_a_failure_names_the_element_and_both_values(tmp_path):
+    solution = (SOLUTIONS / "00_autodiff.py").read_text(encoding="utf-8")
+    path = tmp_path / "00_mine.py"
+    path.write_text(solution + textwrap.dedent("""
+        def central_difference(f, x, eps=1e-3):
+            g = (f(x + eps) - f(x - eps)) / (2 * eps) * np.ones(x.shape)
+            g[2] = 99.0
+            return g
+        """), encoding="utf-8")
+    message = _graded("00", path)["central_difference"].message
+    assert "element (" in message and "expected " in message and "got " in message
+    assert "Hint:" in message
+
+
+def test_missing_name_crash_and_import_error_are_failures(tmp_path):
+    path = tmp_path / "00_partial.py"
+    path.write_text("import numpy as np\n\ndef central_difference(f, x, eps=1e-3):\n"
+                    "    return x[99]\n", encoding="utf-8")
+    results = _graded("00", path)
+    assert "defines no `Softsign`" in results["Softsign"].message
+    assert "raised IndexError" in results["central_difference"].message
+    path.write_text("def broken(:\n", encoding="utf-8")
+    assert all("could not be imported" in r.message for r in grade("00", path))
+
+
+def test_main_exit_status_and_report(capsys):
+    assert main(["00"]) == 1
+    out = capsys.readouterr().out
+    assert "NOT DONE  Softsign" in out and "0 of 3 exercises pass" in out
+    assert main(["0", "--file", str(SOLUTIONS / "00_autodiff.py")]) == 0
+    assert "3 of 3 exercises pass" in capsys.readouterr().out
+    assert main(["42"]) == 2
+    assert "no exercises for lesson '42'" in capsys.readouterr().err
+
+
+def test_exercise_files_are_found_from_elsewhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the checkout is found from the package, not the cwd
+    assert exercise_file("00").parent == SOLUTIONS.parent
