@@ -202,12 +202,101 @@ def _check_newton_step(newton_step: Any) -> None:
                                               "gradient, x - f'/f''.")])
 
 
+# -- lesson 01: initialisation and the dense layer ------------------------------------------
+
+def _check_initializer(init: Any, name: str, variance: Callable[[int, int], float],
+                       kind: str, mistakes: Sequence[tuple[float, str]]) -> None:
+    shape, fan_in, fan_out = (400, 300), 400, 300
+    w = init(shape, fan_in, fan_out, np.random.default_rng(1))
+    w = _as_array(name, w)
+    if w.shape != shape:
+        raise ExerciseFailure(f"{name}: expected shape {shape}, got shape {w.shape}. Hint: "
+                              "pass `size=shape` to the generator.")
+    again = _as_array(name, init(shape, fan_in, fan_out, np.random.default_rng(1)))
+    other = _as_array(name, init(shape, fan_in, fan_out, np.random.default_rng(2)))
+    if not np.array_equal(w, again) or np.array_equal(w, other):
+        raise ExerciseFailure(f"{name}: the same seed should give the same weights and "
+                              "another seed other weights. Hint: draw from the `rng` passed "
+                              "in (rng.uniform / rng.normal), not from np.random.")
+    want = variance(fan_in, fan_out)
+    # 120 000 draws: the sample variance is within about 1% of the true one.
+    got = float(np.var(w))
+    hint = f"the variance should be {want:.4g} for fan_in = {fan_in}, fan_out = {fan_out}."
+    for wrong, mistake_hint in mistakes:
+        if abs(got - wrong) <= 0.05 * wrong:
+            hint = mistake_hint
+            break
+    if abs(got - want) > 0.05 * want:
+        raise ExerciseFailure(f"{name}: the weights' variance is {got:.4g}, expected "
+                              f"{want:.4g}. Hint: {hint}")
+    if abs(float(np.mean(w))) > 0.05 * np.sqrt(want):
+        raise ExerciseFailure(f"{name}: the weights' mean is {np.mean(w):.4g}, expected 0. "
+                              "Hint: centre the distribution on zero.")
+    if kind == "uniform":
+        limit = np.sqrt(3 * want)
+        if np.max(np.abs(w)) > limit or np.max(np.abs(w)) < 0.99 * limit:
+            raise ExerciseFailure(f"{name}: the largest |weight| is {np.max(np.abs(w)):.4g}, "
+                                  f"expected just under a = {limit:.4g}. Hint: draw from "
+                                  "U(-a, a), not from a normal distribution.")
+
+
+def _check_glorot_uniform(glorot_uniform: Any) -> None:
+    def variance(i: int, o: int) -> float:
+        return 2.0 / (i + o)
+
+    _check_initializer(glorot_uniform, "glorot_uniform", variance, "uniform", [
+        (variance(400, 300) / 3, "the variance is a third of the target: a uniform on "
+                                 "(-a, a) has variance a²/3, so a = sqrt(6 / (fan_in + "
+                                 "fan_out)), not sqrt(2 / (fan_in + fan_out))."),
+        (2.0 / 400, "this is He's variance 2 / fan_in: Glorot averages the two fans, "
+                    "2 / (fan_in + fan_out)."),
+    ])
+
+
+def _check_he_normal(he_normal: Any) -> None:
+    _check_initializer(he_normal, "he_normal", lambda i, o: 2.0 / i, "normal", [
+        (1.0 / 400, "the variance is 1 / fan_in (LeCun's): a ReLU zeroes half of its "
+                    "inputs, so He doubles it to 2 / fan_in."),
+        (2.0 / 700, "this is Glorot's 2 / (fan_in + fan_out): He uses fan_in alone."),
+        ((2.0 / 400) ** 2, "the variance is (2 / fan_in)²: rng.normal's scale is the "
+                           "standard deviation, sqrt(2 / fan_in), not the variance."),
+    ])
+
+
+def _check_dense_backward(dense_backward: Any) -> None:
+    rng = np.random.default_rng(3)
+    x, W, b = rng.standard_normal((5, 4)), rng.standard_normal((4, 3)), rng.standard_normal(3)
+    gy = rng.standard_normal((5, 3))
+    tx, tW, tb = (sn.Tensor(a, requires_grad=True) for a in (x, W, b))
+    truth = sn.grad(tx @ tW + tb, [tx, tW, tb], grad_outputs=gy)  # the autodiff gradient
+    got = dense_backward(x, W, gy)
+    if not isinstance(got, (tuple, list)) or len(got) != 3:
+        raise ExerciseFailure("dense_backward: expected a tuple (gx, gW, gb). Hint: return "
+                              "all three gradients.")
+    gx, gW, gb = got
+    expect_close("dense_backward gx", gx, truth[0].numpy(),
+                 "gx = gy @ W.T: each input feeds every output through one row of W.")
+    expect_close("dense_backward gW", gW, truth[1].numpy(),
+                 "gW = x.T @ gy, shaped like W (D_in, D_out).",
+                 mistakes=[(truth[1].numpy() / 5, "gW is the mean over the batch: the loss "
+                                                  "already carries any 1/N, so sum over "
+                                                  "the rows (x.T @ gy).")])
+    expect_close("dense_backward gb", gb, truth[2].numpy(),
+                 "b is added to every row, so its gradient sums gy over the batch axis 0.",
+                 mistakes=[(truth[2].numpy() / 5, "gb is the mean of gy's rows: b is added "
+                                                  "to every row, so the gradients add up "
+                                                  "(sum, not mean).")])
+
+
 # -- the lessons -------------------------------------------------------------------------
 
 LESSONS: dict[str, list[Exercise]] = {
     "00": [Exercise("Softsign", _check_softsign),
            Exercise("central_difference", _check_central_difference),
            Exercise("newton_step", _check_newton_step)],
+    "01": [Exercise("glorot_uniform", _check_glorot_uniform),
+           Exercise("he_normal", _check_he_normal),
+           Exercise("dense_backward", _check_dense_backward)],
 }
 
 

@@ -83,6 +83,32 @@ WRONG_ANSWERS = [
             (d1,) = sn.grad(f(t), t)
             return x - d1.item()
         """, "gradient step"),
+    ("01", "glorot_uniform", """
+        def glorot_uniform(shape, fan_in, fan_out, rng):
+            limit = math.sqrt(2.0 / (fan_in + fan_out))  # the std used as the bound
+            return rng.uniform(-limit, limit, size=shape)
+        """, "a uniform on (-a, a) has variance a²/3"),
+    ("01", "glorot_uniform", """
+        def glorot_uniform(shape, fan_in, fan_out, rng):
+            limit = math.sqrt(6.0 / (fan_in + fan_out))
+            return np.random.uniform(-limit, limit, size=shape)  # ignores rng
+        """, "draw from the `rng` passed in"),
+    ("01", "he_normal", """
+        def he_normal(shape, fan_in, fan_out, rng):
+            return rng.normal(0.0, math.sqrt(1.0 / fan_in), size=shape)
+        """, "a ReLU zeroes half of its inputs"),
+    ("01", "he_normal", """
+        def he_normal(shape, fan_in, fan_out, rng):
+            return rng.normal(0.0, 2.0 / fan_in, size=shape)
+        """, "the standard deviation, sqrt(2 / fan_in), not the variance"),
+    ("01", "dense_backward", """
+        def dense_backward(x, W, gy):
+            return gy @ W.T, gy.T @ x, gy.sum(axis=0)
+        """, "expected shape (4, 3), got shape (3, 4)"),
+    ("01", "dense_backward", """
+        def dense_backward(x, W, gy):
+            return gy @ W.T, x.T @ gy, gy.mean(axis=0)
+        """, "(sum, not mean)"),
 ]
 
 
