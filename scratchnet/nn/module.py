@@ -11,8 +11,10 @@ that checkpoints include them.
 Calling a module runs its ``forward``, with two things added around it by ``__call__``:
 NumPy (or CuPy) arrays among the positional arguments become Tensors first, so that every
 layer takes an array wherever it takes a Tensor; and the module's *forward hooks*, if it
-has any (:meth:`Module.register_forward_hook`), see and may replace the output.
-:meth:`Module.summary` is written with such hooks.
+has any (:meth:`Module.register_forward_hook`), see and may replace the output; its
+*backward hooks* (:meth:`Module.register_full_backward_hook`) see the gradients that flow
+through it. :meth:`Module.summary` is written with forward hooks, and
+:class:`scratchnet.monitor.TrainingMonitor` with both kinds.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from scratchnet.autograd import Tensor, as_tensor, no_grad
+from scratchnet.autograd import Tensor, as_tensor, is_grad_enabled, no_grad
 from scratchnet.backend import (
     as_numpy,
     current_backend,
@@ -31,12 +33,15 @@ from scratchnet.backend import (
     is_cupy_array,
     to_device,
 )
+from scratchnet.functional.math import Reshape
 from scratchnet.hooks import RemovableHandle
 
 __all__ = ["Module", "Parameter", "RemovableHandle", "Sequential", "StateDictError"]
 
 # A hook is called as hook(module, inputs, output) and returns None or a new output.
 ForwardHook = Callable[["Module", tuple, Any], Any]
+# A backward hook is called as hook(module, grad_input, grad_output) and returns None.
+BackwardHook = Callable[["Module", tuple, tuple], None]
 
 
 class StateDictError(ValueError):
@@ -75,6 +80,7 @@ class Module:
         # {handle id: hook}, in registration order. A dict, not a Module or a list of
         # them, so parameters(), named_children() and state_dict() never look inside.
         self._forward_hooks: dict[int, ForwardHook] = {}
+        self._backward_hooks: dict[int, BackwardHook] = {}
 
     # ---- calling ------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -88,6 +94,12 @@ class Module:
             if not isinstance(arg, Tensor) and is_array(arg):
                 args = tuple(as_tensor(a) if is_array(a) else a for a in args)
                 break
+        watched = bool(self._backward_hooks) and is_grad_enabled()
+        if watched:
+            # A view of each input that needs a gradient: what reaches the view came
+            # through this module only, not from other uses of the same tensor.
+            args = tuple(Reshape(a.shape)(a) if isinstance(a, Tensor) and a.requires_grad
+                         else a for a in args)
         output = self.forward(*args, **kwargs)
         if self._forward_hooks:
             # A copy: a hook may remove itself (or another) while the hooks run.
@@ -95,6 +107,8 @@ class Module:
                 replaced = hook(self, args, output)
                 if replaced is not None:
                     output = replaced
+        if watched:
+            _watch_gradients(self, args, output)
         return output
 
     def register_forward_hook(self, hook: ForwardHook) -> RemovableHandle:
@@ -112,6 +126,33 @@ class Module:
                             f"{type(hook).__name__}")
         handle = RemovableHandle(self._forward_hooks)
         self._forward_hooks[handle.id] = hook
+        return handle
+
+    def register_full_backward_hook(self, hook: BackwardHook) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when backprop passes through a call.
+
+        For a call ``y = module(x1, x2, ...)`` inside a graph that is differentiated
+        (``loss.backward()`` or :func:`scratchnet.grad`), ``grad_output`` is ``(∂L/∂y,)``,
+        with y's shape, and ``grad_input`` holds one entry per positional input:
+        ``∂L/∂x_i`` *through this call only* (what reaches ``x_i`` along other paths, such
+        as a residual connection around the module, is not in it), or ``None`` for an
+        input that is not a Tensor needing a gradient (the data going into a first layer).
+        The hook runs once per call of the module and per backward pass, as soon as every
+        entry of ``grad_input`` is complete (or as soon as ``grad_output`` is, when no
+        input needs a gradient). A pass that never reaches the call does not run it.
+
+        The hook observes: it must return ``None`` (to change a gradient, use
+        :meth:`Tensor.register_hook`). The module's output must be one Tensor. Calls made
+        without a graph (under ``no_grad``) are not watched. ``handle.remove()``
+        unregisters it. Built on :meth:`Tensor.register_hook`: a view of each input is put
+        in front of ``forward``, and hooks go on the views and on the output.
+        """
+        if not callable(hook):
+            raise TypeError(f"{type(self).__name__}.register_full_backward_hook: expected a "
+                            f"callable hook(module, grad_input, grad_output), got "
+                            f"{type(hook).__name__}")
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
         return handle
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -286,6 +327,49 @@ class Module:
         table = _format_summary(type(self).__name__, rows, self.num_parameters())
         print_fn(table)
         return table
+
+
+def _watch_gradients(module: Module, inputs: tuple, output: Any) -> None:
+    """Put the tensor hooks on one call's inputs and output that run its backward hooks."""
+    if not isinstance(output, Tensor):
+        raise TypeError(f"{type(module).__name__}.register_full_backward_hook: the module "
+                        f"must return one Tensor, got {type(output).__name__}")
+    if not output.requires_grad:
+        return  # nothing will flow back through this call
+    needs = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    # One pass fills these in; they are cleared after the hooks ran, for the next pass
+    # (grad() and backward() may differentiate the same graph again).
+    grad_output: list[Tensor | None] = [None]
+    grad_input: list[Tensor | None] = [None] * len(inputs)
+    waiting = set(needs)
+
+    def run_hooks() -> None:
+        seen_in, seen_out = tuple(grad_input), tuple(grad_output)
+        grad_output[0] = None
+        grad_input[:] = [None] * len(inputs)
+        waiting.update(needs)
+        for hook in list(module._backward_hooks.values()):
+            if hook(module, seen_in, seen_out) is not None:
+                raise TypeError(f"{type(module).__name__}: a full backward hook observes "
+                                "and must return None; to change a gradient use "
+                                "Tensor.register_hook")
+
+    def on_output(g: Tensor) -> None:
+        grad_output[0] = g
+        if not needs:
+            run_hooks()
+
+    def on_input(i: int) -> Callable[[Tensor], None]:
+        def record(g: Tensor) -> None:
+            grad_input[i] = g
+            waiting.discard(i)
+            if not waiting:
+                run_hooks()
+        return record
+
+    output.register_hook(on_output)  # first: an input's gradient is complete after it
+    for i in needs:
+        inputs[i].register_hook(on_input(i))
 
 
 def _is_plain_leaf(module: Module) -> bool:
