@@ -288,6 +288,65 @@ def _check_dense_backward(dense_backward: Any) -> None:
                                                   "(sum, not mean).")])
 
 
+# -- lesson 02: convolution and pooling ---------------------------------------------------
+
+def _check_conv_output_size(conv_output_size: Any) -> None:
+    cases = [(28, 3, 1, 0), (28, 3, 1, 1), (28, 5, 2, 2), (7, 3, 2, 0), (8, 3, 2, 1),
+             (10, 4, 3, 0)]
+    for n, k, s, p in cases:
+        # The truth is the shape F.conv2d actually produces.
+        truth = F.conv2d(np.zeros((1, 1, n, n)), np.zeros((1, 1, k, k)), stride=s,
+                         padding=p).shape[-1]
+        got = conv_output_size(n, k, s, p)
+        what = f"conv_output_size(n={n}, kernel={k}, stride={s}, padding={p})"
+        if not isinstance(got, (int, np.integer)):
+            raise ExerciseFailure(f"{what}: expected the int {truth}, got {got!r} "
+                                  f"({type(got).__name__}). Hint: a window either fits or "
+                                  "it does not: use floor division //.")
+        hint = "floor((n + 2 padding - kernel) / stride) + 1."
+        if got == (n - k) // s + 1:
+            hint = "the padding is missing: it adds `padding` zeros at *each* end, 2 padding."
+        elif got == (n + p - k) // s + 1:
+            hint = "padding goes on both ends: n + 2 padding."
+        elif got == (n + 2 * p - k) // s:
+            hint = "count the first window too: + 1."
+        if got != truth:
+            raise ExerciseFailure(f"{what}: expected {truth}, got {got}. Hint: {hint}")
+
+
+def _check_cross_correlate2d(cross_correlate2d: Any) -> None:
+    rng = np.random.default_rng(4)
+    image, kernel = rng.standard_normal((7, 6)), rng.standard_normal((3, 2))
+    truth = F.conv2d(image[None, None], kernel[None, None]).numpy()[0, 0]
+    flipped = F.conv2d(image[None, None], kernel[None, None, ::-1, ::-1].copy()).numpy()[0, 0]
+    expect_close("cross_correlate2d", cross_correlate2d(image, kernel), truth,
+                 "out[i, j] = sum over a, b of image[i + a, j + b] * kernel[a, b]; the "
+                 "output has H - kh + 1 rows and W - kw + 1 columns.",
+                 mistakes=[(flipped, "the kernel is flipped: that is the convolution of "
+                                     "signal processing. Deep learning's conv2d is a "
+                                     "cross-correlation: kernel[a, b] multiplies "
+                                     "image[i + a, j + b].")])
+
+
+def _check_max_pool2d(max_pool2d: Any) -> None:
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((6, 8))
+    truth = F.max_pool2d(x[None, None], 2).numpy()[0, 0]
+    average = F.avg_pool2d(x[None, None], 2).numpy()[0, 0]
+    strided = x[::2, ::2]
+    expect_close("max_pool2d with k = 2", max_pool2d(x, 2), truth,
+                 "out[i, j] = max of the block x[2i:2i+2, 2j:2j+2]; the output is (H/2, W/2).",
+                 mistakes=[(average, "this is average pooling: take the max of each block."),
+                           (strided, "this keeps the top-left value of each block: take "
+                                     "the max over the whole block."),
+                           (truth.T, "rows and columns are swapped: reshape to (H/k, k, "
+                                     "W/k, k) and reduce axes 1 and 3.")])
+    x3 = rng.standard_normal((6, 9))
+    expect_close("max_pool2d with k = 3", max_pool2d(x3, 3),
+                 F.max_pool2d(x3[None, None], 3).numpy()[0, 0],
+                 "use k, not a fixed 2, for the block size.")
+
+
 # -- the lessons -------------------------------------------------------------------------
 
 LESSONS: dict[str, list[Exercise]] = {
@@ -297,6 +356,9 @@ LESSONS: dict[str, list[Exercise]] = {
     "01": [Exercise("glorot_uniform", _check_glorot_uniform),
            Exercise("he_normal", _check_he_normal),
            Exercise("dense_backward", _check_dense_backward)],
+    "02": [Exercise("conv_output_size", _check_conv_output_size),
+           Exercise("cross_correlate2d", _check_cross_correlate2d),
+           Exercise("max_pool2d", _check_max_pool2d)],
 }
 
 

@@ -109,6 +109,35 @@ WRONG_ANSWERS = [
         def dense_backward(x, W, gy):
             return gy @ W.T, x.T @ gy, gy.mean(axis=0)
         """, "(sum, not mean)"),
+    ("02", "conv_output_size", """
+        def conv_output_size(n, kernel, stride=1, padding=0):
+            return (n - kernel) // stride + 1
+        """, "the padding is missing"),
+    ("02", "conv_output_size", """
+        def conv_output_size(n, kernel, stride=1, padding=0):
+            return (n + 2 * padding - kernel) / stride + 1
+        """, "use floor division //"),
+    ("02", "cross_correlate2d", """
+        def cross_correlate2d(image, kernel):
+            kh, kw = kernel.shape
+            flipped = kernel[::-1, ::-1]
+            h_out, w_out = image.shape[0] - kh + 1, image.shape[1] - kw + 1
+            out = np.zeros((h_out, w_out))
+            for a in range(kh):
+                for b in range(kw):
+                    out += flipped[a, b] * image[a:a + h_out, b:b + w_out]
+            return out
+        """, "the kernel is flipped"),
+    ("02", "max_pool2d", """
+        def max_pool2d(x, k):
+            h, w = x.shape
+            return x.reshape(h // k, k, w // k, k).mean(axis=(1, 3))
+        """, "this is average pooling"),
+    ("02", "max_pool2d", """
+        def max_pool2d(x, k):
+            h, w = x.shape
+            return x.reshape(h // k, k, w // k, k).max(axis=(1, 2))
+        """, "expected shape (3, 4), got shape (3, 2)"),
 ]
 
 
