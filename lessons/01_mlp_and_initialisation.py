@@ -37,7 +37,7 @@ import scratchnet as sn
 import scratchnet.functional as F
 from scratchnet import nn, optim, viz
 from scratchnet.datasets import DataLoader, load_mnist
-from scratchnet.lesson import figure_dir, quick_mode
+from scratchnet.lesson import SMOKE_RUN_HEADER, figure_dir, quick_mode
 
 QUICK = quick_mode()
 FIGURES = figure_dir("01_mlp_and_initialisation")
@@ -186,6 +186,8 @@ print("saved the first-layer weight changes for each initialiser in", FIGURES)
 # weights, and ends clearly behind; Glorot's scale trains quickly and cleanly.
 
 # %%
+if QUICK:
+    print(SMOKE_RUN_HEADER)
 print("Key numbers (test accuracy after training, bundled MNIST split):")
 for name, history in histories.items():
     start = at_start[name]

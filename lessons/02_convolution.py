@@ -61,11 +61,11 @@ import scratchnet as sn
 import scratchnet.functional as F
 from scratchnet import models, viz
 from scratchnet.datasets import load_mnist
-from scratchnet.lesson import figure_dir, quick_mode
+from scratchnet.lesson import KeyNumbers, figure_dir, quick_mode
 
 QUICK = quick_mode()  # `--quick` or SCRATCHNET_QUICK=1: a tiny training run
 FIGURES = figure_dir("02_convolution")
-SUMMARY: dict[str, str] = {}  # the key numbers, printed again at the end
+SUMMARY = KeyNumbers("Key numbers from this lesson:")  # printed again at the end
 print(f"quick mode: {QUICK}; figures are saved to {FIGURES}")
 
 x_test, y_test = load_mnist("test", source="bundled")
@@ -744,6 +744,4 @@ if not QUICK:
 #   Later lessons load its cached weights with `models.mnist_classifier()`.
 
 # %%
-print("Key numbers from this lesson:")
-for key, value in SUMMARY.items():
-    print(f"  {key:<64} {value}")
+SUMMARY.show(QUICK)

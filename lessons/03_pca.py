@@ -52,7 +52,7 @@ import numpy as np
 import scratchnet as sn
 from scratchnet import nn, optim, viz
 from scratchnet.datasets import make_circle
-from scratchnet.lesson import bundled_mnist, figure_dir, quick_mode
+from scratchnet.lesson import SMOKE_RUN_HEADER, bundled_mnist, figure_dir, quick_mode
 from scratchnet.metrics import psnr
 from scratchnet.models import PCA, Autoencoder
 
@@ -285,6 +285,8 @@ print("saved", viz.save_figure(fig, FIGURES / "circle_pca_vs_autoencoder.png"))
 # find what PCA finds.
 
 # %%
+if QUICK:
+    print(SMOKE_RUN_HEADER)
 print("Key numbers (bundled MNIST split" + (", quick mode" if QUICK else "") + "):")
 print("  explained variance: " + ", ".join(f"k={k} {cumulative[k - 1]:.1%}" for k in KS))
 print("  PCA test MSE:       " + ", ".join(f"k={k} {errors[k]:.5f}" for k in KS))

@@ -69,7 +69,7 @@ import numpy as np
 
 import scratchnet as sn
 from scratchnet import optim, viz
-from scratchnet.lesson import bundled_mnist, figure_dir, quick_mode
+from scratchnet.lesson import SMOKE_RUN_HEADER, bundled_mnist, figure_dir, quick_mode
 from scratchnet.metrics import subspace_angles
 from scratchnet.models import PCA, LinearAutoencoder
 
@@ -398,6 +398,8 @@ print("saved", viz.save_figure(fig, FIGURES / "principal_directions_from_weights
 #   PCA's.
 
 # %%
+if QUICK:
+    print(SMOKE_RUN_HEADER)
 print("Key numbers (bundled MNIST split" + (", quick mode" if QUICK else "") + "):")
 header = (f"  {'k':>3} {'λ_k/λ_k+1':>10} {'PCA test MSE':>13} {'linear AE':>10} {'tied AE':>10}"
           f" {'Δ linear':>10} {'Δ tied':>10} {'angle linear':>13} {'angle tied':>11}")
