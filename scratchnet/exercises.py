@@ -347,6 +347,74 @@ def _check_max_pool2d(max_pool2d: Any) -> None:
                  "use k, not a fixed 2, for the block size.")
 
 
+# -- lesson 03: PCA -----------------------------------------------------------------------
+
+def _pca_data() -> np.ndarray:
+    """60 points in 5-D with well separated variances (25, 9, 4, 1, 0.25) and a mean far from 0."""
+    rng = np.random.default_rng(6)
+    rotation, _ = np.linalg.qr(rng.standard_normal((5, 5)))
+    scores = rng.standard_normal((60, 5)) * np.array([5.0, 3.0, 2.0, 1.0, 0.5])
+    return scores @ rotation.T + np.array([4.0, -3.0, 2.0, 5.0, 1.0])
+
+
+def _check_pca_fit(pca_fit: Any) -> None:
+    X, k = _pca_data(), 2
+    mean = X.mean(axis=0)
+    vt = np.linalg.svd(X - mean, full_matrices=False)[2]
+    vt_uncentred = np.linalg.svd(X, full_matrices=False)[2]
+    got = pca_fit(X, k)
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        raise ExerciseFailure("pca_fit: expected a tuple (mean, components). Hint: return both.")
+    got_mean, got_c = _as_array("pca_fit mean", got[0]), _as_array("pca_fit components", got[1])
+    expect_close("pca_fit mean", got_mean, mean, "the mean of the rows: X.mean(axis=0).")
+    if got_c.shape == (5, k):
+        raise ExerciseFailure(f"pca_fit components: expected shape ({k}, 5), got (5, {k}). "
+                              "Hint: the directions are the rows of Vᵀ (vt[:k]), not its "
+                              "columns.")
+    if got_c.shape == (k, 5):
+        got_c = _match_signs(got_c, vt[:k])
+    expect_close("pca_fit components (signs matched)", got_c, vt[:k],
+                 "the first k rows of Vᵀ from the SVD of the centred data, largest variance "
+                 "first.",
+                 mistakes=[(_match_signs(vt_uncentred[:k], got_c),
+                            "these are the directions of the uncentred data: subtract the "
+                            "mean before the SVD, or the first direction points at the mean.")])
+
+
+def _match_signs(rows: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``rows`` with each row negated where it points away from ``reference``'s row."""
+    if rows.shape != reference.shape:
+        return rows
+    return rows * np.where(np.sum(rows * reference, axis=1) < 0, -1.0, 1.0)[:, None]
+
+
+def _check_pca_reconstruct(pca_reconstruct: Any) -> None:
+    X = _pca_data()
+    mean = X.mean(axis=0)
+    c = np.linalg.svd(X - mean, full_matrices=False)[2][:2]
+    truth = (X - mean) @ c.T @ c + mean
+    expect_close("pca_reconstruct", pca_reconstruct(X, mean, c), truth,
+                 "z = (X - mean) @ C.T, then X_hat = z @ C + mean.",
+                 mistakes=[(truth - mean, "the mean is missing: add it back after decoding."),
+                           (X @ c.T @ c + mean, "X was not centred before the projection: "
+                                                "project X - mean, not X.")])
+
+
+def _check_explained_variance_ratio(explained_variance_ratio: Any) -> None:
+    X = _pca_data()
+    s = np.linalg.svd(X - X.mean(axis=0), compute_uv=False)
+    s_raw = np.linalg.svd(X, compute_uv=False)
+    expect_close("explained_variance_ratio", explained_variance_ratio(X), s ** 2 / np.sum(s ** 2),
+                 "σ_i² / Σ_j σ_j² for the singular values of the centred data, largest first.",
+                 mistakes=[(s / np.sum(s), "the singular values are not squared: the "
+                                           "variance along a direction is σ_i² / (N - 1)."),
+                           (s_raw ** 2 / np.sum(s_raw ** 2),
+                            "the data was not centred: subtract the mean first, or the "
+                            "mean itself counts as variance."),
+                           (np.cumsum(s ** 2) / np.sum(s ** 2),
+                            "this is the cumulative sum: return each direction's own share.")])
+
+
 # -- the lessons -------------------------------------------------------------------------
 
 LESSONS: dict[str, list[Exercise]] = {
@@ -359,6 +427,9 @@ LESSONS: dict[str, list[Exercise]] = {
     "02": [Exercise("conv_output_size", _check_conv_output_size),
            Exercise("cross_correlate2d", _check_cross_correlate2d),
            Exercise("max_pool2d", _check_max_pool2d)],
+    "03": [Exercise("pca_fit", _check_pca_fit),
+           Exercise("pca_reconstruct", _check_pca_reconstruct),
+           Exercise("explained_variance_ratio", _check_explained_variance_ratio)],
 }
 
 

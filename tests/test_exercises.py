@@ -138,6 +138,35 @@ WRONG_ANSWERS = [
             h, w = x.shape
             return x.reshape(h // k, k, w // k, k).max(axis=(1, 2))
         """, "expected shape (3, 4), got shape (3, 2)"),
+    ("03", "pca_fit", """
+        def pca_fit(X, k):
+            _, _, vt = np.linalg.svd(X, full_matrices=False)
+            return X.mean(axis=0), -vt[:k]  # not centred (and the signs do not matter)
+        """, "the directions of the uncentred data"),
+    ("03", "pca_fit", """
+        def pca_fit(X, k):
+            mean = X.mean(axis=0)
+            _, _, vt = np.linalg.svd(X - mean, full_matrices=False)
+            return mean, vt[:k].T
+        """, "not its columns"),
+    ("03", "pca_reconstruct", """
+        def pca_reconstruct(X, mean, components):
+            return (X - mean) @ components.T @ components
+        """, "the mean is missing"),
+    ("03", "pca_reconstruct", """
+        def pca_reconstruct(X, mean, components):
+            return X @ components.T @ components + mean
+        """, "project X - mean, not X"),
+    ("03", "explained_variance_ratio", """
+        def explained_variance_ratio(X):
+            s = np.linalg.svd(X - X.mean(axis=0), compute_uv=False)
+            return s / s.sum()
+        """, "the singular values are not squared"),
+    ("03", "explained_variance_ratio", """
+        def explained_variance_ratio(X):
+            s = np.linalg.svd(X, compute_uv=False)
+            return s ** 2 / np.sum(s ** 2)
+        """, "the data was not centred"),
 ]
 
 
