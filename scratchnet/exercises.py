@@ -415,6 +415,71 @@ def _check_explained_variance_ratio(explained_variance_ratio: Any) -> None:
                             "this is the cumulative sum: return each direction's own share.")])
 
 
+# -- lesson 04: PCA versus a linear autoencoder ------------------------------------------
+
+def _check_largest_principal_angle(largest_principal_angle: Any) -> None:
+    rng = np.random.default_rng(7)
+    q, _ = np.linalg.qr(rng.standard_normal((6, 6)))
+    # span(A) and span(B) share q0 and meet at 30° and 60° in the other two directions,
+    # and neither basis is orthonormal.
+    theta = np.radians([0.0, 30.0, 60.0])
+    basis_b = np.cos(theta) * q[:, :3] + np.sin(theta) * q[:, 3:]
+    A = q[:, :3] @ rng.standard_normal((3, 3))
+    B = basis_b @ rng.standard_normal((3, 3))
+    got = largest_principal_angle(A, B)
+
+    def angle_without_qr(a: np.ndarray, b: np.ndarray) -> float:
+        cosine = np.linalg.svd(a.T @ b, compute_uv=False).min()
+        return float(np.degrees(np.arccos(np.clip(cosine, -1, 1))))
+
+    not_orthonormal = "the bases were not orthonormalised: the singular values of A.T @ B " \
+                      "are cosines only when the columns are orthonormal. Use np.linalg.qr."
+    expect_close("largest_principal_angle", got, 60.0,
+                 "orthonormalise A and B (np.linalg.qr), take the singular values of "
+                 "Q_A.T @ Q_B, and the arccos of the smallest one, in degrees.",
+                 atol=1e-6, rtol=1e-6,
+                 mistakes=[(np.radians(60.0), "this is in radians: the task asks for degrees."),
+                           (0.0, "0° is the smallest angle (the shared direction), "
+                                 "or cosines above 1 from bases that are not orthonormal, "
+                                 "clipped to 0°: orthonormalise with np.linalg.qr, and "
+                                 "take the arccos of the smallest cosine."),
+                           (angle_without_qr(A, B), not_orthonormal),
+                           (angle_without_qr(A / np.linalg.norm(A, axis=0),
+                                             B / np.linalg.norm(B, axis=0)), not_orthonormal)])
+    same = largest_principal_angle(A, A @ rng.standard_normal((3, 3)))
+    expect_close("largest_principal_angle of a subspace with itself", same, 0.0,
+                 "two bases of one subspace meet at 0°; clip the cosines to [-1, 1] "
+                 "before arccos, since rounding can push them just above 1.", atol=1e-5)
+
+
+def _check_directions_from_decoder(directions_from_decoder: Any) -> None:
+    X = _pca_data()
+    n, k = len(X), 2
+    _, s, vt = np.linalg.svd(X - X.mean(axis=0), full_matrices=False)
+    # A decoder that spans PCA's subspace in a mixed-up basis, as training leaves it.
+    W_d = np.array([[2.0, 1.0], [0.5, -1.5]]) @ vt[:k]
+    got = directions_from_decoder(W_d, X)
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        raise ExerciseFailure("directions_from_decoder: expected a tuple (directions, "
+                              "variances). Hint: return both.")
+    directions, variances = _as_array("directions", got[0]), _as_array("variances", got[1])
+    true_var = s[:k] ** 2 / (n - 1)
+    expect_close("directions_from_decoder variances", variances, true_var,
+                 "the eigenvalues of Zᵀ Z / (N - 1), largest first.",
+                 mistakes=[(true_var[::-1], "the variances are in ascending order, as "
+                                            "np.linalg.eigh returns them: reverse them "
+                                            "(and the eigenvectors with them)."),
+                           (s[:k] ** 2 / n, "divide Zᵀ Z by N - 1, not N.")])
+    if directions.shape == (X.shape[1], k):
+        directions = _match_signs(directions.T, vt[:k]).T
+    expect_close("directions_from_decoder directions (signs matched)", directions, vt[:k].T,
+                 "the columns of Q @ P, in the order of decreasing eigenvalue; Q from the "
+                 "SVD of W_d.T.",
+                 mistakes=[(_match_signs(vt[k - 1::-1], directions.T).T,
+                            "the directions are in ascending order of variance: reorder "
+                            "P's columns with the eigenvalues.")])
+
+
 # -- the lessons -------------------------------------------------------------------------
 
 LESSONS: dict[str, list[Exercise]] = {
@@ -430,6 +495,8 @@ LESSONS: dict[str, list[Exercise]] = {
     "03": [Exercise("pca_fit", _check_pca_fit),
            Exercise("pca_reconstruct", _check_pca_reconstruct),
            Exercise("explained_variance_ratio", _check_explained_variance_ratio)],
+    "04": [Exercise("largest_principal_angle", _check_largest_principal_angle),
+           Exercise("directions_from_decoder", _check_directions_from_decoder)],
 }
 
 

@@ -167,6 +167,32 @@ WRONG_ANSWERS = [
             s = np.linalg.svd(X, compute_uv=False)
             return s ** 2 / np.sum(s ** 2)
         """, "the data was not centred"),
+    ("04", "largest_principal_angle", """
+        def largest_principal_angle(A, B):
+            qa, _ = np.linalg.qr(A)
+            qb, _ = np.linalg.qr(B)
+            cosines = np.linalg.svd(qa.T @ qb, compute_uv=False)
+            return float(np.arccos(np.clip(cosines.min(), -1.0, 1.0)))
+        """, "this is in radians"),
+    ("04", "largest_principal_angle", """
+        def largest_principal_angle(A, B):
+            cosines = np.linalg.svd(A.T @ B, compute_uv=False)
+            return float(np.degrees(np.arccos(np.clip(cosines.min(), -1.0, 1.0))))
+        """, "the bases were not orthonormalised"),
+    ("04", "directions_from_decoder", """
+        def directions_from_decoder(W_d, X):
+            q = np.linalg.svd(W_d.T, full_matrices=False)[0]
+            z = (X - X.mean(axis=0)) @ q
+            variances, p = np.linalg.eigh(z.T @ z / (len(X) - 1))
+            return q @ p, variances
+        """, "as np.linalg.eigh returns them"),
+    ("04", "directions_from_decoder", """
+        def directions_from_decoder(W_d, X):
+            q = np.linalg.svd(W_d.T, full_matrices=False)[0]
+            z = (X - X.mean(axis=0)) @ q
+            variances, p = np.linalg.eigh(z.T @ z / (len(X) - 1))
+            return q @ p, variances[::-1]
+        """, "reorder P's columns with the eigenvalues"),
 ]
 
 
