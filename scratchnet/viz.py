@@ -317,13 +317,17 @@ def plot_history(
     ax: Axes | None = None,
     log_y: bool = False,
     title: str | None = None,
-    ylabel: str = "value",
+    ylabel: str | None = None,
 ) -> Figure:
     """Plot training curves, one line per logged quantity, against the epoch (1, 2, ...).
 
     A falling training loss says the optimiser works; a validation loss that turns upward
     while the training loss keeps falling says the model is overfitting. To make that
     comparison easy, ``val_<name>`` is drawn dashed in the colour of ``<name>``.
+
+    The learning rate (``lr``, or a key ending in ``_lr``) has its own y axis on the right,
+    drawn dotted in grey, when it is plotted with other quantities: on the loss's axis a
+    rate of 1e-3 would be a flat line at 0.
 
     Args:
         history: the :class:`~scratchnet.train.History` that ``sn.train.fit`` returns, or
@@ -334,7 +338,8 @@ def plot_history(
         ax: axes to draw into (default: a new figure).
         log_y: logarithmic y axis, for losses that fall over orders of magnitude.
         title: axes title.
-        ylabel: the y axis label, with its unit (e.g. "loss (nats)").
+        ylabel: the y axis label, with its unit (e.g. "loss (nats)"); default: the names
+            of the quantities plotted on that axis.
     """
     runs = _runs(history)
     if keys is None:
@@ -352,26 +357,41 @@ def plot_history(
                              f"{available}")
 
     fig, ax = _figure_and_axes(ax, (6.0, 4.0))
-    bases = list(dict.fromkeys(k.removeprefix("val_") for k in keys))
+    rates = [k for k in keys if k == "lr" or k.endswith("_lr")]
+    others = [k for k in keys if k not in rates]
+    # Rates get their own axis only beside other curves; plotted alone they are the curve.
+    rate_ax = ax.twinx() if rates and others else None
+    main_keys = others if rate_ax is not None else keys
+    bases = list(dict.fromkeys(k.removeprefix("val_") for k in main_keys))
     styles = ["-", "--", ":", "-."]
     for r, (name, run) in enumerate(runs.items()):
         for key in keys:
             values = np.asarray(run[key], dtype=float)
             base = key.removeprefix("val_")
-            if len(runs) == 1:  # one colour per base name, so loss and val_loss share one
+            target = rate_ax if rate_ax is not None and key in rates else ax
+            if target is rate_ax:  # grey and dotted: a setting, not a result
+                color = "0.45" if len(runs) == 1 else f"C{r % 10}"
+                style = ":"
+            elif len(runs) == 1:  # one colour per base name, so loss and val_loss share one
                 color, style = f"C{bases.index(base) % 10}", "--" if key != base else "-"
             else:  # one colour per run, one line style per key
                 color, style = f"C{r % 10}", styles[keys.index(key) % len(styles)]
-            ax.plot(np.arange(1, len(values) + 1), values, color=color, linestyle=style,
-                    label=f"{name} {key}".strip(), marker="o" if len(values) <= 30 else None,
-                    markersize=3)
+            target.plot(np.arange(1, len(values) + 1), values, color=color, linestyle=style,
+                        label=f"{name} {key}".strip(), marker="o" if len(values) <= 30 else None,
+                        markersize=3)
     ax.set_xlabel("epoch")
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(ylabel if ylabel is not None else
+                  "learning rate" if set(main_keys) <= set(rates) else ", ".join(bases))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if log_y:
         ax.set_yscale("log")
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    handles, labels = ax.get_legend_handles_labels()
+    if rate_ax is not None:
+        rate_ax.set_ylabel("learning rate")
+        more_handles, more_labels = rate_ax.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    ax.legend(handles, labels)
     if title is not None:
         ax.set_title(title)
     return fig
