@@ -63,6 +63,7 @@ __all__ = [
     "no_grad",
     "run_backward",
     "set_default_dtype",
+    "to_dot",
 ]
 
 
@@ -910,3 +911,4 @@ def iter_functions(root: Tensor) -> Iterable[Function]:
 # The operators above are defined with the differentiable ops, which themselves build on
 # Tensor and Function; importing them last breaks the cycle.
 from scratchnet.functional import math as _ops  # noqa: E402
+from scratchnet.graph_drawing import to_dot  # noqa: E402

@@ -49,9 +49,11 @@ from matplotlib.ticker import MaxNLocator
 from scratchnet.autograd import no_grad
 from scratchnet.backend import as_numpy, is_array
 from scratchnet.files import atomic_write
+from scratchnet.graph_drawing import draw_graph
 from scratchnet.train import History
 
 __all__ = [
+    "draw_graph",
     "image_grid",
     "latent_manifold",
     "latent_scatter",
