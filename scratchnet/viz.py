@@ -50,6 +50,7 @@ from scratchnet.autograd import no_grad
 from scratchnet.backend import as_numpy, is_array
 from scratchnet.files import atomic_write
 from scratchnet.graph_drawing import draw_graph
+from scratchnet.monitor import plot_monitor
 from scratchnet.train import History
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "normal_ppf",
     "plot_filters",
     "plot_history",
+    "plot_monitor",
     "save_figure",
     "show",
 ]
