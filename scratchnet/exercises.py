@@ -480,6 +480,73 @@ def _check_directions_from_decoder(directions_from_decoder: Any) -> None:
                             "P's columns with the eigenvalues.")])
 
 
+# -- lesson 05: deep autoencoders ----------------------------------------------------------
+
+def _value_and_grad(fn: Callable[..., Any], what: str, x: np.ndarray,
+                    *rest: Any) -> tuple[float, np.ndarray]:
+    """``fn(Tensor(x), *rest)`` as a float and its autodiff gradient with respect to x."""
+    t = sn.Tensor(x, requires_grad=True)
+    out = fn(t, *rest)
+    if not isinstance(out, sn.Tensor):
+        raise ExerciseFailure(f"{what}: expected a Tensor, got {type(out).__name__}. Hint: "
+                              "compute with scratchnet's tensor operations (F.log, F.mean, "
+                              "...), not NumPy, so that autodiff can differentiate it.")
+    if out.size != 1:
+        raise ExerciseFailure(f"{what}: expected a scalar, got shape {out.shape}. Hint: "
+                              "reduce to one number as the formula says.")
+    if not out.requires_grad:
+        raise ExerciseFailure(f"{what}: the result is not connected to the input's graph. "
+                              "Hint: do not go through .data or .numpy(); use tensor ops.")
+    (g,) = sn.grad(out, t)
+    return out.item(), g.numpy()
+
+
+def _check_sparsity_penalty(sparsity_penalty: Any) -> None:
+    rng = np.random.default_rng(8)
+    h = 1.0 / (1.0 + np.exp(-rng.standard_normal((6, 4)) - 1.0))
+    rho, beta, m = 0.05, 3.0, 6
+    rho_hat = h.mean(axis=0)
+
+    def kl(p: Any, q: Any) -> Any:
+        return p * np.log(p / q) + (1 - p) * np.log((1 - p) / (1 - q))
+
+    value, grad_h = _value_and_grad(sparsity_penalty, "sparsity_penalty", h, rho, beta)
+    expect_close("sparsity_penalty value", value, beta * np.sum(kl(rho, rho_hat)),
+                 "β Σ_j [ρ log(ρ/ρ̂_j) + (1-ρ) log((1-ρ)/(1-ρ̂_j))], ρ̂_j the mean of column j.",
+                 mistakes=[(beta * np.sum(kl(rho_hat, rho)),
+                            "the arguments of the KL are swapped: this is KL(ρ̂ || ρ). The "
+                            "penalty is KL(ρ || ρ̂): the target ρ weighs the logs."),
+                           (np.sum(kl(rho, rho_hat)), "β is missing: multiply the sum by β.")])
+    # dΩ/dh[n, j] = (β/m) (-(ρ/ρ̂_j) + (1-ρ)/(1-ρ̂_j)), the same for every row n.
+    truth = np.broadcast_to(beta / m * (-rho / rho_hat + (1 - rho) / (1 - rho_hat)), h.shape)
+    expect_close("sparsity_penalty gradient", grad_h, truth,
+                 "the value is right, so check that every step is a tensor operation.")
+
+
+def _check_bce_with_logits(bce_with_logits: Any) -> None:
+    rng = np.random.default_rng(9)
+    logits = rng.standard_normal((3, 5)) * 3.0
+    x = rng.uniform(0, 1, (3, 5))
+    truth = np.mean(np.logaddexp(0, logits) - x * logits)
+    value, grad_l = _value_and_grad(bce_with_logits, "bce_with_logits", logits, sn.Tensor(x))
+    expect_close("bce_with_logits value", value, truth,
+                 "the mean over all entries of softplus(l) - x l.",
+                 mistakes=[(truth * logits.size, "this is the sum: average over all N·D "
+                                                 "entries (F.mean)."),
+                           (-truth, "the sign is flipped: the loss is -[x log p + (1-x) "
+                                    "log(1-p)], which is >= 0.")])
+    sigmoid = 1.0 / (1.0 + np.exp(-logits))
+    expect_close("bce_with_logits gradient", grad_l, (sigmoid - x) / logits.size,
+                 "the value is right, so check that every step is a tensor operation.")
+    extreme = np.array([[-100.0, 100.0, 0.0]], dtype=np.float32)
+    target = np.array([[1.0, 0.0, 0.5]], dtype=np.float32)
+    out = bce_with_logits(sn.Tensor(extreme), sn.Tensor(target))
+    expect_close("bce_with_logits at logits (-100, 100, 0) in float32", out,
+                 np.mean([100.0, 100.0, np.log(2.0)]),
+                 "log σ(-100) underflows to log 0 = -inf in float32: use the form "
+                 "softplus(l) - x l (F.softplus is exact for any l).", rtol=1e-4)
+
+
 # -- the lessons -------------------------------------------------------------------------
 
 LESSONS: dict[str, list[Exercise]] = {
@@ -497,6 +564,8 @@ LESSONS: dict[str, list[Exercise]] = {
            Exercise("explained_variance_ratio", _check_explained_variance_ratio)],
     "04": [Exercise("largest_principal_angle", _check_largest_principal_angle),
            Exercise("directions_from_decoder", _check_directions_from_decoder)],
+    "05": [Exercise("sparsity_penalty", _check_sparsity_penalty),
+           Exercise("bce_with_logits", _check_bce_with_logits)],
 }
 
 
@@ -545,7 +614,9 @@ def _run(exercise: Exercise, module: ModuleType) -> Result:
         return Result(exercise.name, "FAIL", f"the file defines no `{exercise.name}`. Hint: "
                       "keep the stub's name and signature.")
     try:
-        exercise.check(answer)
+        # A wrong answer may overflow or take log 0; the failure message says so, once.
+        with np.errstate(all="ignore"):
+            exercise.check(answer)
     except NotImplementedError:
         return Result(exercise.name, "NOT DONE")
     except ExerciseFailure as failure:

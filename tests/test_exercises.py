@@ -193,6 +193,30 @@ WRONG_ANSWERS = [
             variances, p = np.linalg.eigh(z.T @ z / (len(X) - 1))
             return q @ p, variances[::-1]
         """, "reorder P's columns with the eigenvalues"),
+    ("05", "sparsity_penalty", """
+        def sparsity_penalty(h, rho, beta):
+            rho_hat = F.mean(h, axis=0)
+            kl = (rho_hat * F.log(rho_hat / rho)
+                  + (1.0 - rho_hat) * F.log((1.0 - rho_hat) / (1.0 - rho)))
+            return beta * F.sum(kl)
+        """, "the arguments of the KL are swapped"),
+    ("05", "sparsity_penalty", """
+        import numpy as np
+
+        def sparsity_penalty(h, rho, beta):
+            rho_hat = h.numpy().mean(axis=0)  # leaves the graph
+            kl = rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))
+            return sn.Tensor(beta * kl.sum())
+        """, "not connected to the input's graph"),
+    ("05", "bce_with_logits", """
+        def bce_with_logits(logits, x):
+            p = F.sigmoid(logits)
+            return -F.mean(x * F.log(p) + (1.0 - x) * F.log(1.0 - p))
+        """, "log σ(-100) underflows"),
+    ("05", "bce_with_logits", """
+        def bce_with_logits(logits, x):
+            return F.sum(F.softplus(logits) - x * logits)
+        """, "this is the sum"),
 ]
 
 
