@@ -300,9 +300,8 @@ def _check_conv_output_size(conv_output_size: Any) -> None:
         got = conv_output_size(n, k, s, p)
         what = f"conv_output_size(n={n}, kernel={k}, stride={s}, padding={p})"
         if not isinstance(got, (int, np.integer)):
-            raise ExerciseFailure(f"{what}: expected the int {truth}, got {got!r} "
-                                  f"({type(got).__name__}). Hint: a window either fits or "
-                                  "it does not: use floor division //.")
+            _expect_int(what, got, truth, "a window either fits or it does not: use floor "
+                                          "division //.")
         hint = "floor((n + 2 padding - kernel) / stride) + 1."
         if got == (n - k) // s + 1:
             hint = "the padding is missing: it adds `padding` zeros at *each* end, 2 padding."
@@ -310,8 +309,7 @@ def _check_conv_output_size(conv_output_size: Any) -> None:
             hint = "padding goes on both ends: n + 2 padding."
         elif got == (n + 2 * p - k) // s:
             hint = "count the first window too: + 1."
-        if got != truth:
-            raise ExerciseFailure(f"{what}: expected {truth}, got {got}. Hint: {hint}")
+        _expect_int(what, got, truth, hint)
 
 
 def _check_cross_correlate2d(cross_correlate2d: Any) -> None:
@@ -547,6 +545,52 @@ def _check_bce_with_logits(bce_with_logits: Any) -> None:
                  "softplus(l) - x l (F.softplus is exact for any l).", rtol=1e-4)
 
 
+# -- lesson 06: the convolutional autoencoder ---------------------------------------------
+
+def _expect_int(what: str, got: Any, truth: int, hint: str) -> None:
+    """Raise unless ``got`` is the integer ``truth``."""
+    if not isinstance(got, (int, np.integer)) or isinstance(got, bool):
+        raise ExerciseFailure(f"{what}: expected the int {truth}, got {got!r} "
+                              f"({type(got).__name__}). Hint: {hint}")
+    if got != truth:
+        raise ExerciseFailure(f"{what}: expected {truth}, got {got}. Hint: {hint}")
+
+
+def _check_conv_params(conv_params: Any) -> None:
+    for c_in, c_out, k in [(1, 16, 3), (16, 8, 3), (3, 5, 4)]:
+        # The truth is the parameter count of scratchnet's own layer.
+        layer = sn.nn.Conv2D(c_in, c_out, k, rng=0)
+        truth = sum(p.size for p in layer.parameters())
+        got = conv_params(c_in, c_out, k)
+        hint = "c_out · (kernel² · c_in + 1): weights for every input channel, and a bias."
+        if got == c_out * k * k * c_in:
+            hint = "the biases are missing: each of the c_out kernels has one."
+        elif got == c_out * (k * c_in + 1):
+            hint = "a kernel is kernel × kernel: square the kernel size."
+        elif got == c_out * (k * k + 1):
+            hint = "each kernel has kernel² weights for *each* input channel: times c_in."
+        _expect_int(f"conv_params({c_in}, {c_out}, {k})", got, truth, hint)
+
+
+def _check_conv_transpose_output_size(conv_transpose_output_size: Any) -> None:
+    for n, k, s, p, op in [(4, 3, 2, 0, 0), (4, 3, 2, 1, 1), (7, 4, 2, 1, 0), (5, 3, 1, 1, 0),
+                           (3, 5, 3, 2, 2)]:
+        x = np.zeros((1, 1, n, n))
+        truth = F.conv_transpose2d(x, np.zeros((1, 1, k, k)), stride=s, padding=p,
+                                   output_padding=op).shape[-1]
+        got = conv_transpose_output_size(n, k, s, p, op)
+        hint = "(n - 1) · stride - 2 · padding + kernel + output_padding."
+        if got == n * s:
+            hint = ("n · stride is only the 'same'-padded case: the windows start at 0, "
+                    "stride, ..., (n - 1) · stride and each is kernel long.")
+        elif got == (n - 1) * s + k + op:
+            hint = "padding *removes* rows here: subtract 2 · padding."
+        elif got == (n - 1) * s - 2 * p + k:
+            hint = "add output_padding."
+        _expect_int(f"conv_transpose_output_size(n={n}, kernel={k}, stride={s}, padding={p}, "
+                    f"output_padding={op})", got, truth, hint)
+
+
 # -- the lessons -------------------------------------------------------------------------
 
 LESSONS: dict[str, list[Exercise]] = {
@@ -566,6 +610,8 @@ LESSONS: dict[str, list[Exercise]] = {
            Exercise("directions_from_decoder", _check_directions_from_decoder)],
     "05": [Exercise("sparsity_penalty", _check_sparsity_penalty),
            Exercise("bce_with_logits", _check_bce_with_logits)],
+    "06": [Exercise("conv_params", _check_conv_params),
+           Exercise("conv_transpose_output_size", _check_conv_transpose_output_size)],
 }
 
 

@@ -217,6 +217,22 @@ WRONG_ANSWERS = [
         def bce_with_logits(logits, x):
             return F.sum(F.softplus(logits) - x * logits)
         """, "this is the sum"),
+    ("06", "conv_params", """
+        def conv_params(c_in, c_out, kernel):
+            return c_out * kernel * kernel * c_in
+        """, "the biases are missing"),
+    ("06", "conv_params", """
+        def conv_params(c_in, c_out, kernel):
+            return c_out * (kernel * kernel + 1)
+        """, "for *each* input channel"),
+    ("06", "conv_transpose_output_size", """
+        def conv_transpose_output_size(n, kernel, stride=1, padding=0, output_padding=0):
+            return n * stride
+        """, "only the 'same'-padded case"),
+    ("06", "conv_transpose_output_size", """
+        def conv_transpose_output_size(n, kernel, stride=1, padding=0, output_padding=0):
+            return (n - 1) * stride + kernel + output_padding
+        """, "padding *removes* rows"),
 ]
 
 
