@@ -62,6 +62,8 @@ import numpy as np
 
 import scratchnet as sn
 import scratchnet.functional as F
+from scratchnet import viz
+from scratchnet.autograd import iter_functions
 from scratchnet.lesson import figure_dir, quick_mode
 
 QUICK = quick_mode()  # `--quick` or SCRATCHNET_QUICK=1: smaller sizes, fewer steps
@@ -126,6 +128,34 @@ autodiff = {name: t.grad.item() for name, t in
 print("backward pass (adjoints, d f / d node):")
 for name, value in autodiff.items():
     print(f"  {name}_bar = {value:.12f}")
+
+# %% [markdown]
+# ### The graph, drawn
+#
+# `viz.draw_graph(f)` draws the graph that the engine recorded, from the leaves on the left
+# to the output on the right. Blue boxes are operations (`Function`s), green nodes are the
+# leaves that receive a `.grad`, the orange one is the tensor we asked about. With
+# `show_values=True` and `show_grads=True` the leaves and the output show their values and
+# gradients. Each arrow is labelled with the shape of the value it carries; `()` means a
+# single number.
+#
+# There is no node for $c$, $d$, $e$ or $g$. The engine does not keep intermediate
+# tensors: each operation points at the operations that made its inputs, and keeps only
+# what its own `backward` will read. That is what lets a large network free memory during
+# its forward pass. So an arrow tells you what flowed, and only the leaves and the output
+# can show values. You can follow both paths from $a$ (into the first `Mul` and into the
+# `Add`) and both paths from $b$ (into `Mul` and `Exp`): these are the two contributions
+# that each of them collected.
+
+# %%
+a.name, b.name, f.name = "a", "b", "f"  # names are what the drawing prints on a tensor
+graph_figure = viz.save_figure(
+    viz.draw_graph(f, show_values=True, show_grads=True,
+                   title="The graph of f = tanh(ab) e^b + a: a and b each feed two operations"),
+    FIGURES / "graph_of_f.png", dpi=120)
+forward_ops = [type(fn).__name__ for fn in iter_functions(f)]
+print(f"f's graph: {len(forward_ops)} operations ({', '.join(sorted(forward_ops))}) "
+      f"on 2 leaves; saved {graph_figure}")
 
 # %% [markdown]
 # ### The same numbers with pencil and paper
@@ -406,6 +436,40 @@ def derivatives(x_value):
     return y.item(), df.item(), d2f.item()
 
 
+# %% [markdown]
+# ### What the graph of a gradient looks like
+#
+# With `create_graph=True` a gradient is an ordinary tensor with a graph of its own, so it
+# can be drawn like any other. Take $\partial f/\partial a = 1 + b\,e^b(1-\tanh^2 ab)$ for
+# the $f(a, b)$ of section 1 and compare its drawing with the graph of $f$. The forward
+# operations come back, because the backward of `tanh` reads tanh's output and the backward
+# of `exp` reads $e^b$; the new operations (`Mul`, `Sub`, `Add`) are the chain rule itself,
+# written as tensor operations. Because the result is a graph on the same leaves, `sn.grad`
+# can differentiate it once more: below, the mixed second derivative
+# $\partial^2 f/\partial a\,\partial b = e^b s\,(1 + b - 2ab\tanh ab)$ with $s = 1-\tanh^2 ab$,
+# checked against that formula.
+
+# %%
+grad_a = sn.Tensor(A0, requires_grad=True, name="a")
+grad_b = sn.Tensor(B0, requires_grad=True, name="b")
+(df_da,) = sn.grad(f_ab(grad_a, grad_b), grad_a, create_graph=True)
+df_da.name = "df/da"
+gradient_ops = [type(fn).__name__ for fn in iter_functions(df_da)]
+print(f"the graph of df/da: {len(gradient_ops)} operations ({', '.join(sorted(gradient_ops))}),"
+      f" against {len(forward_ops)} in f's own graph")
+gradient_graph_figure = viz.save_figure(
+    viz.draw_graph(df_da, show_values=True,
+                   title="The graph of df/da (create_graph=True): the forward values it reads, "
+                         "then the chain rule as operations"),
+    FIGURES / "graph_of_df_da.png", dpi=120)
+print(f"saved {gradient_graph_figure}")
+(d2f_dadb,) = sn.grad(df_da, grad_b)
+s_h = 1.0 - math.tanh(A0 * B0) ** 2
+d2f_by_hand = math.exp(B0) * s_h * (1.0 + B0 - 2.0 * A0 * B0 * math.tanh(A0 * B0))
+print(f"d2f/da db = {d2f_dadb.item():.12f} (by hand {d2f_by_hand:.12f}, "
+      f"difference {abs(d2f_dadb.item() - d2f_by_hand):.1e})")
+
+# %%
 X0 = 2.0
 _, df0, d2f0 = derivatives(X0)
 print(f"at x = {X0}: f'(x) = {df0:.12f} (by hand e^x - 2 = {math.exp(X0) - 2:.12f})")
@@ -602,15 +666,23 @@ print("column sums (1^T J), true  :", np.round(J_true.sum(axis=0), 12) + 0.0)
 print("column sums (1^T J), broken:", np.round(J_broken.sum(axis=0), 12) + 0.0)
 print(f"largest entry of J_true - J_broken: {np.max(np.abs(J_true - J_broken)):.3f}")
 
-fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
-limit = np.max(np.abs([J_true, J_broken]))
-for ax, J, title in [(axes[0], J_true, "softmax Jacobian (true)"),
-                     (axes[1], J_broken, "broken backward's Jacobian")]:
+fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.2), layout="constrained")
+for ax, J, title in [(axes[0], J_true, r"true: $y_i(\delta_{ij} - y_j)$"),
+                     (axes[1], J_broken, r"broken backward: $\delta_{ij} - y_i$")]:
+    # Each panel on its own scale, symmetric about 0 so that white is 0, red positive and
+    # blue negative in both: one shared scale would be set by the larger broken entries
+    # and would leave the true Jacobian almost white.
+    limit = np.max(np.abs(J))
     image = ax.imshow(J, cmap="RdBu_r", vmin=-limit, vmax=limit)
     ax.set_title(title, fontsize=10)
-    ax.set_xlabel("input j")
-    ax.set_ylabel("output i")
-fig.colorbar(image, ax=axes, shrink=0.8)
+    ax.set_xlabel("input j (logit index)")
+    ax.set_ylabel("output i (probability index)")
+    ax.set_xticks(range(J.shape[1]))
+    ax.set_yticks(range(J.shape[0]))
+    fig.colorbar(image, ax=ax, shrink=0.85,
+                 label=r"$\partial y_i / \partial x_j$ (probability per unit logit)")
+fig.suptitle("Softmax Jacobians of one row: both have a positive diagonal and columns that "
+             "sum to 0,\nbut the entries differ (note the two colour scales)", fontsize=10)
 jacobian_figure = FIGURES / "softmax_jacobians.png"
 fig.savefig(jacobian_figure, dpi=120)
 plt.close(fig)

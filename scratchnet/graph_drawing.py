@@ -98,7 +98,11 @@ def _tensor_label(t: Tensor, default_name: str, show_values: bool, show_grads: b
 
 
 def _values_text(data: Any) -> str:
-    return np.array2string(as_numpy(data), precision=4, separator=", ", max_line_width=40)
+    """A number with 5 significant digits, or a small array as NumPy prints it."""
+    array = as_numpy(data)
+    if array.ndim == 0:
+        return f"{array.item():.5g}"
+    return np.array2string(array, precision=4, separator=", ", max_line_width=40)
 
 
 def _check_tensor(tensor: Any, caller: str) -> None:
@@ -339,11 +343,11 @@ def draw_graph(tensor: Tensor, show_values: bool = False, show_grads: bool = Fal
                                          **common))
         else:  # a long edge: out of the box, through the placeholders, into the consumer
             ax.add_patch(FancyArrowPatch(points[0], points[1], arrowstyle="-",
-                                         patchA=boxes[producer], **common))
+                                         patchA=boxes[producer], shrinkB=0, **common))
             xs, ys = zip(*points[1:-1])
             ax.add_line(Line2D(xs, ys, **common))
             ax.add_patch(FancyArrowPatch(points[-2], points[-1], arrowstyle="-|>",
-                                         mutation_scale=12, patchB=boxes[consumer],
+                                         mutation_scale=12, patchB=boxes[consumer], shrinkA=0,
                                          connectionstyle=bend, **common))
         # The label sits on the last stretch, in the gap before the consumer's column.
         (x0, y0), (x1, y1) = points[-2], points[-1]
