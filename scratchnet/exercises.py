@@ -591,6 +591,92 @@ def _check_conv_transpose_output_size(conv_transpose_output_size: Any) -> None:
                     f"output_padding={op})", got, truth, hint)
 
 
+# -- lesson 07: denoising and contractive autoencoders ------------------------------------
+
+def _check_gaussian_corrupt(gaussian_corrupt: Any) -> None:
+    x = np.random.default_rng(10).uniform(0, 1, (200, 300)).astype(np.float32)
+    x_before, sigma = x.copy(), 0.5
+    noisy = gaussian_corrupt(x, sigma, np.random.default_rng(11))
+    if not np.array_equal(x, x_before):
+        raise ExerciseFailure("gaussian_corrupt: it changed its argument x. Hint: return "
+                              "x + noise, a new array; `x += noise` overwrites the clean "
+                              "input that the loss needs as its target.")
+    expect_dtype("gaussian_corrupt", noisy, np.float32,
+                 "keep x's dtype: standard_normal gives float64, so cast the sum back "
+                 "with .astype(x.dtype).")
+    noise = _as_array("gaussian_corrupt", noisy) - x
+    if noise.shape != x.shape:
+        raise ExerciseFailure(f"gaussian_corrupt: expected shape {x.shape}, got "
+                              f"{noise.shape}. Hint: one noise value per entry of x.")
+    std = float(noise.std())
+    hint = "ε = σ · (standard normal noise), so its standard deviation is σ."
+    if abs(std - sigma ** 2) < 0.02 * sigma ** 2:
+        hint = "the noise's standard deviation is σ², not σ: σ² is its variance."
+    elif abs(float(np.std(_as_array("gaussian_corrupt", noisy))) - sigma) < 0.02 * sigma:
+        hint = "this returns the noise alone: add it to x."
+    if abs(std - sigma) > 0.02 * sigma or abs(float(noise.mean())) > 0.02 * sigma:
+        raise ExerciseFailure(f"gaussian_corrupt: x̃ - x has standard deviation {std:.4g} "
+                              f"and mean {noise.mean():.3g}, expected {sigma} and 0. "
+                              f"Hint: {hint}")
+    again = gaussian_corrupt(x, sigma, np.random.default_rng(11))
+    if not np.array_equal(_as_array("gaussian_corrupt", again), noise + x):
+        raise ExerciseFailure("gaussian_corrupt: the same seed gave different noise. Hint: "
+                              "draw from the `rng` passed in, not from np.random.")
+
+
+def _check_denoising_loss(denoising_loss: Any) -> None:
+    x = np.random.default_rng(12).uniform(0, 1, (4, 6))
+    seen: list[np.ndarray] = []
+
+    def reconstruct(t: sn.Tensor) -> sn.Tensor:
+        seen.append(t.numpy().copy())  # what the autoencoder was given
+        return 0.5 * t + 0.25
+
+    # A copy: a corruption that works in place must not change the grader's clean x.
+    loss = denoising_loss(reconstruct, x.copy(), 0.3, np.random.default_rng(13))
+    if len(seen) != 1:
+        raise ExerciseFailure(f"denoising_loss: `reconstruct` was called {len(seen)} times, "
+                              "expected once. Hint: corrupt x, reconstruct x̃ once, compare.")
+    x_in = seen[0].astype(np.float64)
+    if np.allclose(x_in, x):
+        raise ExerciseFailure("denoising_loss: the autoencoder was given the clean x. Hint: "
+                              "corrupt it first with gaussian_corrupt(x, sigma, rng).")
+    out = 0.5 * x_in + 0.25
+    expect_close("denoising_loss", loss, np.mean((out - x) ** 2),
+                 "the mean over all entries of (reconstruct(x̃) - x)².",
+                 atol=1e-6, rtol=1e-4,
+                 mistakes=[(np.mean((out - x_in) ** 2),
+                            "the target is the corrupted x̃: a denoising autoencoder "
+                            "compares its output with the *clean* x, so that it learns to "
+                            "remove the noise instead of copying it."),
+                           (np.sum((out - x) ** 2), "this is the sum: take the mean.")])
+
+
+def _check_contractive_penalty(contractive_penalty: Any) -> None:
+    rng = np.random.default_rng(14)
+    x, W, b = rng.standard_normal((3, 5)), rng.standard_normal((5, 4)), rng.standard_normal(4)
+    # The truth from autodiff, not from the formula: one backward pass per code unit gives
+    # the column ∂h_j/∂x of every row (the rows do not interact).
+    tx = sn.Tensor(x, requires_grad=True)
+    h = F.sigmoid(tx @ sn.Tensor(W) + sn.Tensor(b))
+    jac = np.stack([sn.grad(h[:, j], tx, grad_outputs=np.ones(3))[0].numpy()
+                    for j in range(4)], axis=1)  # (N, K, D)
+    truth = float(np.mean(np.sum(jac ** 2, axis=(1, 2))))
+    hv = h.numpy()
+    slope = hv * (1 - hv)
+    got = contractive_penalty(sn.Tensor(x), sn.Tensor(W), sn.Tensor(b))
+    expect_close("contractive_penalty", got, truth,
+                 "mean over rows of Σ_j (h_j (1 - h_j))² Σ_i W_ij².",
+                 mistakes=[(np.mean(np.sum(slope * np.sum(W ** 2, axis=0), axis=1)),
+                            "h(1 - h) is not squared: ∂h_j/∂x_i = h_j(1 - h_j) W_ij, and "
+                            "the whole derivative is squared."),
+                           (3 * truth, "this is the sum over rows: take the mean.")])
+    expect_gradcheck("contractive_penalty gradient with respect to W",
+                     lambda w: contractive_penalty(sn.Tensor(x), w, sn.Tensor(b)), [W],
+                     "training differentiates the penalty with respect to W: build it from "
+                     "tensor operations on x, W and b, not from .data or NumPy arrays.")
+
+
 # -- the lessons -------------------------------------------------------------------------
 
 LESSONS: dict[str, list[Exercise]] = {
@@ -612,6 +698,9 @@ LESSONS: dict[str, list[Exercise]] = {
            Exercise("bce_with_logits", _check_bce_with_logits)],
     "06": [Exercise("conv_params", _check_conv_params),
            Exercise("conv_transpose_output_size", _check_conv_transpose_output_size)],
+    "07": [Exercise("gaussian_corrupt", _check_gaussian_corrupt),
+           Exercise("denoising_loss", _check_denoising_loss),
+           Exercise("contractive_penalty", _check_contractive_penalty)],
 }
 
 

@@ -233,7 +233,44 @@ WRONG_ANSWERS = [
         def conv_transpose_output_size(n, kernel, stride=1, padding=0, output_padding=0):
             return (n - 1) * stride + kernel + output_padding
         """, "padding *removes* rows"),
+    ("07", "gaussian_corrupt", """
+        def gaussian_corrupt(x, sigma, rng):
+            return (x + rng.normal(0.0, sigma ** 2, x.shape)).astype(x.dtype)
+        """, "not σ: σ² is its variance"),
+    ("07", "gaussian_corrupt", """
+        def gaussian_corrupt(x, sigma, rng):
+            x += (sigma * rng.standard_normal(x.shape)).astype(x.dtype)
+            return x
+        """, "it changed its argument x"),
+    ("07", "gaussian_corrupt", """
+        def gaussian_corrupt(x, sigma, rng):
+            return x + sigma * rng.standard_normal(x.shape)
+        """, "expected dtype float32, got float64"),
+    ("07", "denoising_loss", """
+        def denoising_loss(reconstruct, x, sigma, rng):
+            x_noisy = sn.Tensor(gaussian_corrupt(x, sigma, rng))
+            return F.mse_loss(reconstruct(x_noisy), x_noisy)
+        """, "compares its output with the *clean* x"),
+    ("07", "denoising_loss", """
+        def denoising_loss(reconstruct, x, sigma, rng):
+            return F.mse_loss(reconstruct(sn.Tensor(x)), x)
+        """, "the autoencoder was given the clean x"),
+    ("07", "contractive_penalty", """
+        def contractive_penalty(x, W, b):
+            h = F.sigmoid(x @ W + b)
+            return F.mean(F.sum(h * (1.0 - h) * F.sum(W * W, axis=0), axis=1))
+        """, "h(1 - h) is not squared"),
+    ("07", "contractive_penalty", """
+        def contractive_penalty(x, W, b):
+            h = F.sigmoid(x @ W + b).numpy()  # off the graph: nothing to train through
+            slope = h * (1.0 - h)
+            norms = np.sum(W.numpy() ** 2, axis=0)
+            return sn.Tensor(np.mean(np.sum(slope ** 2 * norms, axis=1)))
+        """, "contractive_penalty gradient with respect to W"),
 ]
+
+# Exercises whose reference solution calls another exercise's answer.
+USES = {("07", "gaussian_corrupt"): {"denoising_loss"}}
 
 
 def _graded(lesson: str, path: Path) -> dict[str, exercises.Result]:
@@ -263,7 +300,10 @@ def test_a_wrong_answer_fails_with_its_lesson(tmp_path, lesson, name, code, mess
     results = _graded(lesson, path)
     assert results[name].status == "FAIL"
     assert message in results[name].message
-    assert all(r.status == "PASS" for n, r in results.items() if n != name)
+    others = {n: r.status for n, r in results.items() if n != name}
+    # An answer that the docstring tells the next exercise to call can fail that one too.
+    assert all(status == "PASS" for n, status in others.items()
+               if n not in USES.get((lesson, name), ())), others
 
 
 def test_every_exercise_has_a_wrong_answer_tested():
