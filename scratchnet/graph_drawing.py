@@ -288,7 +288,7 @@ def draw_graph(tensor: Tensor, show_values: bool = False, show_grads: bool = Fal
         show_values: print the values of the leaves and of ``tensor`` on their nodes, for
             those with at most ``max_values`` elements.
         show_grads: print their ``.grad`` too (``None`` before a backward pass).
-        ax: draw into these axes instead of a new figure (sized to the graph).
+        ax: draw into these axes instead of a new figure sized to the graph.
         max_nodes: refuse graphs with more drawn nodes than this (operations, leaves and
             the output), which would be unreadable; use :func:`to_dot` for those.
         max_values: the largest number of elements whose values are printed.
