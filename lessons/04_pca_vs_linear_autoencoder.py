@@ -294,8 +294,8 @@ if 32 in KS:
 #
 # 1. The loss is nearly flat along the tilt, so a big angle hardly shows in the MSE.
 # 2. The gradient that would rotate $u_{33}$ out in favour of $u_{32}$ is proportional to
-#    the same small gap. The angle does shrink, but about 40 times more slowly than at
-#    $k = 16$ (the $k = 32$ curves in the figure above).
+#    the same small gap. The angle does shrink, but far more slowly than at $k = 16$ (the
+#    $k = 32$ curves in the figure above), as much more slowly as the gap is smaller.
 # 3. The data barely decide the question. Between the training and the test images, the
 #    variance along a fixed direction changes by more than the gap itself (printed above).
 #    With 4,000 images, which of $u_{32}$ and $u_{33}$ is "the 32nd direction" is partly

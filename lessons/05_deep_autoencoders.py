@@ -135,8 +135,9 @@ for k in CODE_SIZES:
         f"{'beats' if ratio < 1 else 'does not beat'} PCA)")
 
 # %% [markdown]
-# In the full run the deep autoencoder's test error is below PCA's at every code size:
-# about 15% lower at $k = 2$ and about a third lower at $k = 8$ and $k = 32$. At $k = 2$
+# The ratio column says how far the deep autoencoder's test error is from PCA's at each
+# code size (below 1: the deep model wins). In full runs it has been below PCA's at every
+# code size, by the smallest margin at $k = 2$. At $k = 2$
 # both are poor, because two numbers cannot hold a whole digit. PCA's two numbers are
 # the amounts of two fixed images added to the mean digit, so every reconstruction is a
 # blend of the same blurry patterns. The deep model can bend its two numbers along a
@@ -294,12 +295,13 @@ SUMMARY["noise pass-through G: k=32 vs k=1024 (identity: 1)"] = (
     f"{under['pass-through G']:.3f} vs {over['pass-through G']:.3f}")
 
 # %% [markdown]
-# The overcomplete model rebuilds test digits several times more accurately. Did it
-# learn the identity? Not in this run. On shuffled digits its error is close to the
-# undercomplete model's and to PCA's, only a little below what outputting the mean digit
-# gives (an identity map would give 0). It lets only about a tenth of random noise
-# through, far from the identity's $G = 1$. What it did learn is a *less selective* map
-# than the undercomplete one: about one and a half times as much noise gets through.
+# Compare the two rows of the table above. The overcomplete model rebuilds test digits
+# more accurately. Did it learn the identity? The shuffled-digit column answers: an
+# identity map would rebuild them with error 0, and the mean digit sets the error of a map
+# that ignores its input. The pass-through column $G$ measures how much random noise gets
+# through (the identity's $G = 1$). In full runs the overcomplete model stayed far from
+# the identity, but was a *less selective* map than the undercomplete one: more noise got
+# through.
 # Nothing in the loss stops an overcomplete code from drifting towards copying if we
 # train longer or give it more freedom; where it ends up depends only on where gradient
 # descent happens to stop. That is why Goodfellow et al. say an overcomplete autoencoder
@@ -348,8 +350,9 @@ SUMMARY["sparse code: test MSE, pass-through G"] = (
 
 # %% [markdown]
 # The penalty works on the *average* activation: the mean over test digits and units lands
-# close to $\rho$. Per digit, only about ten of the 1024 units are clearly on
-# ($h_j > 0.5$), against roughly half of them without the penalty. The price is a higher
+# close to $\rho$. Per digit, only a few of the 1024 units are clearly on ($h_j > 0.5$),
+# against a large share of them without the penalty (the table above counts them). The
+# price is a higher
 # reconstruction error (the sparse code carries less). The reward is a map that lets
 # through even less noise than the undercomplete one.
 #

@@ -208,22 +208,22 @@ ax.legend(fontsize=9)
 print("saved", viz.save_figure(fig, FIGURES / "test_loss_curves.png"))
 
 # %% [markdown]
-# How do the numbers compare with the lecture's claim? On our 4,000 training digits and
-# this short budget, the conv autoencoder comes close to the deep MLP but does not quite
-# match it: in the full run its test MSE is about an eighth higher. Its loss falls faster
-# in the first few epochs, and the MLP overtakes it around epoch 10. It gets there with
-# about 55 times fewer parameters. An MLP with the same parameter budget has to squeeze
-# every digit through a 2-number code, and its error is more than three times the conv
-# network's. Weight sharing makes the difference: the conv network spends its few weights
-# on local stroke detectors that are reused at every position.
+# How do the numbers compare with the lecture's claim? Read them in the table above. On
+# our 4,000 training digits and this short budget, the conv autoencoder has come close to
+# the deep MLP in full runs without quite matching it; the loss curves show where the MLP
+# catches up. It gets there with a small fraction of the MLP's parameters (the params
+# column). An MLP with the same parameter budget has to squeeze every digit through a
+# 2-number code, and its error is several times the conv network's. Weight sharing makes
+# the difference: the conv network spends its few weights on local stroke detectors that
+# are reused at every position.
 #
 # Giving the deep MLP a code as large as the conv code (128 numbers) lowers its error
 # further. The conv network's 128-number code is therefore not an unfair advantage: with
-# the same code size, the MLP does better still, but needs 60 times the parameters.
+# the same code size, the MLP does better still, but needs many times the parameters.
 #
-# The price is arithmetic. The conv network does more multiply-adds per image than the MLP
-# with 55 times its parameters. Our NumPy convolutions also cost more per multiply-add than
-# one large matrix product, so an epoch of the conv network takes several times longer.
+# The price is arithmetic. The conv network does more multiply-adds per image than the
+# much larger MLP, and our NumPy convolutions also cost more per multiply-add than one
+# large matrix product, so an epoch of the conv network takes longer (the timing column).
 #
 # ## 3. The reconstructions
 #

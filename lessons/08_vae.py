@@ -142,9 +142,10 @@ SUMMARY["KL: closed form vs Monte Carlo"] = f"{closed:.4f} vs {mc.mean():.4f}"
 # `models.mlp_vae(20)` is the model of Kingma & Welling's MNIST experiments with ReLU
 # units: 784-400-(20 means, 20 log-variances) in the encoder and 20-400-784 logits in the
 # decoder. We train it with Adam ($10^{-3}$, batches of 128) and, after each epoch,
-# measure the two ELBO terms on the test digits. At the start the KL is near 0: every
-# code is the prior, and the decoder draws an average blur. Then the encoder learns to
-# spend nats of KL on codes that make the reconstruction term much better.
+# measure the two ELBO terms on the test digits. Before any training the KL is small: the
+# codes are all close to the prior, and the decoder draws an average blur. The table's
+# first row is measured after one epoch, not at the start, and by then the encoder already
+# spends some nats of KL on codes that make the reconstruction term much better.
 
 # %%
 def elbo_terms(model: models.VAE, x: np.ndarray) -> tuple[float, float]:

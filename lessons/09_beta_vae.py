@@ -271,63 +271,67 @@ for beta, model in trained.items():
 # %% [markdown]
 # ## 5. What the numbers show
 #
-# The numbers quoted here are from the full run (`--quick` trains for two epochs only and
-# its numbers mean little).
+# Read this section against the tables of sections 2 and 3 (and the key numbers at the
+# end). A `--quick` run trains for two epochs only, and its numbers mean nothing.
 #
-# **The trade-off is clear.** With β = 0 the code carries about 370 nats per image,
-# every unit is busy, and the reconstruction term is lowest (about 16 nats). At β = 1 the
-# KL drops to 11 or 12 nats, two units are switched off, and the reconstruction term
-# rises to 26 or 27 nats. At β = 4 the code carries about 6 nats in only three active
-# units, and the reconstruction term grows to about 38 nats. The first panel of
-# `tradeoff.png` shows these three points: every nat saved in the code is paid for by a
-# worse reconstruction.
-#
-# **Disentanglement: in this run, β = 4 scores best, but only on position.** Its MIG is
-# about 0.15, against roughly 0.04 for β = 0 and 0.04 to 0.07 for β = 1 (see the note on
-# reproducibility below). The per-factor table shows where that comes from. At β = 4, one
-# unit knows the horizontal position and a different unit knows the vertical one (gaps of
-# about 0.4 and 0.3 of each factor's entropy), and the traversal shows it: one row moves
-# the shape sideways, another moves it up and down. The third active unit mixes size with
-# position. Nothing tracks shape or orientation: in the traversal, the heart comes back as
-# a round blob. At 32 × 32 pixels, the difference between a square, an ellipse and a heart
-# is only a few pixels along the outline, a small gain in reconstruction for what a unit
-# would cost in KL, so at β = 4 it is not worth encoding. At β = 1 and β = 0 the position
-# is known too, but spread over several units at once (see the heat maps), so the best
-# unit for a factor hardly beats the second best and the gaps stay small. The β = 1
-# traversal shows it: most rows move the shape and change its size or outline at the same
-# time.
-#
-# So the gain of β = 4 comes from two of the five factors. Shape and orientation have
-# gaps near zero for every β, scale at most about 0.15, and that caps MIG far below 1.
+# **The trade-off.** The cell below states it from this run's numbers. Raising β makes
+# every nat the code carries more expensive, so the KL falls, units switch off (their
+# posterior mean stops depending on the image), and the reconstruction term rises. The
+# first panel of `tradeoff.png` shows the three points: every nat saved in the code is
+# paid for by a worse reconstruction.
+
+# %%
+for beta, r in results.items():
+    print(f"beta = {beta:g}: the code carries {r['kl']:.1f} nats per image in "
+          f"{r['active']} active units of {LATENT}; reconstruction costs {r['recon']:.1f} nats")
+ranking = sorted(BETAS, key=lambda b: results[b]["mig"], reverse=True)
+print("MIG, best first: " + ", ".join(f"beta = {b:g} ({results[b]['mig']:.3f})"
+                                       for b in ranking))
+best_gaps = tables[ranking[0]]["gaps"]
+print("the best model's largest per-factor gaps: " + ", ".join(
+    f"{NAMES[k]} {best_gaps[k]:.2f}" for k in np.argsort(best_gaps)[::-1][:2]))
+
+# %% [markdown]
+# **Disentanglement: where a high MIG comes from.** The per-factor table of section 3
+# shows which factors make a model's MIG. In the full runs we made, the model with the
+# largest β scored best, and only on position: one unit knew the horizontal position and a
+# different unit the vertical one, and the traversal shows it (one row moves the shape
+# sideways, another moves it up and down). Nothing tracked shape or orientation: in the
+# traversal, the heart comes back as a round blob. At 32 × 32 pixels, the difference
+# between a square, an ellipse and a heart is only a few pixels along the outline, a
+# small gain in reconstruction for what a unit would cost in KL, so at a large β it is not
+# worth encoding. At small β the position is known too, but spread over several units at
+# once (see the heat maps), so the best unit for a factor hardly beats the second best and
+# the gaps stay small. Factors that no unit singles out have gaps near zero for every β,
+# and that caps MIG far below 1. Check the cell above and the heat maps to see whether
+# your run follows the same pattern.
 #
 # **Be careful with one run.** MIG is sensitive to the random seed. In two earlier runs
-# with other seeds for the weights and the batch order (one of them trained 21 epochs
-# instead of 24), the MIGs were 0.058, 0.067 and 0.078 for β = 0, 1 and 4 (the expected
-# order, but with small margins) and 0.017, 0.031 and 0.019 (β = 1 ahead of β = 4).
-# Locatello et al. (2019) made the same point at a much larger scale: in unsupervised
-# training, the seed can matter as much as β. The reason is a symmetry. The prior
-# $\mathcal{N}(0, I)$ looks the same after any rotation of the code, so a code that stores
-# position along a diagonal is penalised about as much as one that stores it along the
-# axes. Only the diagonal posterior breaks the tie, and its pull is weak. Our models train
-# for a few thousand steps; Higgins et al. trained for far longer, on 64 × 64 images with
-# all 40 orientations.
+# with other seeds for the weights and the batch order, the ranking of the three models by
+# MIG differed, and the margins were small. Locatello et al. (2019) made the same point at
+# a much larger scale: in unsupervised training, the seed can matter as much as β. The
+# reason is a symmetry. The prior $\mathcal{N}(0, I)$ looks the same after any rotation
+# of the code, so a code that stores position along a diagonal is penalised about as much
+# as one that stores it along the axes. Only the diagonal posterior breaks the tie, and
+# its pull is weak. Our models train for a few thousand steps; Higgins et al. trained for
+# far longer, on 64 × 64 images with all 40 orientations.
 #
 # **A note on reproducibility.** Every random choice here is seeded, so a rerun on the
 # same machine with the same settings gives the same numbers. But the numbers can still
 # move a little between machines, or with the number of threads the BLAS library uses
-# (`OPENBLAS_NUM_THREADS`), because a matrix product summed in a different order rounds
-# differently, and training amplifies such differences. With one BLAS thread we measured
-# a β = 1 MIG of 0.039; with two, 0.071. The β = 0 and β = 4 results barely moved.
+# (`--threads N`), because a matrix product summed in a different order rounds
+# differently, and training amplifies such differences. MIG, a difference of two small
+# mutual informations, moves the most.
 #
 # ## Summary
 #
 # * β weighs the KL term of the ELBO. β = 1 is the VAE, β = 0 an autoencoder with a
 #   noisy code, β > 1 a stronger push towards the factorised prior.
-# * Raising β lowers the KL (about 370, 11 and 6 nats per image here), switches units off
-#   (8, 6 and 3 active units) and costs reconstruction (about 16, 27 and 38 nats).
-# * In this run, β = 4 is the most disentangled by MIG (0.15 against 0.04–0.07), because it
-#   gives horizontal and vertical position one unit each. It drops shape and orientation
-#   altogether, and its MIG, like everyone's, depends on the seed.
+# * Raising β lowers the KL, switches units off and costs reconstruction (the key numbers
+#   below give all three for each β).
+# * A higher MIG at large β comes from giving single factors, such as the horizontal and
+#   vertical position, one unit each; shape and orientation are dropped altogether, and
+#   MIG, for every β, depends on the seed.
 
 # %%
 SUMMARY.show(QUICK)

@@ -52,9 +52,12 @@ def test_lesson_is_in_percent_format(lesson: Path) -> None:
     assert code_cells, f"{lesson.name}: has no '# %%' code cells"
 
 
-def _student_figures() -> dict[str, tuple[int, int]]:
-    """Every file under ``lessons/figures/``, with its modification time and size."""
-    folder = LESSONS_DIR / "figures"
+def _student_figures(lesson: str) -> dict[str, tuple[int, int]]:
+    """Every file in the student's ``lessons/figures/<lesson>/``, with its time and size.
+
+    Only the lesson's own folder: someone may run another lesson while the tests run.
+    """
+    folder = LESSONS_DIR / "figures" / lesson
     return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.stat().st_size)
             for p in folder.rglob("*") if p.is_file()} if folder.is_dir() else {}
 
@@ -65,7 +68,7 @@ def test_lesson_runs_in_quick_mode(lesson: Path) -> None:
     assert temporary and Path(temporary).resolve() != (LESSONS_DIR / "figures").resolve(), (
         "tests/conftest.py should point SCRATCHNET_FIGURES at a temporary folder")
     figures = Path(temporary) / lesson.stem
-    before = _student_figures()
+    before = _student_figures(lesson.stem)
     started = time.time()
     try:
         result = subprocess.run(
@@ -88,7 +91,7 @@ def test_lesson_runs_in_quick_mode(lesson: Path) -> None:
     # Written by this run (allow for coarse file-system timestamps), not left over.
     fresh = [p for p in figures.iterdir() if p.is_file() and p.stat().st_mtime >= started - 2]
     assert fresh, f"{lesson.name} saved no figure into {figures} during this run"
-    changed = sorted(set(_student_figures().items()) ^ set(before.items()))
+    changed = sorted(set(_student_figures(lesson.stem).items()) ^ set(before.items()))
     assert not changed, f"{lesson.name} run by the tests wrote into lessons/figures/: {changed}"
     source = lesson.read_text(encoding="utf-8")
     if "KeyNumbers" in source or "SMOKE_RUN_HEADER" in source:
