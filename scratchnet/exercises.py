@@ -677,6 +677,89 @@ def _check_contractive_penalty(contractive_penalty: Any) -> None:
                      "tensor operations on x, W and b, not from .data or NumPy arrays.")
 
 
+# -- lesson 08: the VAE ---------------------------------------------------------------------
+
+def _gaussian_params(seed: int, n: int = 3, latent: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, latent)), rng.uniform(-1.5, 1.0, (n, latent))
+
+
+def _check_reparameterise(reparameterise: Any) -> None:
+    mu, logvar = _gaussian_params(15)
+    eps = np.random.default_rng(16).standard_normal(mu.shape)
+    got = reparameterise(sn.Tensor(mu), sn.Tensor(logvar), eps)
+    expect_close("reparameterise", got, mu + np.exp(0.5 * logvar) * eps,
+                 "z = mu + exp(0.5 * logvar) * eps.",
+                 mistakes=[(mu + np.exp(logvar) * eps,
+                            "this scales ε by the variance σ² = exp(logvar); scale it by the "
+                            "standard deviation σ = exp(½ logvar)."),
+                           (mu + logvar * eps, "logvar is log σ², not σ: σ = exp(½ logvar)."),
+                           (mu + np.sqrt(np.abs(logvar)) * eps,
+                            "logvar is a logarithm: σ = exp(½ logvar), not sqrt(logvar).")])
+    expect_gradcheck("reparameterise gradient with respect to mu and logvar",
+                     lambda m, lv: reparameterise(m, lv, eps), [mu, logvar],
+                     "z must stay a function of the Tensors mu and logvar: the gradient "
+                     "with respect to mu is 1, with respect to logvar ½ σ ε.")
+
+
+def _kl_standard(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
+    return 0.5 * np.sum(np.exp(logvar) + mu ** 2 - 1 - logvar, axis=1)
+
+
+def _kl_diag(mq: np.ndarray, lq: np.ndarray, mp: np.ndarray, lp: np.ndarray) -> np.ndarray:
+    return 0.5 * np.sum(lp - lq + (np.exp(lq) + (mq - mp) ** 2) / np.exp(lp) - 1, axis=1)
+
+
+def _check_kl_to_standard_normal(kl_to_standard_normal: Any) -> None:
+    mu, logvar = _gaussian_params(17)
+    truth = F.gaussian_kl(sn.Tensor(mu), sn.Tensor(logvar)).numpy()
+    got = kl_to_standard_normal(sn.Tensor(mu), sn.Tensor(logvar))
+    expect_close("kl_to_standard_normal", got, truth,
+                 "½ Σ_j (exp(logvar_j) + mu_j² - 1 - logvar_j), one number per row (sum "
+                 "over axis 1).",
+                 mistakes=[(2 * truth, "the ½ is missing."),
+                           (-truth, "the sign is flipped: a KL divergence is never "
+                                    "negative."),
+                           (truth.sum(), "this sums over the batch too: keep one KL per row "
+                                         "(sum over axis 1 only)."),
+                           (0.5 * np.sum(logvar + mu ** 2 - 1 - np.exp(logvar), axis=1),
+                            "σ² and log σ² are swapped: the term is exp(logvar) - logvar."),
+                           (0.5 * np.sum(np.exp(logvar) + mu - 1 - logvar, axis=1),
+                            "μ is not squared: the mean contributes μ².")])
+    expect_gradcheck("kl_to_standard_normal gradient", kl_to_standard_normal, [mu, logvar],
+                     "the value is right, so keep every step a tensor operation: "
+                     "∂KL/∂μ = μ and ∂KL/∂logvar = ½(σ² - 1).")
+
+
+def _check_kl_diag_gaussians(kl_diag_gaussians: Any) -> None:
+    mq, lq = _gaussian_params(18)
+    mp, lp = _gaussian_params(19)
+    args = [sn.Tensor(a) for a in (mq, lq, mp, lp)]
+    truth = _kl_diag(mq, lq, mp, lp)
+    got = kl_diag_gaussians(*args)
+    expect_close("kl_diag_gaussians", got, truth,
+                 "½ Σ_j [logvar_p - logvar_q + (exp(logvar_q) + (mu_q - mu_p)²) / "
+                 "exp(logvar_p) - 1], one number per row.",
+                 mistakes=[(_kl_diag(mp, lp, mq, lq),
+                            "q and p are swapped: this is KL(p ‖ q), and the KL is not "
+                            "symmetric. The expectation is under q, so σ_q² sits in the "
+                            "numerator and σ_p² in the denominator."),
+                           (2 * truth, "the ½ is missing."),
+                           (-truth, "the sign is flipped: a KL divergence is never negative."),
+                           (truth + mq.shape[1] / 2, "the -1 is missing: without it KL(q ‖ q) "
+                                                     "would be ½ per unit instead of 0."),
+                           (0.5 * np.sum(lp - lq + (np.exp(lq) + (mq - mp) ** 2) - 1, axis=1),
+                            "divide σ_q² + (μ_q - μ_p)² by σ_p² = exp(logvar_p).")])
+    zeros = np.zeros_like(mq)
+    expect_close("kl_diag_gaussians with p = N(0, I)",
+                 kl_diag_gaussians(args[0], args[1], sn.Tensor(zeros), sn.Tensor(zeros)),
+                 _kl_standard(mq, lq), "against the standard normal it is the VAE's KL.")
+    expect_close("kl_diag_gaussians of q with itself", kl_diag_gaussians(*args[:2], *args[:2]),
+                 np.zeros(len(mq)), "KL(q ‖ q) = 0: check the -1 and the log terms.")
+    expect_gradcheck("kl_diag_gaussians gradient", kl_diag_gaussians, [mq, lq, mp, lp],
+                     "the value is right, so keep every step a tensor operation.")
+
+
 # -- the lessons -------------------------------------------------------------------------
 
 LESSONS: dict[str, list[Exercise]] = {
@@ -701,6 +784,9 @@ LESSONS: dict[str, list[Exercise]] = {
     "07": [Exercise("gaussian_corrupt", _check_gaussian_corrupt),
            Exercise("denoising_loss", _check_denoising_loss),
            Exercise("contractive_penalty", _check_contractive_penalty)],
+    "08": [Exercise("reparameterise", _check_reparameterise),
+           Exercise("kl_to_standard_normal", _check_kl_to_standard_normal),
+           Exercise("kl_diag_gaussians", _check_kl_diag_gaussians)],
 }
 
 

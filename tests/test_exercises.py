@@ -267,6 +267,35 @@ WRONG_ANSWERS = [
             norms = np.sum(W.numpy() ** 2, axis=0)
             return sn.Tensor(np.mean(np.sum(slope ** 2 * norms, axis=1)))
         """, "contractive_penalty gradient with respect to W"),
+    ("08", "reparameterise", """
+        def reparameterise(mu, logvar, eps):
+            return mu + F.exp(logvar) * eps
+        """, "scale it by the standard deviation σ = exp(½ logvar)"),
+    ("08", "reparameterise", """
+        def reparameterise(mu, logvar, eps):
+            z = mu.numpy() + np.exp(0.5 * logvar.numpy()) * eps  # a sample with no gradient
+            return sn.Tensor(z)
+        """, "reparameterise gradient with respect to mu and logvar"),
+    ("08", "kl_to_standard_normal", """
+        def kl_to_standard_normal(mu, logvar):
+            return F.sum(F.exp(logvar) + mu * mu - 1.0 - logvar, axis=1)
+        """, "the ½ is missing"),
+    ("08", "kl_to_standard_normal", """
+        def kl_to_standard_normal(mu, logvar):
+            return -0.5 * F.sum(F.exp(logvar) + mu * mu - 1.0 - logvar, axis=1)
+        """, "the sign is flipped"),
+    ("08", "kl_diag_gaussians", """
+        def kl_diag_gaussians(mu_q, logvar_q, mu_p, logvar_p):
+            diff = mu_p - mu_q
+            ratio = (F.exp(logvar_p) + diff * diff) / F.exp(logvar_q)
+            return 0.5 * F.sum(logvar_q - logvar_p + ratio - 1.0, axis=1)
+        """, "the KL is not symmetric"),
+    ("08", "kl_diag_gaussians", """
+        def kl_diag_gaussians(mu_q, logvar_q, mu_p, logvar_p):
+            diff = mu_q - mu_p
+            ratio = (F.exp(logvar_q) + diff * diff) / F.exp(logvar_p)
+            return 0.5 * F.sum(logvar_p - logvar_q + ratio, axis=1)  # the -1 is missing
+        """, "the -1 is missing"),
 ]
 
 # Exercises whose reference solution calls another exercise's answer.
