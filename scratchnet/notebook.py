@@ -5,9 +5,9 @@ its lines starts with ``# ``), ``# %%`` opens a code cell. :func:`write_lesson_n
 turns one into a notebook with jupytext, one notebook cell per script cell, and can run
 it top to bottom in a fresh Jupyter kernel (nbclient and ipykernel), keeping the outputs.
 
-These three libraries are the optional extra ``notebooks``
-(``pip install ".[notebooks]"``); they are imported only when a notebook is made, so the
-rest of scratchnet never needs them.
+These libraries are the optional extra ``notebooks`` (``pip install ".[notebooks]"``, which
+also brings ipywidgets, for tqdm's progress bars in a notebook); they are imported only when
+a notebook is made, so the rest of scratchnet never needs them.
 """
 
 from __future__ import annotations
@@ -134,6 +134,9 @@ def _execute(notebook: Any, folder: Path, quick: bool, timeout: float | None,
     client = nbclient.NotebookClient(
         notebook, kernel_manager_class=_this_interpreters_kernel(),
         kernel_name=_KERNELSPEC["name"], timeout=timeout,
+        # ipykernel warns on every start that its local TCP sockets are unencrypted: true of
+        # every local Jupyter, and only noise here. Errors in cells come back as outputs.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
         resources={"metadata": {"path": str(folder)}},
         on_cell_start=announce if progress else None)
     try:
