@@ -760,6 +760,66 @@ def _check_kl_diag_gaussians(kl_diag_gaussians: Any) -> None:
                      "the value is right, so keep every step a tensor operation.")
 
 
+# -- lesson 09: the β-VAE -------------------------------------------------------------------
+
+def _check_beta_vae_loss(beta_vae_loss: Any) -> None:
+    rng = np.random.default_rng(20)
+    logits = rng.standard_normal((3, 6)) * 2.0
+    x = rng.uniform(0, 1, (3, 6))
+    mu, logvar = _gaussian_params(21)
+    beta = 4.0
+    nll = np.sum(np.logaddexp(0, logits) - x * logits, axis=1)
+    kl = _kl_standard(mu, logvar)
+    got = beta_vae_loss(*(sn.Tensor(a) for a in (logits, x, mu, logvar)), beta)
+    expect_close("beta_vae_loss", got, np.mean(nll + beta * kl),
+                 "mean over rows of [Σ_pixels (softplus(l) - x l) + β KL].",
+                 mistakes=[(np.mean(beta * nll + kl), "β weighs the KL term, not the "
+                                                      "reconstruction."),
+                           (np.mean(nll + kl), "β is missing: multiply the KL by β."),
+                           (np.mean(nll / logits.shape[1] + beta * kl),
+                            "the reconstruction term is a mean over pixels: log p(x | z) "
+                            "sums over the pixels. A per-pixel mean shrinks it D times, "
+                            "which acts like a β D times larger."),
+                           (np.mean(nll - beta * kl), "the KL is added to the loss: the loss "
+                                                      "is -(log p(x|z) - β KL)."),
+                           (np.sum(nll + beta * kl), "this sums over the batch: take the "
+                                                     "mean over rows.")])
+    expect_gradcheck("beta_vae_loss gradient", lambda lg, m, lv: beta_vae_loss(
+        lg, sn.Tensor(x), m, lv, beta), [logits, mu, logvar],
+        "the value is right, so keep every step a tensor operation.")
+
+
+def _check_kl_per_unit(kl_per_unit: Any) -> None:
+    mu, logvar = _gaussian_params(22, n=5, latent=3)
+    per_element = 0.5 * (mu ** 2 + np.exp(logvar) - 1 - logvar)
+    expect_close("kl_per_unit", kl_per_unit(mu, logvar), per_element.mean(axis=0),
+                 "the mean over rows (axis 0) of ½ (mu² + exp(logvar) - 1 - logvar): one "
+                 "number per latent unit.",
+                 mistakes=[(per_element.sum(axis=0), "this sums over the rows: take the "
+                                                     "mean, so that the number does not "
+                                                     "grow with the batch."),
+                           (2 * per_element.mean(axis=0), "the ½ is missing.")])
+
+
+def _check_active_units(active_units: Any) -> None:
+    rng = np.random.default_rng(23)
+    # Units 0 and 2 carry information (variance about 1 and 0.25); units 1 and 3 sit near
+    # the prior's mean with tiny wiggles (variance about 1e-6); unit 4 is constant at 3.
+    mu = np.stack([rng.standard_normal(200), 1e-3 * rng.standard_normal(200),
+                   0.5 * rng.standard_normal(200) + 2.0, 1e-3 * rng.standard_normal(200),
+                   np.full(200, 3.0)], axis=1)
+    got = active_units(mu)
+    hint = "count the columns u with np.var(mu[:, u]) > threshold."
+    if got == int(np.sum(np.abs(mu.mean(axis=0)) > 1e-2)):
+        hint = "this counts units with a large mean: a unit is active when its mean *moves* " \
+               "with x, i.e. its variance over the rows is large."
+    elif got == int(np.sum(np.var(mu, axis=1) > 1e-2)):
+        hint = "the variance is over the rows (axis 0), one number per unit."
+    _expect_int("active_units", got, 2, hint)
+    _expect_int("active_units with threshold 0.5", active_units(mu, 0.5), 1,
+                "use the threshold argument, not a fixed 1e-2.")
+
+
 # -- the lessons -------------------------------------------------------------------------
 
 LESSONS: dict[str, list[Exercise]] = {
@@ -787,6 +847,9 @@ LESSONS: dict[str, list[Exercise]] = {
     "08": [Exercise("reparameterise", _check_reparameterise),
            Exercise("kl_to_standard_normal", _check_kl_to_standard_normal),
            Exercise("kl_diag_gaussians", _check_kl_diag_gaussians)],
+    "09": [Exercise("beta_vae_loss", _check_beta_vae_loss),
+           Exercise("kl_per_unit", _check_kl_per_unit),
+           Exercise("active_units", _check_active_units)],
 }
 
 

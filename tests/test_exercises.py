@@ -296,6 +296,30 @@ WRONG_ANSWERS = [
             ratio = (F.exp(logvar_q) + diff * diff) / F.exp(logvar_p)
             return 0.5 * F.sum(logvar_p - logvar_q + ratio, axis=1)  # the -1 is missing
         """, "the -1 is missing"),
+    ("09", "beta_vae_loss", """
+        def beta_vae_loss(logits, x, mu, logvar, beta):
+            nll = F.sum(F.softplus(logits) - x * logits, axis=1)
+            kl = 0.5 * F.sum(F.exp(logvar) + mu * mu - 1.0 - logvar, axis=1)
+            return F.mean(beta * nll + kl)
+        """, "β weighs the KL term, not the reconstruction"),
+    ("09", "beta_vae_loss", """
+        def beta_vae_loss(logits, x, mu, logvar, beta):
+            nll = F.mean(F.softplus(logits) - x * logits, axis=1)
+            kl = 0.5 * F.sum(F.exp(logvar) + mu * mu - 1.0 - logvar, axis=1)
+            return F.mean(nll + beta * kl)
+        """, "log p(x | z) sums over the pixels"),
+    ("09", "kl_per_unit", """
+        def kl_per_unit(mu, logvar):
+            return np.sum(0.5 * (mu ** 2 + np.exp(logvar) - 1.0 - logvar), axis=0)
+        """, "this sums over the rows"),
+    ("09", "active_units", """
+        def active_units(mu, threshold=1e-2):
+            return int(np.sum(np.abs(mu.mean(axis=0)) > threshold))
+        """, "its variance over the rows is large"),
+    ("09", "active_units", """
+        def active_units(mu, threshold=1e-2):
+            return int(np.sum(np.var(mu, axis=0) > 1e-2))
+        """, "use the threshold argument"),
 ]
 
 # Exercises whose reference solution calls another exercise's answer.
