@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
+import textwrap
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -112,8 +113,9 @@ def expect_close(what: str, got: Any, expected: Any, hint: str, atol: float = 1e
     worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), want.shape))
     n_off = int(np.sum(excess > 0))
     where = f"element {worst}" if want.ndim else "the value"
-    raise ExerciseFailure(f"{what}: {where} expected {want[worst]:.6g}, got {got_a[worst]:.6g} "
-                          f"({n_off} of {want.size} elements off). Hint: {hint}")
+    count = f" ({n_off} of {want.size} elements off)" if want.size > 1 else ""
+    raise ExerciseFailure(f"{what}: {where} expected {want[worst]:.6g}, got "
+                          f"{got_a[worst]:.6g}{count}. Hint: {hint}")
 
 
 def expect_dtype(what: str, got: Any, expected: Any, hint: str) -> None:
@@ -901,12 +903,15 @@ def _run(exercise: Exercise, module: ModuleType) -> Result:
         # A wrong answer may overflow or take log 0; the failure message says so, once.
         with np.errstate(all="ignore"):
             exercise.check(answer)
-    except NotImplementedError:
-        return Result(exercise.name, "NOT DONE")
     except ExerciseFailure as failure:
         return Result(exercise.name, "FAIL", str(failure))
-    except Exception as err:  # the student's code crashed: show where, as Python would
-        frame = traceback.extract_tb(err.__traceback__)[-1]
+    except Exception as err:  # the student's code raised
+        frames = traceback.extract_tb(err.__traceback__)
+        # The innermost line of the student's own file, else the innermost line of all.
+        theirs = [f for f in frames if Path(f.filename) == Path(str(module.__file__))]
+        frame = (theirs or frames)[-1]
+        if isinstance(err, NotImplementedError) and frame is frames[-1] and theirs:
+            return Result(exercise.name, "NOT DONE")  # the stub's own raise
         return Result(exercise.name, "FAIL",
                       f"raised {type(err).__name__}: {err} (at {Path(frame.filename).name}, "
                       f"line {frame.lineno}). Hint: read the docstring's shapes again.")
@@ -936,7 +941,8 @@ def format_report(number: str, path: Path | str, results: Sequence[Result]) -> s
     for r in results:
         lines.append(f"  {r.status:<8}  {r.name}")
         if r.message:
-            lines.append(f"            {r.message}")
+            lines.extend(textwrap.wrap(r.message, width=100, initial_indent=" " * 12,
+                                       subsequent_indent=" " * 12, break_long_words=False))
     passed = sum(r.status == "PASS" for r in results)
     lines.append(f"{passed} of {len(results)} exercises pass")
     return "\n".join(lines)

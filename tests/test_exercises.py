@@ -402,3 +402,39 @@ def test_main_exit_status_and_report(capsys):
 def test_exercise_files_are_found_from_elsewhere(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the checkout is found from the package, not the cwd
     assert exercise_file("00").parent == SOLUTIONS.parent
+
+
+def test_an_installed_package_finds_the_exercises_in_the_working_folder(tmp_path, monkeypatch):
+    from scratchnet import cli
+    monkeypatch.setattr(cli, "checkout_root", lambda: None)  # as when pip-installed
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no exercises/ folder found"):
+        exercise_file("03")
+    (tmp_path / "exercises").mkdir()
+    stub = tmp_path / "exercises" / "03_pca.py"
+    stub.write_text((SOLUTIONS.parent / "03_pca.py").read_text(encoding="utf-8"),
+                    encoding="utf-8")
+    assert exercise_file("03").resolve() == stub.resolve()
+    assert main(["03"]) == 1  # the copied stubs, graded from the working folder
+
+
+def test_not_done_means_the_students_own_raise(tmp_path, monkeypatch):
+    # A NotImplementedError from code the answer calls is a failure, not "not done".
+    (tmp_path / "helper_library.py").write_text(
+        "def unsupported():\n    raise NotImplementedError('this library lacks it')\n",
+        encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = tmp_path / "00_calls.py"
+    path.write_text(textwrap.dedent("""
+        import helper_library
+
+        def central_difference(f, x, eps=1e-3):
+            return helper_library.unsupported()
+
+        def newton_step(f, x):
+            raise NotImplementedError("exercise: newton_step")
+        """), encoding="utf-8")
+    results = _graded("00", path)
+    assert results["central_difference"].status == "FAIL"
+    assert "this library lacks it (at 00_calls.py, line 5)" in results["central_difference"].message
+    assert results["newton_step"].status == "NOT DONE"
