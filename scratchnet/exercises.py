@@ -101,7 +101,8 @@ def expect_close(what: str, got: Any, expected: Any, hint: str, atol: float = 1e
                               f"Hint: {hint}")
     if not np.all(np.isfinite(got_a)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(got_a))[0])
-        raise ExerciseFailure(f"{what}: element {bad} is {got_a[bad]} (expected "
+        where = f"element {bad}" if want.ndim else "the value"
+        raise ExerciseFailure(f"{what}: {where} is {got_a[bad]} (expected "
                               f"{want[bad]:.6g}). Hint: {hint}")
     excess = np.abs(got_a - want) - (atol + rtol * np.abs(want))
     if np.all(excess <= 0):
