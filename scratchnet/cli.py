@@ -6,6 +6,7 @@
     scratchnet lesson 03 [--quick]        run lessons/03_*.py (--quick: tiny data, few steps)
     scratchnet download mnist [--dest D]  fetch the full MNIST, checksum-verified
     scratchnet bench [--quick] [...]      run the benchmarks (a checkout's benchmarks/suite.py)
+    scratchnet check 00 [--file F]        grade exercises/00_*.py: PASS / FAIL / NOT DONE
     scratchnet --version | --help
 """
 
@@ -152,6 +153,13 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return subprocess.run(command, check=False).returncode
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    """Grade a lesson's exercises (scratchnet.exercises); 0 when every one passes."""
+    from scratchnet import exercises
+
+    return exercises.main([args.number] + ([] if args.file is None else ["--file", args.file]))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scratchnet",
@@ -206,6 +214,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     bench.add_argument("--no-sklearn", action="store_true", help="leave scikit-learn out")
     bench.set_defaults(func=_cmd_bench)
+
+    check = commands.add_parser(
+        "check", help="grade a lesson's exercises",
+        description="Grade the answers in exercises/NN_*.py (or --file) with gradcheck, "
+                    "closed forms and shapes: each exercise PASS, FAIL (with what was "
+                    "expected, what came, and a hint) or NOT DONE. Exit status 0 when every "
+                    "exercise passes, 1 otherwise, 2 for an unknown lesson or file.")
+    check.add_argument("number", metavar="NN", help="the lesson's number, e.g. 00")
+    check.add_argument("--file", metavar="PATH", default=None,
+                       help="the file to grade (default: exercises/NN_*.py of the checkout)")
+    check.set_defaults(func=_cmd_check)
     return parser
 
 

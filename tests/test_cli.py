@@ -242,3 +242,15 @@ def test_bench_runs_the_suite_with_its_options_and_returns_its_status(
                  "--json", "out.json", "--no-torch"]) == 4
     assert ("suite argv ['--quick', '--threads', '1', '--json', 'out.json', '--only', "
             "'autograd,memory', '--no-torch']") in capfd.readouterr().out
+
+
+def test_check_grades_the_stubs_as_not_done_and_the_solutions_as_passing(capsys):
+    root = Path(__file__).resolve().parents[1]
+    assert main(["check", "00"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("NOT DONE") == 3 and "0 of 3 exercises pass" in out
+    solutions = root / "exercises" / "solutions" / "00_autodiff.py"
+    assert main(["check", "00", "--file", str(solutions)]) == 0
+    assert "3 of 3 exercises pass" in capsys.readouterr().out
+    assert main(["check", "99"]) == 2
+    assert "scratchnet: error:" in capsys.readouterr().err
