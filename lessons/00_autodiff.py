@@ -694,7 +694,8 @@ print(f"saved {jacobian_figure}")
 # * Reverse mode pushes adjoints $\bar u = \partial\mathcal L/\partial u$ from the loss back
 #   to the inputs, one vector-Jacobian product per node. A value used twice adds up the
 #   gradients from both uses. One backward pass gives the whole gradient of a scalar loss.
-# * Hand derivation, finite differences and the engine agree to about $10^{-10}$ or better.
+# * Hand derivation, finite differences and the engine agree; the key numbers below say
+#   how closely.
 # * Backward passes are themselves differentiable (`create_graph=True`), so second
 #   derivatives come for free. Newton's method then doubles the correct digits each step,
 #   while gradient descent gains a fixed fraction of a digit per step.
@@ -705,3 +706,13 @@ print(f"saved {jacobian_figure}")
 print("Key numbers from this lesson:")
 for key, value in SUMMARY.items():
     print(f"  {key:<58} {value}")
+
+# %% [markdown]
+# ## Exercises
+#
+# `exercises/00_autodiff.py` holds three exercises: a `Softsign` Function with its
+# backward, checked to second order; `central_difference`, the gradient by finite
+# differences; and `newton_step`, one Newton step with both derivatives from `sn.grad`.
+# Fill them in and run `scratchnet check 00` (`--file my_copy.py` grades another file).
+# Each failure says which number is wrong, what was expected, and gives a hint.
+# Reference solutions are in `exercises/solutions/`.
