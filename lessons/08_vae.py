@@ -258,7 +258,21 @@ fig = viz.latent_manifold(lambda z: vae2.decode(sn.Tensor(z)).data, grid_size=15
 print("saved", viz.save_figure(fig, FIGURES / "latent_manifold.png"))
 with sn.no_grad():
     codes2, _ = vae2.encode(x_test)
-fig = viz.latent_scatter(codes2.data, y_test, title="posterior means of the test digits")
+fig = viz.latent_scatter(codes2.data, y_test,
+                         title="posterior means of the test digits: classes gather in\n"
+                               "regions, near the prior's N(0, I) circles")
+ax = fig.axes[0]
+ax.collections[0].set_sizes([14])  # larger markers: a thousand dots, not a grey blob
+# The prior's contours: radius r holds 1 - exp(-r^2 / 2) of N(0, I)'s mass in 2-D.
+for radius, style in ((1.0, "--"), (2.0, ":")):
+    mass = 1 - np.exp(-radius ** 2 / 2)
+    ax.add_patch(plt.Circle((0, 0), radius, fill=False, color="black", linestyle=style,
+                            linewidth=1.2, label=f"N(0, I): radius {radius:g} ({mass:.0%})"))
+reach = max(2.5, float(np.abs(codes2.data).max()) * 1.05)
+ax.set_aspect("equal", adjustable="box")  # keep the circles round at fixed limits
+ax.set(xlim=(-reach, reach), ylim=(-reach, reach),
+       xlabel="z₁ (posterior mean, prior units)", ylabel="z₂ (posterior mean, prior units)")
+ax.legend(loc="upper right", fontsize=8)
 print("saved", viz.save_figure(fig, FIGURES / "latent_scatter.png"))
 print(f"posterior means: mean {np.round(codes2.data.mean(axis=0), 2)}, "
       f"std {np.round(codes2.data.std(axis=0), 2)} (the prior: 0 and 1)")
