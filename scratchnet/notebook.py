@@ -40,9 +40,9 @@ def _require(module: str, caller: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as exc:
         raise NotebookError(
-            f"{caller}: needs {module!r}, which is not installed. Install the notebook "
-            f"extra of scratchnet: pip install \".[notebooks]\" from the checkout's root "
-            f"(or: pip install jupytext nbclient ipykernel)") from exc
+            f"{caller}: needs {module!r}, which is not installed. Install scratchnet's "
+            f"notebooks extra, in the checkout's root folder: pip install -e \".[notebooks]\""
+            ) from exc
 
 
 def _find_lesson(number: str | int, caller: str) -> Path:

@@ -108,6 +108,8 @@ def test_bad_arguments_are_refused_before_anything_is_written(tmp_path: Path) ->
 
 
 def test_the_default_folder_is_notebooks_under_the_working_directory(tmp_path, monkeypatch):
+    # Outside a git checkout find_lessons_dir would look in the working directory only.
+    monkeypatch.setattr(notebooks, "find_lessons_dir", lambda: ROOT / "lessons")
     monkeypatch.chdir(tmp_path)
     path = write_lesson_notebook("03")
     assert path == Path("notebooks") / f"{LESSONS[3].stem}.ipynb" and path.is_file()
@@ -119,7 +121,7 @@ def test_a_missing_extra_names_it(monkeypatch) -> None:
         lesson_notebook(0)
     message = str(info.value)
     assert message.startswith("lesson_notebook: needs 'jupytext'")
-    assert 'pip install ".[notebooks]"' in message
+    assert message.endswith('pip install -e ".[notebooks]"')
 
 
 def _executed(path: Path) -> tuple[object, str]:
