@@ -155,7 +155,7 @@ fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
 for name, history in histories.items():
     ax_loss.plot(range(1, history.epochs + 1), history["loss"], label=name)
     ax_acc.plot(range(1, history.epochs + 1), history["val_accuracy"], label=name)
-ax_loss.set(xlabel="epoch", ylabel="training cross-entropy", yscale="log",
+ax_loss.set(xlabel="epoch", ylabel="training cross-entropy (nats)", yscale="log",
             title="Training loss by initialiser")
 ax_acc.set(xlabel="epoch", ylabel="test accuracy", ylim=(0, 1),
            title="Test accuracy by initialiser")

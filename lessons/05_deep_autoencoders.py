@@ -203,7 +203,7 @@ print("saved", viz.save_figure(fig, FIGURES / "two_number_codes.png"))
 
 fig = viz.plot_history(deep_histories[8], keys=["loss", "val_loss"],
                        title="deep autoencoder, k=8: training and test loss")
-fig.axes[0].set_ylabel("binary cross-entropy per pixel")
+fig.axes[0].set_ylabel("binary cross-entropy per pixel (nats)")
 print("saved", viz.save_figure(fig, FIGURES / "deep_k8_training_curve.png"))
 
 # %% [markdown]

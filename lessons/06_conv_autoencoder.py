@@ -201,7 +201,7 @@ fig, ax = plt.subplots(figsize=(7, 4.2))
 for name, history in histories.items():
     ax.plot(range(1, history.epochs + 1), history["val_loss"], marker="o", markersize=3,
             label=name)
-ax.set(xlabel="epoch", ylabel="test binary cross-entropy per pixel", yscale="log",
+ax.set(xlabel="epoch", ylabel="test binary cross-entropy per pixel (nats)", yscale="log",
        title="Test loss while training")
 ax.grid(True, alpha=0.3)
 ax.legend(fontsize=9)
