@@ -354,6 +354,7 @@ def plot_monitor(history: Mapping[str, Sequence[float]], title: str | None = Non
         ax.plot(epochs, history["d_fake"], color="tab:red", marker="o", markersize=3,
                 label="D(G(z)), fake")
         ax.axhline(0.5, color="grey", linestyle=":", label="0.5: D cannot tell")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set(xlabel="epoch", ylabel="mean D output (probability)", ylim=(-0.03, 1.03),
                title="discriminator's verdicts: D(x) → 1 with D(G(z)) → 0\n"
                      "means D has won and G gets no useful gradient")
@@ -371,6 +372,7 @@ def plot_monitor(history: Mapping[str, Sequence[float]], title: str | None = Non
                title="KL per latent unit (one line each): units at 0 carry\nno information; "
                      "all at 0 is posterior collapse")
         ax.title.set_fontsize(9)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if PREFIX + "active_units" in history:
             active = history[PREFIX + "active_units"][-1]
             ax.text(0.98, 0.95, f"active units at the end: {active:.0f} of {len(kl_keys)}",

@@ -1,5 +1,8 @@
 """Instruments for training: Module.register_full_backward_hook and monitor.TrainingMonitor."""
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -187,3 +190,14 @@ def test_plot_monitor_saves_a_figure_headless(tmp_path):
     assert path.stat().st_size > 10_000
     with pytest.raises(ValueError, match="plot_monitor: the history holds nothing"):
         plot_monitor({"loss": [1.0]})
+
+
+def test_the_troubleshooting_figures_script_runs_in_quick_mode(tmp_path):
+    script = Path(__file__).parents[1] / "docs" / "make_troubleshooting_figures.py"
+    spec = importlib.util.spec_from_file_location("make_troubleshooting_figures", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    saved = module.main(tmp_path, quick=True)
+    assert sorted(p.name for p in saved) == sorted(p.name for p in tmp_path.iterdir())
+    assert {p.name for p in saved} >= {"gan_healthy_monitor.png", "gan_d_wins_monitor.png"}
+    assert all(p.stat().st_size > 10_000 for p in saved)
