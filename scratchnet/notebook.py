@@ -103,9 +103,10 @@ def _this_interpreters_kernel() -> type:
     return ThisInterpreter
 
 
-def _execute(notebook: Any, folder: Path, quick: bool, timeout: float | None,
-             progress: bool, name: str) -> None:
-    """Run every cell of ``notebook`` in a fresh kernel whose working directory is ``folder``.
+def _execute(notebook: Any, lesson: Path, folder: Path, quick: bool, timeout: float | None,
+             progress: bool) -> None:
+    """Run every cell of ``notebook`` (made from ``lesson``) in a fresh kernel whose working
+    directory is ``folder``.
 
     The outputs are stored in ``notebook``; on a failing cell they are kept up to that cell
     and :class:`NotebookError` says which cell failed.
@@ -120,7 +121,7 @@ def _execute(notebook: Any, folder: Path, quick: bool, timeout: float | None,
     # A headless MPLBACKEND (Agg, as in CI) would stop the kernel from choosing its inline
     # backend, and the notebook would show no figures.
     env.pop("MPLBACKEND", None)
-    checkout = find_lessons_dir().parent
+    name, checkout = lesson.stem, lesson.parent.parent
     env["PYTHONPATH"] = os.pathsep.join(  # the lesson imports this checkout, installed or not
         p for p in (str(checkout), env.get("PYTHONPATH")) if p)
     code_cells = sum(cell.cell_type == "code" for cell in notebook.cells)
@@ -146,8 +147,12 @@ def _execute(notebook: Any, folder: Path, quick: bool, timeout: float | None,
                             f"notebook keeps the outputs up to the failing cell.\n{exc}"
                             ) from exc
     except nbclient.exceptions.CellTimeoutError as exc:
-        raise NotebookError(f"write_lesson_notebook: a cell of {name} ran longer than "
-                            f"{timeout} s: {exc}") from exc
+        raise NotebookError(f"write_lesson_notebook: a cell of {name} ran longer than the "
+                            f"timeout of {timeout} s; the notebook keeps the outputs up to "
+                            f"that cell.\n{exc}") from exc
+    except nbclient.exceptions.DeadKernelError as exc:
+        raise NotebookError(f"write_lesson_notebook: the kernel running {name} died (out of "
+                            f"memory, or a crash in native code): {exc}") from exc
 
 
 def write_lesson_notebook(number: str | int, out: str | os.PathLike[str] | None = None,
@@ -174,17 +179,16 @@ def write_lesson_notebook(number: str | int, out: str | os.PathLike[str] | None 
     nbformat = _require("nbformat", "write_lesson_notebook")
     lesson = _find_lesson(number, "write_lesson_notebook")
     notebook = _convert(lesson, "write_lesson_notebook")
-    name = lesson.stem
     folder = Path(DEFAULT_OUT if out is None else out)
     if folder.exists() and not folder.is_dir():
         raise NotebookError(f"write_lesson_notebook: out must be a folder, got the file "
                             f"{str(folder)!r}")
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.ipynb"
+    path = folder / f"{lesson.stem}.ipynb"
     failure = None
     if execute:
         try:
-            _execute(notebook, folder.resolve(), quick, timeout, progress, name)
+            _execute(notebook, lesson, folder.resolve(), quick, timeout, progress)
         except NotebookError as exc:
             failure = exc
     nbformat.write(notebook, path)

@@ -192,3 +192,16 @@ def test_a_failing_cell_is_reported_and_the_notebook_keeps_what_ran(tmp_path, mo
     assert quick == "None" and "inline" in backend and Path(cwd) == out.resolve()
     outputs = [[o.output_type for o in c.outputs] for c in notebook.cells if c.cell_type == "code"]
     assert outputs == [["stream"], ["error"], []]
+
+
+def test_a_cell_over_the_timeout_is_stopped_and_reported(tmp_path, monkeypatch) -> None:
+    lessons = tmp_path / "checkout" / "lessons"
+    lessons.mkdir(parents=True)
+    (lessons / "00_slow.py").write_text(
+        "# %%\nprint('first')\n\n# %%\nimport time\ntime.sleep(60)\n", encoding="utf-8")
+    monkeypatch.setattr(notebooks, "find_lessons_dir", lambda: lessons)
+    with pytest.raises(NotebookError, match="a cell of 00_slow ran longer than the timeout of 2 s"):
+        write_lesson_notebook(0, out=tmp_path / "out", execute=True, timeout=2)
+    notebook, text = _executed(tmp_path / "out" / "00_slow.ipynb")
+    assert text == "first\n"
+    assert [out.get("ename") for out in notebook.cells[1].outputs] == ["KeyboardInterrupt"]
