@@ -157,7 +157,8 @@ def _execute(notebook: Any, lesson: Path, folder: Path, quick: bool, timeout: fl
 
 def write_lesson_notebook(number: str | int, out: str | os.PathLike[str] | None = None,
                           execute: bool = False, quick: bool = False,
-                          timeout: float | None = None, progress: bool = False) -> Path:
+                          timeout: float | None = None, progress: bool = False,
+                          overwrite: bool = False) -> Path:
     """Write lesson ``number`` as ``<out>/NN_topic.ipynb``; with ``execute``, run it first.
 
     ``out`` is a folder, created if missing (default :data:`DEFAULT_OUT`, ``notebooks/``
@@ -165,7 +166,8 @@ def write_lesson_notebook(number: str | int, out: str | os.PathLike[str] | None 
     as its working directory, as Jupyter would run it, so its figures are saved under
     ``out/figures/NN_topic/``; ``quick`` runs the lesson's quick mode (tiny data, few steps:
     ``SCRATCHNET_QUICK=1``). ``timeout`` bounds each cell, in seconds (``None``: no bound);
-    ``progress`` reports each code cell on stderr as it starts.
+    ``progress`` reports each code cell on stderr as it starts. An existing notebook of the
+    same name is replaced only with ``overwrite``: it may hold a student's notes and outputs.
 
     If a cell fails, the notebook is still written, with the outputs up to and including
     the failing cell, and :class:`NotebookError` is raised. Returns the path written.
@@ -185,6 +187,10 @@ def write_lesson_notebook(number: str | int, out: str | os.PathLike[str] | None 
                             f"{str(folder)!r}")
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{lesson.stem}.ipynb"
+    if path.exists() and not overwrite:
+        raise NotebookError(f"write_lesson_notebook: {path} already exists, and it may hold "
+                            f"your notes and outputs; pass overwrite=True (scratchnet "
+                            f"notebook --force) to replace it, or choose another folder")
     failure = None
     if execute:
         try:

@@ -115,6 +115,16 @@ def test_the_default_folder_is_notebooks_under_the_working_directory(tmp_path, m
     assert path == Path("notebooks") / f"{LESSONS[3].stem}.ipynb" and path.is_file()
 
 
+def test_an_existing_notebook_is_replaced_only_when_asked(tmp_path: Path) -> None:
+    path = write_lesson_notebook(0, out=tmp_path)
+    path.write_text("a student's notes", encoding="utf-8")
+    with pytest.raises(NotebookError, match=r"already exists.*overwrite=True"):
+        write_lesson_notebook(0, out=tmp_path)
+    assert path.read_text(encoding="utf-8") == "a student's notes"
+    assert write_lesson_notebook(0, out=tmp_path, overwrite=True) == path
+    assert nbformat.read(path, as_version=4).cells[0].cell_type == "markdown"
+
+
 def test_a_missing_extra_names_it(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "jupytext", None)  # import jupytext now fails
     with pytest.raises(NotebookError) as info:
