@@ -308,16 +308,19 @@ def plot_monitor(history: Mapping[str, Sequence[float]], title: str | None = Non
     discriminator, encoder, ...), darker deeper in. Returns the Figure.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
 
     if not isinstance(history, Mapping):
         raise TypeError(f"plot_monitor: expected the History that fit returned, got "
                         f"{type(history).__name__}")
     series: dict[str, dict[str, list[float]]] = {}
+    order: dict[str, None] = {}  # the layers in the order the monitor recorded them
     for key in history:
         parts = key[len(PREFIX):].rsplit("/", 1) if key.startswith(PREFIX) else []
         if len(parts) == 2 and parts[0] != "kl":
             series.setdefault(parts[1], {})[parts[0]] = list(history[key])
+            order[parts[0]] = None
     if not series:
         raise ValueError("plot_monitor: the history holds nothing a TrainingMonitor recorded "
                          "(no 'monitor/<layer>/...' names); pass callbacks=[TrainingMonitor()] "
@@ -330,7 +333,7 @@ def plot_monitor(history: Mapping[str, Sequence[float]], title: str | None = Non
     ncol = 2 if n > 1 else 1
     nrow = math.ceil(n / ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(6.2 * ncol, 3.4 * nrow), squeeze=False)
-    layers = list(dict.fromkeys(layer for per in series.values() for layer in per))
+    layers = list(order)
     colours = _layer_colours(layers)
     flat = list(axes.ravel())
     for ax, (quantity, ylabel, log, panel_title) in zip(flat, panels, strict=False):
@@ -379,8 +382,11 @@ def plot_monitor(history: Mapping[str, Sequence[float]], title: str | None = Non
                     transform=ax.transAxes, ha="right", va="top", fontsize=8)
     for ax in flat[used:]:
         ax.set_visible(False)
-    if flat and len(layers) <= 12:
-        flat[0].legend(fontsize=7, title="layer", title_fontsize=7)
+    if flat and len(layers) <= 16:
+        # Every layer, including activation modules that appear in the activation panels only.
+        handles = [Line2D([], [], color=colours[layer], marker="o", markersize=3, label=layer)
+                   for layer in layers]
+        flat[0].legend(handles=handles, fontsize=7, title="layer", title_fontsize=7)
     fig.suptitle(title or "training monitor: one line per layer, coloured by part of the model",
                  fontsize=11)
     fig.tight_layout()
