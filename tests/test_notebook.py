@@ -161,7 +161,7 @@ def _run_in_kernel(lesson: Path, tmp_path: Path, monkeypatch) -> None:
     assert not errors, f"{lesson.name}: {errors[0]}"
     assert text.strip(), f"{lesson.name} printed nothing"
     # Figures went beside the notebook (the kernel's working directory), nowhere else.
-    figures = sorted((out / "figures" / lesson.stem).glob("*.png"))
+    figures = sorted((out / "figures" / lesson.stem).rglob("*.png"))
     assert figures, f"{lesson.name} saved no figure into {out / 'figures' / lesson.stem}"
     assert str(out / "figures" / lesson.stem) in text
 
