@@ -2,9 +2,9 @@
 
 * Every lesson converts: the notebook's cells are the script's cells, in order, with the
   same code and the same markdown, and jupytext writes the notebook back as the very script.
-* Lesson 00 runs to the end in quick mode in a real Jupyter kernel (a few seconds), with
-  its figures in a temporary folder; the other lessons do the same in ``slow`` tests
-  (``pytest -m slow tests/test_notebook.py``: minutes).
+* Lessons 00 and 04 run to the end in quick mode in a real Jupyter kernel (seconds each),
+  with their figures in a temporary folder; the other lessons do the same in ``slow`` tests
+  (``pytest -m slow tests/test_notebook.py``: about a minute and a half on 2 cores).
 * The errors: an unknown lesson, a missing extra, a failing cell.
 
 The cells are read from the script here with a few lines of plain Python, independently of
@@ -166,14 +166,18 @@ def _run_in_kernel(lesson: Path, tmp_path: Path, monkeypatch) -> None:
     assert str(out / "figures" / lesson.stem) in text
 
 
-def test_lesson_00_runs_to_the_end_in_a_jupyter_kernel(tmp_path, monkeypatch) -> None:
-    _run_in_kernel(LESSONS[0], tmp_path, monkeypatch)
-    _, text = _executed(tmp_path / "notebooks" / f"{LESSONS[0].stem}.ipynb")
-    assert "quick mode: True" in text  # the kernel saw SCRATCHNET_QUICK=1
+# Lesson 00 and the flagship, lesson 04, take a few seconds each in quick mode.
+IN_SUITE = [p for p in LESSONS if p.name[:2] in ("00", "04")]
+SLOW = [p for p in LESSONS if p not in IN_SUITE]
+
+
+@pytest.mark.parametrize("lesson", IN_SUITE, ids=[p.stem for p in IN_SUITE])
+def test_a_lesson_runs_to_the_end_in_a_jupyter_kernel(lesson, tmp_path, monkeypatch) -> None:
+    _run_in_kernel(lesson, tmp_path, monkeypatch)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lesson", LESSONS[1:], ids=[p.stem for p in LESSONS[1:]])
+@pytest.mark.parametrize("lesson", SLOW, ids=[p.stem for p in SLOW])
 def test_every_other_lesson_runs_to_the_end_in_a_jupyter_kernel(lesson, tmp_path, monkeypatch):
     _run_in_kernel(lesson, tmp_path, monkeypatch)
 
@@ -190,16 +194,16 @@ def test_a_failing_cell_is_reported_and_the_notebook_keeps_what_ran(tmp_path, mo
         "# %%\nprint('never reached')\n", encoding="utf-8")
     monkeypatch.setattr(notebooks, "find_lessons_dir", lambda: lessons)
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("SCRATCHNET_QUICK", "1")  # a full run must not inherit quick mode
+    monkeypatch.delenv("SCRATCHNET_QUICK", raising=False)
     out = tmp_path / "out"
     with pytest.raises(NotebookError) as info:
-        write_lesson_notebook(0, out=out, execute=True, timeout=KERNEL_TIMEOUT_S)
+        write_lesson_notebook(0, out=out, execute=True, quick=True, timeout=KERNEL_TIMEOUT_S)
     message = str(info.value)
     assert "00_broken failed while executing" in message and "cell two fails" in message
     assert str(out / "00_broken.ipynb") in message
     notebook, text = _executed(out / "00_broken.ipynb")
     quick, backend, cwd = text.split()
-    assert quick == "None" and "inline" in backend and Path(cwd) == out.resolve()
+    assert quick == "1" and "inline" in backend and Path(cwd) == out.resolve()
     outputs = [[o.output_type for o in c.outputs] for c in notebook.cells if c.cell_type == "code"]
     assert outputs == [["stream"], ["error"], []]
 
@@ -208,10 +212,12 @@ def test_a_cell_over_the_timeout_is_stopped_and_reported(tmp_path, monkeypatch) 
     lessons = tmp_path / "checkout" / "lessons"
     lessons.mkdir(parents=True)
     (lessons / "00_slow.py").write_text(
-        "# %%\nprint('first')\n\n# %%\nimport time\ntime.sleep(60)\n", encoding="utf-8")
+        "# %%\nimport os\nprint(os.environ.get('SCRATCHNET_QUICK'))\n\n"
+        "# %%\nimport time\ntime.sleep(60)\n", encoding="utf-8")
     monkeypatch.setattr(notebooks, "find_lessons_dir", lambda: lessons)
+    monkeypatch.setenv("SCRATCHNET_QUICK", "1")  # a full run must not inherit quick mode
     with pytest.raises(NotebookError, match="a cell of 00_slow ran longer than the timeout of 2 s"):
         write_lesson_notebook(0, out=tmp_path / "out", execute=True, timeout=2)
     notebook, text = _executed(tmp_path / "out" / "00_slow.ipynb")
-    assert text == "first\n"
+    assert text == "None\n"
     assert [out.get("ename") for out in notebook.cells[1].outputs] == ["KeyboardInterrupt"]
