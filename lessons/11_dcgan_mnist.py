@@ -466,8 +466,8 @@ MONITOR_EPOCHS = 2 if QUICK else 20
 
 def monitored_gan(failing: bool) -> sn.train.History:
     """A small GAN on the ring; ``failing`` provokes a discriminator that wins."""
-    gan = models.GAN(models.mlp_generator(2, 2, hidden=(64, 64)),
-                     models.mlp_discriminator(2, hidden=(64, 64)), latent_dim=2,
+    gan = models.GAN(models.mlp_generator(2, 2, hidden=(64, 64), rng=1),
+                     models.mlp_discriminator(2, hidden=(64, 64), rng=2), latent_dim=2,
                      loss="minimax" if failing else "non_saturating",
                      d_steps=5 if failing else 1, rng=0)
     optimizers = gan.configure_optimizers(lr=1e-3, d_lr=1e-2 if failing else 1e-3)

@@ -201,3 +201,13 @@ def test_the_troubleshooting_figures_script_runs_in_quick_mode(tmp_path):
     assert sorted(p.name for p in saved) == sorted(p.name for p in tmp_path.iterdir())
     assert {p.name for p in saved} >= {"gan_healthy_monitor.png", "gan_d_wins_monitor.png"}
     assert all(p.stat().st_size > 10_000 for p in saved)
+
+
+def test_training_monitor_refuses_settings_out_of_range():
+    with pytest.raises(ValueError, match="TrainingMonitor: saturation must be"):
+        TrainingMonitor(saturation=0.7)
+    with pytest.raises(ValueError, match="TrainingMonitor: active_threshold must be"):
+        TrainingMonitor(active_threshold=-1.0)
+    with pytest.raises(TypeError, match="plot_monitor: expected the History that fit "
+                                        "returned, got list"):
+        plot_monitor([1.0])
