@@ -64,14 +64,14 @@ import scratchnet as sn
 import scratchnet.functional as F
 from scratchnet import viz
 from scratchnet.autograd import iter_functions
-from scratchnet.lesson import figure_dir, quick_mode
+from scratchnet.lesson import KeyNumbers, figure_dir, quick_mode
 
 QUICK = quick_mode()  # `--quick` or SCRATCHNET_QUICK=1: smaller sizes, fewer steps
 # Work in float64 throughout, so that the digits we compare are exact up to ~1e-16
 # (scratchnet's default is float32, which is what the models train in).
 sn.set_default_dtype(np.float64)
 FIGURES = figure_dir("00_autodiff")
-SUMMARY: dict[str, str] = {}  # the key numbers, printed again at the end
+SUMMARY = KeyNumbers("Key numbers from this lesson:")  # printed again at the end
 print(f"quick mode: {QUICK}; figures are saved to {FIGURES}")
 
 # %% [markdown]
@@ -703,9 +703,7 @@ print(f"saved {jacobian_figure}")
 #   softmax check vacuous. `sn.gradcheck` uses one-hot or random ones and catches the bug.
 
 # %%
-print("Key numbers from this lesson:")
-for key, value in SUMMARY.items():
-    print(f"  {key:<58} {value}")
+SUMMARY.show(QUICK)
 
 # %% [markdown]
 # ## Exercises

@@ -172,7 +172,7 @@ def test_plot_history_one_line_per_key_from_epoch_1() -> None:
     loss, val_loss, kl = lines
     assert val_loss.get_color() == loss.get_color() != kl.get_color()
     assert val_loss.get_linestyle() == "--" and loss.get_linestyle() == "-"
-    assert fig.axes[0].get_xlabel() == "epoch" and fig.axes[0].get_ylabel() == "value"
+    assert fig.axes[0].get_xlabel() == "epoch" and fig.axes[0].get_ylabel() == "loss, kl"
 
 
 def test_plot_history_draws_the_history_that_fit_returns() -> None:
@@ -182,9 +182,14 @@ def test_plot_history_draws_the_history_that_fit_returns() -> None:
                            sn.optim.SGD(model.parameters(), lr=0.1),
                            sn.datasets.DataLoader(x, batch_size=8, rng=0), epochs=3,
                            progress=False)
-    lines = viz.plot_history(history).axes[0].get_lines()
-    assert [line.get_label() for line in lines] == ["loss", "lr"]
-    np.testing.assert_array_equal(lines[0].get_ydata(), history["loss"])
+    fig = viz.plot_history(history)
+    loss_ax, rate_ax = fig.axes  # the learning rate on its own axis, not flat at 0 by the loss
+    assert [line.get_label() for line in loss_ax.get_lines()] == ["loss"]
+    assert [line.get_label() for line in rate_ax.get_lines()] == ["lr"]
+    np.testing.assert_array_equal(loss_ax.get_lines()[0].get_ydata(), history["loss"])
+    np.testing.assert_array_equal(rate_ax.get_lines()[0].get_ydata(), history["lr"])
+    assert (loss_ax.get_ylabel(), rate_ax.get_ylabel()) == ("loss", "learning rate")
+    assert [t.get_text() for t in loss_ax.get_legend().get_texts()] == ["loss", "lr"]
 
 
 def test_plot_history_keys_log_scale_title_and_ylabel() -> None:
@@ -196,7 +201,9 @@ def test_plot_history_keys_log_scale_title_and_ylabel() -> None:
     np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), [2.0, 1.0, 0.5])
     assert ax.get_yscale() == "log" and ax.get_title() == "t"
     assert ax.get_ylabel() == "loss (nats)"
-    assert len(viz.plot_history(history, keys="lr").axes[0].get_lines()) == 1
+    rate_only = viz.plot_history(history, keys="lr")
+    assert len(rate_only.axes) == 1 and len(rate_only.axes[0].get_lines()) == 1
+    assert rate_only.axes[0].get_ylabel() == "learning rate"
 
 
 def test_plot_history_compares_runs_with_one_colour_per_run_and_one_style_per_key() -> None:
