@@ -63,7 +63,7 @@ from scratchnet.nn.activations import LeakyReLU, ReLU, Sigmoid, Tanh
 from scratchnet.nn.module import Module, Parameter
 from scratchnet.train import Callback, History
 
-__all__ = ["TrainingMonitor", "plot_monitor"]
+__all__ = ["TrainingMonitor", "activation_stats", "monitored_layers", "plot_monitor"]
 
 PREFIX = "monitor/"
 _ACTIVATIONS = (ReLU, LeakyReLU, Sigmoid, Tanh)

@@ -162,6 +162,12 @@ def test_a_vae_gets_its_kl_per_unit_and_active_units():
     np.testing.assert_allclose(kl, vae.kl_per_unit(x[20:]), rtol=1e-6)
     assert history["monitor/active_units"][-1] == sum(k > 0.01 for k in kl)
     assert any(k.startswith("monitor/encoder.") and k.endswith("/grad_norm") for k in history)
+    fixed = TrainingMonitor(data=x[:10])  # a batch of one's own instead of the last one seen
+    history = sn.train.fit(vae, lambda m, a: m.loss(a), optim.Adam(vae.parameters()),
+                           DataLoader(x, batch_size=20, shuffle=False), epochs=1,
+                           callbacks=[fixed], progress=False)
+    np.testing.assert_allclose([history[f"monitor/kl/{u}"][-1] for u in range(3)],
+                               vae.kl_per_unit(x[:10]), rtol=1e-6)
 
 
 def test_a_gan_is_monitored_for_both_players_and_the_hooks_go_away():
