@@ -194,3 +194,13 @@ for name, history in histories.items():
     print(f"  {name:>22}: {history['val_accuracy'][-1]:.1%}   (at step 0: "
           f"{start['saturated']:.0%} saturated, mean slope {start['mean slope']:.2f}, "
           f"|grad W1|/|W1| {start['|grad W1|/|W1|']:.3f})")
+
+# %% [markdown]
+# ## Exercises
+#
+# `exercises/01_mlp_and_initialisation.py` holds three exercises: two initialisers,
+# `glorot_uniform` and `he_normal` (with the signature `nn.Dense(init=...)` takes), and
+# `dense_backward`, a dense layer's three gradients by hand. Fill them in and run
+# `scratchnet check 01` (`--file my_copy.py` grades another file). Each failure says which
+# number is wrong, what was expected, and gives a hint. Reference solutions are in
+# `exercises/solutions/`.

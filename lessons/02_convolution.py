@@ -746,3 +746,12 @@ if not QUICK:
 
 # %%
 SUMMARY.show(QUICK)
+
+# %% [markdown]
+# ## Exercises
+#
+# `exercises/02_convolution.py` holds three exercises: `conv_output_size`,
+# `cross_correlate2d` (a valid cross-correlation with loops or slices) and `max_pool2d`.
+# Fill them in and run `scratchnet check 02` (`--file my_copy.py` grades another file). Each
+# failure says which number is wrong, what was expected, and gives a hint. Reference
+# solutions are in `exercises/solutions/`.

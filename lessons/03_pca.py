@@ -295,3 +295,12 @@ print(f"  nearest-class-mean accuracy: 2-D PCA code {accuracy_2d:.1%}, "
 print(f"  circle, 1-D code: PCA MSE {pca_circle_mse:.4f}, nonlinear AE MSE {ae_circle_mse:.4f} "
       f"({badly_rebuilt:.1%} of points near the cut rebuilt badly)")
 print(f"  lesson time {time.perf_counter() - STARTED:.1f} s")
+
+# %% [markdown]
+# ## Exercises
+#
+# `exercises/03_pca.py` holds three exercises: `pca_fit` (the mean and the top-k
+# directions), `pca_reconstruct` and `explained_variance_ratio`. Fill them in and run
+# `scratchnet check 03` (`--file my_copy.py` grades another file). Each failure says which
+# number is wrong, what was expected, and gives a hint. Reference solutions are in
+# `exercises/solutions/`.

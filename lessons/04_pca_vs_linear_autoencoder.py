@@ -421,3 +421,12 @@ training = sum(r["seconds"] for row in results.values() for r in (row["linear AE
 print(f"  training time {training:.1f} s, lesson time {time.perf_counter() - STARTED:.1f} s; "
       f"load average {LOAD_AT_START:.2f} at start, {os.getloadavg()[0]:.2f} at end "
       f"({os.cpu_count()} CPUs)")
+
+# %% [markdown]
+# ## Exercises
+#
+# `exercises/04_pca_vs_linear_autoencoder.py` holds two exercises: `largest_principal_angle`
+# between two spans, and `directions_from_decoder`, the principal directions recovered from
+# a linear decoder's weights (section 4). Fill them in and run `scratchnet check 04`
+# (`--file my_copy.py` grades another file). Each failure says which number is wrong, what
+# was expected, and gives a hint. Reference solutions are in `exercises/solutions/`.

@@ -399,3 +399,12 @@ print("saved", viz.save_figure(fig, FIGURES / "sparse_decoder_rows.png"))
 
 # %%
 SUMMARY.show(QUICK)
+
+# %% [markdown]
+# ## Exercises
+#
+# `exercises/05_deep_autoencoders.py` holds two exercises: `sparsity_penalty` (the KL
+# sparsity term of section 3) and `bce_with_logits`, a cross-entropy that stays finite at
+# any logit. Fill them in and run `scratchnet check 05` (`--file my_copy.py` grades another
+# file). Each failure says which number is wrong, what was expected, and gives a hint.
+# Reference solutions are in `exercises/solutions/`.

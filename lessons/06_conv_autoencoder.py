@@ -288,3 +288,12 @@ print("saved", viz.save_figure(fig, FIGURES / "encoder_feature_maps.png"))
 
 # %%
 SUMMARY.show(QUICK)
+
+# %% [markdown]
+# ## Exercises
+#
+# `exercises/06_conv_autoencoder.py` holds two exercises: `conv_params` (the parameter count
+# used in section 1) and `conv_transpose_output_size`. Fill them in and run `scratchnet
+# check 06` (`--file my_copy.py` grades another file). Each failure says which number is
+# wrong, what was expected, and gives a hint. Reference solutions are in
+# `exercises/solutions/`.

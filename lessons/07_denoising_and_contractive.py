@@ -411,3 +411,12 @@ print("saved", viz.save_figure(fig, FIGURES / "jacobian_spectrum.png"))
 
 # %%
 SUMMARY.show(QUICK)
+
+# %% [markdown]
+# ## Exercises
+#
+# `exercises/07_denoising_and_contractive.py` holds three exercises: `gaussian_corrupt`,
+# `denoising_loss` (which target?) and `contractive_penalty`, by hand for a sigmoid encoder,
+# graded against the autodiff Jacobian. Fill them in and run `scratchnet check 07` (`--file
+# my_copy.py` grades another file). Each failure says which number is wrong, what was
+# expected, and gives a hint. Reference solutions are in `exercises/solutions/`.

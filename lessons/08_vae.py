@@ -357,3 +357,12 @@ print("saved", viz.save_figure(fig, FIGURES / "active_units_while_training.png")
 
 # %%
 SUMMARY.show(QUICK)
+
+# %% [markdown]
+# ## Exercises
+#
+# `exercises/08_vae.py` holds three exercises: `reparameterise`, `kl_to_standard_normal` and
+# `kl_diag_gaussians`, the KL of two diagonal Gaussians. Fill them in and run `scratchnet
+# check 08` (`--file my_copy.py` grades another file). Each failure says which number is
+# wrong, what was expected, and gives a hint. Reference solutions are in
+# `exercises/solutions/`.

@@ -335,3 +335,11 @@ print("the best model's largest per-factor gaps: " + ", ".join(
 
 # %%
 SUMMARY.show(QUICK)
+
+# %% [markdown]
+# ## Exercises
+#
+# `exercises/09_beta_vae.py` holds three exercises: `beta_vae_loss`, `kl_per_unit` and
+# `active_units`. Fill them in and run `scratchnet check 09` (`--file my_copy.py` grades
+# another file). Each failure says which number is wrong, what was expected, and gives a
+# hint. Reference solutions are in `exercises/solutions/`.
