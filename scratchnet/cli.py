@@ -7,6 +7,8 @@
     scratchnet download mnist [--dest D]  fetch the full MNIST, checksum-verified
     scratchnet bench [--quick] [...]      run the benchmarks (a checkout's benchmarks/suite.py)
     scratchnet check 00 [--file F]        grade exercises/00_*.py: PASS / FAIL / NOT DONE
+    scratchnet notebook 04 [--out D] [--execute [--quick]] [--force]
+                                          lessons/04_*.py as a Jupyter notebook
     scratchnet --version | --help
 """
 
@@ -153,6 +155,22 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return subprocess.run(command, check=False).returncode
 
 
+def _cmd_notebook(args: argparse.Namespace) -> int:
+    """Write lesson NN as a notebook (run first with --execute); print where it went."""
+    from scratchnet.notebook import NotebookError, write_lesson_notebook
+
+    if args.quick and not args.execute:
+        raise CLIError("--quick only changes how --execute runs the notebook: "
+                       "give both, or neither", status=2)
+    try:
+        path = write_lesson_notebook(args.number, out=args.out, execute=args.execute,
+                                     quick=args.quick, progress=True, overwrite=args.force)
+    except NotebookError as exc:
+        raise CLIError(str(exc)) from exc
+    print(f"wrote {path}")
+    return 0
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     """Grade a lesson's exercises (scratchnet.exercises); 0 when every one passes."""
     from scratchnet import exercises
@@ -182,6 +200,25 @@ def build_parser() -> argparse.ArgumentParser:
     lesson.add_argument("--quick", action="store_true",
                         help="tiny data and few steps (seconds instead of minutes)")
     lesson.set_defaults(func=_cmd_lesson)
+
+    notebook = commands.add_parser(
+        "notebook", help="write a lesson as a Jupyter notebook (.ipynb)",
+        description="Write lessons/NN_topic.py as NN_topic.ipynb: a markdown cell for each "
+                    "'# %% [markdown]' cell, a code cell for each '# %%' cell. With --execute, "
+                    "run it first in a fresh Jupyter kernel whose working directory is the "
+                    "output folder, keeping every output. Needs the notebooks extra: "
+                    "pip install -e \".[notebooks]\".")
+    notebook.add_argument("number", metavar="NN", help="the lesson's number, e.g. 04")
+    notebook.add_argument("--out", metavar="DIR", default=None,
+                          help="folder for the notebook, created if missing "
+                               "(default: notebooks/ in the working directory)")
+    notebook.add_argument("--execute", action="store_true",
+                          help="run every cell in a Jupyter kernel and keep the outputs")
+    notebook.add_argument("--quick", action="store_true",
+                          help="with --execute: tiny data and few steps (seconds)")
+    notebook.add_argument("--force", action="store_true",
+                          help="replace an existing notebook of the same name")
+    notebook.set_defaults(func=_cmd_notebook)
 
     download = commands.add_parser(
         "download", help="download a full data set (checksum-verified)",

@@ -1,5 +1,6 @@
 """The ``scratchnet`` command: --help, --version, lessons, lesson NN, download mnist."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -254,3 +255,25 @@ def test_check_grades_the_stubs_as_not_done_and_the_solutions_as_passing(capsys)
     assert "3 of 3 exercises pass" in capsys.readouterr().out
     assert main(["check", "99"]) == 2
     assert "scratchnet: error:" in capsys.readouterr().err
+
+
+def test_notebook_writes_a_lesson_as_ipynb_and_keeps_an_existing_one(tmp_path, capsys):
+    pytest.importorskip("jupytext")
+    assert main(["notebook", "0", "--out", str(tmp_path)]) == 0
+    path = tmp_path / "00_autodiff.ipynb"
+    assert capsys.readouterr().out == f"wrote {path}\n"
+    assert json.loads(path.read_text(encoding="utf-8"))["cells"][0]["cell_type"] == "markdown"
+    assert main(["notebook", "0", "--out", str(tmp_path)]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert main(["notebook", "0", "--out", str(tmp_path), "--force"]) == 0
+
+
+def test_notebook_errors_name_the_lessons_and_the_missing_execute(tmp_path, capsys):
+    pytest.importorskip("jupytext")
+    assert main(["notebook", "99", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("scratchnet notebook: error: write_lesson_notebook: no lesson '99'")
+    assert "00_autodiff" in err
+    assert main(["notebook", "0", "--quick", "--out", str(tmp_path)]) == 2
+    assert "--quick only changes how --execute runs" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
