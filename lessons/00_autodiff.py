@@ -545,8 +545,7 @@ ax_e.set_title("Error against step (log scale)")
 ax_e.legend(fontsize=8)
 fig.tight_layout()
 newton_figure = FIGURES / "newton_vs_gradient_descent.png"
-fig.savefig(newton_figure, dpi=120)
-plt.close(fig)
+viz.save_figure(fig, newton_figure, dpi=120)
 print(f"saved {newton_figure}")
 
 # %% [markdown]
@@ -684,8 +683,7 @@ for ax, J, title in [(axes[0], J_true, r"true: $y_i(\delta_{ij} - y_j)$"),
 fig.suptitle("Softmax Jacobians of one row: both have a positive diagonal and columns that "
              "sum to 0,\nbut the entries differ (note the two colour scales)", fontsize=10)
 jacobian_figure = FIGURES / "softmax_jacobians.png"
-fig.savefig(jacobian_figure, dpi=120)
-plt.close(fig)
+viz.save_figure(fig, jacobian_figure, dpi=120)
 print(f"saved {jacobian_figure}")
 
 # %% [markdown]

@@ -11,7 +11,9 @@ The public surface::
     x.grad                       # d loss / d x
 
 ``nn``, ``optim``, ``datasets``, ``train`` and ``models`` are imported with the package;
-``viz`` (which imports matplotlib) is imported on demand: ``from scratchnet import viz``.
+``viz`` (which imports matplotlib) is imported on demand: ``from scratchnet import viz``,
+as are ``monitor`` (``TrainingMonitor``, a callback for ``fit``), ``notebook`` (lessons as
+Jupyter notebooks) and ``exercises`` (the grader behind ``scratchnet check``).
 """
 
 from scratchnet import datasets, functional, metrics, models, nn, optim, train

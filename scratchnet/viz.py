@@ -75,6 +75,11 @@ def _inside_ipython() -> bool:
     return get_ipython is not None and get_ipython() is not None
 
 
+def _draws_inline() -> bool:
+    """True in a Jupyter kernel (or VS Code's) whose figures appear under the cell."""
+    return _inside_ipython() and "inline" in matplotlib.get_backend()
+
+
 def _backend_chosen() -> bool:
     """True when the user picked a backend (MPLBACKEND, matplotlib.use, matplotlibrc)."""
     if os.environ.get("MPLBACKEND"):
@@ -123,13 +128,18 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 100) -> Pa
     Missing parent folders are created. The file is written to a temporary name in the same
     folder and moved into place, so an interrupted save never leaves half an image behind.
     The figure is closed afterwards (``plt.close(fig)``) to free its memory: a lesson that
-    makes hundreds of figures would otherwise keep them all. Returns the path written.
+    makes hundreds of figures would otherwise keep them all. In a notebook it is first
+    shown under the cell, as well as saved. Returns the path written.
     """
     path = Path(path)
     if not path.suffix:
         path = path.with_suffix(".png")
     with atomic_write(path) as f:
         fig.savefig(f, dpi=dpi, format=path.suffix[1:].lower(), bbox_inches="tight")
+    if _draws_inline():
+        from IPython.display import display
+
+        display(fig)  # a notebook shows it under the cell; once closed, it never would
     plt.close(fig)
     return path
 

@@ -164,6 +164,9 @@ def _run_in_kernel(lesson: Path, tmp_path: Path, monkeypatch) -> None:
     figures = sorted((out / "figures" / lesson.stem).rglob("*.png"))
     assert figures, f"{lesson.name} saved no figure into {out / 'figures' / lesson.stem}"
     assert str(out / "figures" / lesson.stem) in text
+    # ... and each one is also shown under the cell that made it.
+    shown = [o for cell in code for o in cell.outputs if "image/png" in o.get("data", {})]
+    assert len(shown) == len(figures), f"{lesson.name}: {len(shown)} of {len(figures)} shown"
 
 
 # Lesson 00 and the flagship, lesson 04, take a few seconds each in quick mode.
