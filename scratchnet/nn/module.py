@@ -120,13 +120,8 @@ class Module:
         in the order they were registered; ``handle.remove()`` unregisters this one. Only
         this module's own calls run its hooks, not those of the modules inside it.
         """
-        if not callable(hook):
-            raise TypeError(f"{type(self).__name__}.register_forward_hook: expected a "
-                            f"callable hook(module, inputs, output), got "
-                            f"{type(hook).__name__}")
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
-        return handle
+        return self._add_hook(self._forward_hooks, hook, "register_forward_hook",
+                              "hook(module, inputs, output)")
 
     def register_full_backward_hook(self, hook: BackwardHook) -> RemovableHandle:
         """Call ``hook(module, grad_input, grad_output)`` when backprop passes through a call.
@@ -147,12 +142,16 @@ class Module:
         unregisters it. Built on :meth:`Tensor.register_hook`: a view of each input is put
         in front of ``forward``, and hooks go on the views and on the output.
         """
+        return self._add_hook(self._backward_hooks, hook, "register_full_backward_hook",
+                              "hook(module, grad_input, grad_output)")
+
+    def _add_hook(self, hooks: dict[int, Any], hook: Any, method: str,
+                  signature: str) -> RemovableHandle:
         if not callable(hook):
-            raise TypeError(f"{type(self).__name__}.register_full_backward_hook: expected a "
-                            f"callable hook(module, grad_input, grad_output), got "
-                            f"{type(hook).__name__}")
-        handle = RemovableHandle(self._backward_hooks)
-        self._backward_hooks[handle.id] = hook
+            raise TypeError(f"{type(self).__name__}.{method}: expected a callable "
+                            f"{signature}, got {type(hook).__name__}")
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
         return handle
 
     def __setattr__(self, name: str, value: Any) -> None:
