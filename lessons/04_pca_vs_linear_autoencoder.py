@@ -182,7 +182,7 @@ def train(k: int, tied: bool, seed: int) -> tuple[LinearAutoencoder, dict, float
     started = time.perf_counter()
     fitted = sn.train.fit(model, lambda m, x: m.loss(x), optimizer, loader=[train_data],
                           epochs=STEPS, scheduler=optim.CosineLR(optimizer, t_max=STEPS),
-                          callbacks=[angles], progress=False)
+                          callbacks=[angles])  # a bar over the steps, in a terminal
     seconds = time.perf_counter() - started
     # fit's "loss" of epoch s + 1 is the loss of the weights after s steps, taken before
     # that epoch's step; the loss after the last step is measured here.

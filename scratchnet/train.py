@@ -454,7 +454,8 @@ def fit(model: Module, loss_fn: LossFn | None = None, optimizer: Any = None,
             measured on it after every epoch, as ``val_loss`` and ``val_<metric>``; a dict
             ``{prefix: loader}`` measures several, as ``<prefix>_loss``, ...
         callbacks: e.g. ``[Checkpoint("ae.npz"), EarlyStopping(patience=3)]``.
-        progress: show a progress bar per epoch when the output is a terminal.
+        progress: show a progress bar per epoch when the output is a terminal (one bar
+            over the epochs when each epoch is a single batch).
         scheduler: anything with ``step()``, or a list of them, called after every epoch
             (learning-rate decay).
         metrics: ``name -> metric(model, *batch) -> float``, measured on ``val_loader``.
@@ -481,12 +482,17 @@ def fit(model: Module, loss_fn: LossFn | None = None, optimizer: Any = None,
     history = History()
     for callback in callbacks:
         callback.on_train_begin(model)
+    # Full-batch training (one batch an epoch) gets one bar over the epochs instead of a
+    # one-step bar per epoch: a long run is never silent, and no bar flickers.
+    one_batch = getattr(loader, "__len__", None) is not None and len(loader) == 1
+    run_bar = tqdm(total=epochs, desc="epochs", leave=False,
+                   disable=not (show_progress(progress) and one_batch))
     for epoch in range(1, epochs + 1):
         model.train()
         sums: dict[str, float] = {}
         count = 0
         bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False,
-                   disable=not show_progress(progress))
+                   disable=not show_progress(progress) or one_batch)
         for step, batch in enumerate(bar, start=1):
             try:
                 logs = _numbers(step_fn(batch), model)
@@ -514,11 +520,15 @@ def fit(model: Module, loss_fn: LossFn | None = None, optimizer: Any = None,
         if hasattr(optimizer, "lr"):
             record["lr"] = optimizer.lr
         history.record(record)
+        if not run_bar.disable:
+            run_bar.set_postfix({key: f"{value:.4f}" for key, value in record.items()})
+            run_bar.update()
         for schedule in schedulers:
             schedule.step()
         stop = [bool(callback.on_epoch_end(epoch, history, model)) for callback in callbacks]
         if any(stop):
             break
+    run_bar.close()
     for callback in callbacks:
         callback.on_train_end(model)
     return history

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import sys
+
 import numpy as np
 import pytest
 
@@ -194,6 +197,29 @@ def test_progress_is_quiet_when_output_is_not_a_terminal(capsys):
         epochs=2, progress=True)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+class _Terminal(io.StringIO):
+    """A captured stderr that says it is a terminal, so that fit draws its bars."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("batches", [1, 4])
+def test_progress_bars_follow_the_epochs_in_full_batch_training(monkeypatch, batches):
+    x, y = regression_data(n=32)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    model = nn.Dense(3, 1, rng=0)
+    fit(model, mse, optim.SGD(model.parameters(), lr=0.01),
+        DataLoader(x, y, batch_size=32 // batches), epochs=3, progress=True)
+    drawn = terminal.getvalue()
+    if batches == 1:  # one bar over the epochs, with the running numbers
+        assert "epochs" in drawn and "/3 [" in drawn and "loss=" in drawn
+        assert "epoch 1/3" not in drawn
+    else:  # one bar per epoch, over its batches
+        assert "epoch 1/3" in drawn and "epoch 3/3" in drawn and "epochs" not in drawn
 
 
 def test_bad_settings_are_refused():
