@@ -175,7 +175,8 @@ fig, axes = plt.subplots(len(rows), 1, figsize=(len(examples) * 0.9, len(rows) *
 for ax, (title, images) in zip(axes, rows):
     viz.image_grid(images, nrow=1, ax=ax)
     ax.set_title(title, fontsize=9, loc="left")
-fig.suptitle("Denoising test digits (PSNR over the whole test split)")
+fig.suptitle("Which autoencoder rebuilds a cleaner digit from the noisy one?\n"
+             "(test digits; PSNR in dB over the whole test split, higher is better)")
 print("saved", viz.save_figure(fig, FIGURES / "denoising.png"))
 
 # %% [markdown]
@@ -199,11 +200,15 @@ for i, level in enumerate(levels):
     print(f"{level:>6.2f} " + " ".join(f"{values[i]:>10.2f} dB" for values in sweep.values()))
 
 fig, ax = plt.subplots(figsize=(6.5, 4.2))
+# The noisy input is the baseline to beat: grey and dashed, the two models in colour.
+styles = {"noisy input": dict(color="gray", linestyle="--"),
+          "plain AE": dict(color="tab:blue"), "denoising AE": dict(color="tab:orange")}
 for name, values in sweep.items():
-    ax.plot(levels, values, marker="o", label=name)
+    ax.plot(levels, values, marker="o", label=name, **styles[name])
 ax.axvline(NOISE_STD, color="gray", linestyle=":", label="training noise level")
-ax.set(xlabel="noise standard deviation sigma", ylabel="PSNR against the clean digit (dB)",
-       title="Denoising across noise levels (test split)")
+ax.set(xlabel="noise standard deviation sigma (pixel intensity, pixels in [0, 1])",
+       ylabel="PSNR against the clean digit (dB)",
+       title="Where does each model beat the noisy input? (test, higher = better)")
 ax.grid(True, alpha=0.3)
 ax.legend()
 print("saved", viz.save_figure(fig, FIGURES / "psnr_by_noise_level.png"))
@@ -369,10 +374,13 @@ SUMMARY["contractive training time per epoch vs lambda=0"] = (
     f"{cae_results[0.0]['seconds'] / EPOCHS_CAE:.2f} s")
 
 fig, ax = plt.subplots(figsize=(6.5, 4.2))
-for lam, values in spectra.items():
-    ax.plot(range(1, len(values) + 1), values, marker="o", label=f"lambda = {lam}")
-ax.set(yscale="log", xlabel="rank of the singular value", ylabel="mean singular value of J",
-       title="How many input directions move the 16-unit code?")
+# lambda is ordered, so its colours are too: lighter means a stronger penalty.
+shades = plt.cm.viridis(np.linspace(0.0, 0.8, len(spectra)))
+for shade, (lam, values) in zip(shades, spectra.items()):
+    ax.plot(range(1, len(values) + 1), values, marker="o", color=shade, label=f"lambda = {lam}")
+ax.set(yscale="log", xlabel="rank of the singular value (1 = largest)",
+       ylabel="mean singular value of J\n(code units per unit of pixel intensity)",
+       title="The penalty shrinks every direction, the trailing ones most")
 ax.set_ylim(bottom=max(min(v[v > 0].min() for v in spectra.values()), 1e-6))
 ax.grid(True, alpha=0.3)
 ax.legend()
