@@ -151,16 +151,21 @@ for name, init in INITIALISERS.items():
           f"test accuracy {last['val_accuracy']:.1%}")
 
 # %%
-fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
+fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 4))
 for name, history in histories.items():
-    ax_loss.plot(range(1, history.epochs + 1), history["loss"], label=name)
-    ax_acc.plot(range(1, history.epochs + 1), history["val_accuracy"], label=name)
-ax_loss.set(xlabel="epoch", ylabel="training cross-entropy (nats)", yscale="log",
-            title="Training loss by initialiser")
-ax_acc.set(xlabel="epoch", ylabel="test accuracy", ylim=(0, 1),
-           title="Test accuracy by initialiser")
-ax_loss.legend()
-ax_acc.legend()
+    epochs = range(1, history.epochs + 1)
+    ax_loss.plot(epochs, history["loss"], marker="o", markersize=3, label=name)
+    ax_acc.plot(epochs, 100 * np.asarray(history["val_accuracy"]), marker="o", markersize=3,
+                label=name)
+# Ten balanced classes: guessing gets 10 %, the level a network that cannot learn stays at.
+ax_acc.axhline(10, color="grey", linestyle=":", label="chance (10 %)")
+ax_loss.set(xlabel="epoch", ylabel="training cross-entropy (nats, log scale)", yscale="log",
+            title="Training loss: zeros stays flat, huge variance starts far too high")
+ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", ylim=(0, 100),
+           title="Test accuracy: zeros never leaves chance")
+for ax in (ax_loss, ax_acc):
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend()
 print("saved", viz.save_figure(fig, FIGURES / "loss_and_accuracy_by_initialiser.png"))
 
 # %% [markdown]
@@ -173,7 +178,7 @@ print("saved", viz.save_figure(fig, FIGURES / "loss_and_accuracy_by_initialiser.
 for name, change in weight_change.items():
     print(f"{name:>22}: largest change of a first-layer weight {np.abs(change).max():.3g}")
     fig = viz.plot_filters(change[:, :32], image_shape=(28, 28),
-                           title=f"change of first-layer weights: {name}")
+                           title=f"{name}: change of first-layer weights\n(red grew, blue shrank)")
     viz.save_figure(fig, FIGURES / f"weight_change_{name.split()[0].lower()}.png")
 print("saved the first-layer weight changes for each initialiser in", FIGURES)
 
