@@ -96,7 +96,8 @@ print(f"train {x_train.shape}, held out {x_test.shape}; {x_train.mean():.1%} of 
 
 # %%
 examples = np.random.default_rng(1).choice(len(x_test), 24, replace=False)
-fig = viz.image_grid(x_test[examples], nrow=3, title="Held-out shapes")
+fig = viz.image_grid(x_test[examples], nrow=3,
+                     title="Held-out shapes: each differs in shape, scale, angle and x, y position")
 print("saved", viz.save_figure(fig, FIGURES / "shapes.png"))
 
 # %% [markdown]
@@ -175,17 +176,22 @@ print("\nKL per unit (nats), units in their own order:")
 for beta, r in results.items():
     print(f"  beta = {beta:<4}" + " ".join(f"{v:7.2f}" for v in r["unit_kl"]))
 
-fig, (ax_trade, ax_mig) = plt.subplots(1, 2, figsize=(10, 4))
+fig, (ax_trade, ax_mig) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"wspace": 0.35})
+# One colour per beta, the same in both panels.
+beta_colours = dict(zip(BETAS, plt.cm.viridis(np.linspace(0.0, 0.8, len(BETAS)))))
 for beta, r in results.items():
-    ax_trade.scatter(r["kl"], r["recon"], s=50)
+    ax_trade.scatter(r["kl"], r["recon"], s=50, color=beta_colours[beta])
     ax_trade.annotate(f"beta = {beta:g}", (r["kl"], r["recon"]), textcoords="offset points",
                       xytext=(6, 4))
 ax_trade.set(xscale="log", xlabel="KL(q(z|x) || p(z)), nats (log scale)",
-             ylabel="-E log p(x|z), nats", title="Reconstruction against code cost")
+             ylabel="-E log p(x|z), nats", title="A cheaper code costs reconstruction")
+ax_trade.margins(0.15)
 ax_trade.grid(True, alpha=0.3)
-labels = [f"beta = {b:g}" for b in BETAS]
-ax_mig.bar(labels, [results[b]["mig"] for b in BETAS], color="tab:green")
-ax_mig.set(ylabel="MIG on held-out shapes", title="Disentanglement (MIG)")
+labels = [f"{b:g}" for b in BETAS]
+ax_mig.bar(labels, [results[b]["mig"] for b in BETAS], color=[beta_colours[b] for b in BETAS])
+ax_mig.set(xlabel="beta (weight of the KL term)",
+           ylabel="MIG on held-out shapes\n(fraction of a factor's entropy, 0 to 1)",
+           title="Does a larger beta disentangle? (higher MIG)")
 ax_mig.grid(True, axis="y", alpha=0.3)
 print("saved", viz.save_figure(fig, FIGURES / "tradeoff.png"))
 
@@ -217,16 +223,20 @@ for beta, t in tables.items():
     SUMMARY[f"beta = {beta:g}: per-factor gap/H ({', '.join(NAMES)})"] = (
         " ".join(f"{g:.2f}" for g in t["gaps"]))
 
-fig, axes = plt.subplots(1, len(BETAS), figsize=(4.2 * len(BETAS), 4.2))
+# One colour scale for the three panels, topped at the largest cell so that weak rows show.
+mi_top = max(float(t["mi"].max()) for t in tables.values())
+fig, axes = plt.subplots(1, len(BETAS), figsize=(4.6 * len(BETAS), 4.6))
 for ax, (beta, t) in zip(axes, tables.items()):
     by_kl = np.argsort(results[beta]["unit_kl"])[::-1]
-    shown = ax.imshow(t["mi"][by_kl], vmin=0, vmax=1, cmap="viridis")
+    shown = ax.imshow(t["mi"][by_kl], vmin=0, vmax=mi_top, cmap="viridis")
     ax.set_xticks(range(len(NAMES)), NAMES, rotation=45, ha="right")
     ax.set_yticks(range(LATENT), [f"z{j} ({results[beta]['unit_kl'][j]:.1f})" for j in by_kl])
     ax.set_title(f"beta = {beta:g}, MIG {results[beta]['mig']:.3f}")
 axes[0].set_ylabel("unit (its KL in nats), by KL")
-fig.colorbar(shown, ax=axes, label="I(z_j; v_k) / H(v_k)", shrink=0.8)
-fig.suptitle("How much each unit knows about each factor (held-out shapes)")
+fig.colorbar(shown, ax=axes, label="I(z_j; v_k) / H(v_k)\n(fraction of the factor's entropy)",
+             shrink=0.8)
+fig.suptitle("Disentangled: one bright cell per factor column, each in its own unit "
+             "(held-out shapes)", y=1.02)
 print("saved", viz.save_figure(fig, FIGURES / "factor_mutual_information.png"))
 
 # %% [markdown]
@@ -264,7 +274,9 @@ for beta, model in trained.items():
         ax.text(-2, 1 + row * (IMAGE_SIZE + 1) + IMAGE_SIZE / 2,
                 f"z{unit}: KL {r['unit_kl'][unit]:.2f}\nsd {np.sqrt(r['unit_var'][unit]):.2f}",
                 ha="right", va="center", fontsize=7)
-    ax.set_title(f"beta = {beta:g}: z_j from -3 to 3 (rows by KL)", fontsize=9)
+    ax.set_title(f"beta = {beta:g}: one unit z_j from -3 to 3 per row (rows by KL)\n"
+                 "disentangled: each row changes one factor, an unused unit nothing",
+                 fontsize=9)
     name = f"traversal_beta_{beta:g}.png"
     print("saved", viz.save_figure(fig, FIGURES / name))
 
