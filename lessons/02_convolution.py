@@ -262,7 +262,8 @@ axes[4].set_title("edge strength sqrt(gx² + gy²)", fontsize=10)
 for ax in axes:
     ax.set_xticks([])
     ax.set_yticks([])
-fig.suptitle("Hand-made kernels (red: positive response, blue: negative)")
+fig.suptitle("Each hand-made kernel answers one kind of edge "
+             "(red: positive response, blue: negative)")
 print("saved", viz.save_figure(fig, FIGURES / "edge_detectors.png"))
 
 # %% [markdown]
@@ -445,6 +446,8 @@ for ax, matrix, title in [(axes[0], C, "C_w: conv2d as a 4x16 matrix"),
     ax.set_ylabel("output pixel")
     ax.set_xticks(range(matrix.shape[1]))
     ax.set_yticks(range(matrix.shape[0]))
+fig.suptitle("The same nine weights, shifted along each row: conv2d is a sparse matrix,\n"
+             "and its transpose is conv_transpose2d", y=1.08)
 print("saved", viz.save_figure(fig, FIGURES / "convolution_as_matrix.png"))
 
 # %% [markdown]
@@ -642,17 +645,20 @@ SUMMARY["first-layer kernels: change, compass similarity before -> after"] = (
     f"{moved:.0%}, {before.mean():.2f} -> {after.mean():.2f}")
 
 fig, axes = plt.subplots(2, 1, figsize=(7, 4.4))
-viz.plot_filters(initial_kernels, ncol=8, title="first-layer kernels at initialisation",
+viz.plot_filters(initial_kernels, ncol=8,
+                 title="first-layer kernels at initialisation (red: positive, blue: negative)",
                  ax=axes[0])
 viz.plot_filters(trained_kernels, ncol=8,
-                 title=f"after training ({history.epochs} epoch(s))", ax=axes[1])
+                 title=f"after training ({history.epochs} epoch(s)): moved by {moved:.0%} "
+                       "of their size; compare kernel by kernel", ax=axes[1])
 print("saved", viz.save_figure(fig, FIGURES / "cnn_first_layer_kernels.png"))
 
 with sn.no_grad():
     first_maps = model[0](sn.Tensor(digit.astype(np.float32))).numpy()[0]  # (16, 28, 28)
 peaks = first_maps.max(axis=(1, 2), keepdims=True)
 fig = viz.image_grid((first_maps / np.maximum(peaks, 1e-12))[:, None], ncol=8,
-                     title=f"first-layer responses (after ReLU) to the {y_test[DIGIT_INDEX]}\n"
+                     title=f"first-layer responses (after ReLU) to the {y_test[DIGIT_INDEX]}: "
+                           "some copy the whole stroke,\nothers only some edges "
                            "(each map scaled to its own maximum)")
 print("saved", viz.save_figure(fig, FIGURES / "cnn_first_layer_responses.png"))
 
