@@ -42,6 +42,8 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 import scratchnet as sn
 import scratchnet.functional as F
@@ -163,11 +165,13 @@ def random_mlp(seed: int) -> nn.Sequential:
                          nn.Dense(500, 10, rng=seed))
 
 
+FILTER_KEY = "\n(red pixels excite the unit, blue inhibit it; each filter on its own scale)"
 fig = viz.plot_filters(dbns[SEEDS[0]].rbms[0].W.numpy()[:100], image_shape=(28, 28),
-                       title="first RBM: weights of 100 hidden units after pre-training")
+                       title="First RBM after pre-training: look for red strokes and blobs"
+                       + FILTER_KEY)
 print("saved", viz.save_figure(fig, FIGURES / "filters_pretrained.png"))
 fig = viz.plot_filters(random_mlp(SEEDS[0])[0].weight.numpy()[:, :100], image_shape=(28, 28),
-                       title="random network: the same layer's starting weights")
+                       title="Random start of the same layer: noise, no strokes" + FILTER_KEY)
 print("saved", viz.save_figure(fig, FIGURES / "filters_random.png"))
 
 # %% [markdown]
@@ -291,11 +295,20 @@ for colour, kind in zip(("C0", "C3"), KINDS):
                      alpha=0.4)
         ax_test.plot(run["epoch"], run["test_curve"][run["epoch"] - 1], "o", color=colour)
         ax_loss.plot(epochs, run["history"]["loss"], color=colour, label=label, alpha=0.8)
-ax_test.set(xlabel="fine-tuning epoch", ylabel="accuracy", ylim=(0 if QUICK else 0.5, 1),
-            title="test (solid) and validation (dashed) accuracy")
-ax_loss.set(xlabel="fine-tuning epoch", ylabel="training cross-entropy", yscale="log",
-            title="loss on the 400 training labels")
-ax_test.legend(loc="lower right")
+ax_test.set(xlabel="fine-tuning epoch", ylabel="accuracy (%)", ylim=(0 if QUICK else 0.5, 1),
+            title="Does the pre-trained start stay above the random one?")
+ax_test.yaxis.set_major_formatter(PercentFormatter(1.0))
+ax_loss.set(xlabel="fine-tuning epoch", ylabel="training cross-entropy (nats per digit)",
+            yscale="log", title="Loss on the 400 training labels: which fits faster?")
+for ax in (ax_test, ax_loss):
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, alpha=0.3)
+# Colour says which start; line style says which split, so the legend shows both.
+style_keys = [Line2D([], [], color="gray", label="test"),
+              Line2D([], [], color="gray", linestyle="--", label="validation"),
+              Line2D([], [], color="gray", marker="o", linestyle="", label="epoch kept")]
+ax_test.legend(handles=ax_test.get_legend_handles_labels()[0] + style_keys, loc="best",
+               fontsize=8)
 ax_loss.legend()
 fig.tight_layout()
 print("saved", viz.save_figure(fig, FIGURES / "fine_tuning_curves.png"))
@@ -388,7 +401,8 @@ SUMMARY["first layer moved in fine-tuning (pre-trained / random)"] = (
 
 tuned = runs["pre-trained", best_lr["pre-trained"], SEEDS[0]]["model"]
 fig = viz.plot_filters(tuned[0].weight.numpy()[:, :100], image_shape=(28, 28),
-                       title="the same 100 units after fine-tuning")
+                       title="The same 100 units after fine-tuning: compare with pre-training"
+                       + FILTER_KEY)
 print("saved", viz.save_figure(fig, FIGURES / "filters_fine_tuned.png"))
 
 # %%
