@@ -90,17 +90,19 @@ for share in (0.5, 0.9, 0.95, 0.99):
     print(f"  {share:.0%} of the variance needs k = {int(np.searchsorted(cumulative, share)) + 1}")
 
 KS = (2, 8, 32, 128)
-fig, (ax_eig, ax_cum) = plt.subplots(1, 2, figsize=(11, 4))
+fig, (ax_eig, ax_cum) = plt.subplots(1, 2, figsize=(12, 4.2))
 ax_eig.semilogy(np.arange(1, rank + 1), spectrum[:rank])
-ax_eig.set(xlabel="component j", ylabel="eigenvalue λ_j (variance along u_j)",
-           title="The covariance spectrum of MNIST")
-ax_cum.plot(np.arange(1, D + 1), cumulative)
-ax_cum.plot(KS, cumulative[np.array(KS) - 1], "o")
+ax_eig.set(xlabel="component index j",
+           ylabel="λ_j: variance along u_j (intensity², log scale)",
+           title="Eigenvalues: a few large ones, then a slow decay")
+ax_cum.plot(np.arange(1, D + 1), 100 * cumulative)
+ax_cum.plot(KS, 100 * cumulative[np.array(KS) - 1], "o")
 for k in KS:
-    ax_cum.annotate(f"k={k}: {cumulative[k - 1]:.0%}", (k, cumulative[k - 1]),
+    ax_cum.annotate(f"k={k}: {cumulative[k - 1]:.0%}", (k, 100 * cumulative[k - 1]),
                     textcoords="offset points", xytext=(8, -12))
-ax_cum.set(xscale="log", xlabel="number of components k", ylim=(0, 1.02),
-           ylabel="explained variance ratio", title="Explained variance")
+ax_cum.set(xscale="log", xlabel="number of components k (log scale)", ylim=(0, 102),
+           ylabel="explained variance (% of total)",
+           title="Variance kept by the top k: no clean cut-off")
 print("saved", viz.save_figure(fig, FIGURES / "explained_variance.png"))
 
 # %% [markdown]
@@ -119,7 +121,8 @@ fig, (ax_mean, ax_dirs) = plt.subplots(1, 2, figsize=(9, 4.6),
                                        gridspec_kw={"width_ratios": [1, 4]})
 viz.image_grid(pca.mean_[None], ax=ax_mean, title="mean image x̄")
 viz.plot_filters(pca.components_[:16].T, image_shape=(28, 28), ncol=8, ax=ax_dirs,
-                 title="principal directions u_1 ... u_16")
+                 title="principal directions u_1 ... u_16 (red: positive, blue: negative):\n"
+                       "u_1 contrasts a ring with a stroke, later ones add finer detail")
 print("saved", viz.save_figure(fig, FIGURES / "principal_directions.png"))
 
 # %% [markdown]
@@ -148,7 +151,8 @@ for k in KS:
     assert abs(train_mse - predicted) <= 1e-8 * predicted  # Eckart-Young, to round-off
 
 fig = viz.image_grid(np.concatenate(rows), nrow=len(rows), ncol=10,
-                     title="test digits (top row) and PCA reconstructions, k = 2, 8, 32, 128")
+                     title="test digits (top row) and their PCA reconstructions, one row per\n"
+                           f"k = {', '.join(map(str, KS))}: sharper as k grows")
 print("saved", viz.save_figure(fig, FIGURES / "reconstructions.png"))
 
 # %% [markdown]
@@ -171,7 +175,10 @@ print("saved", viz.save_figure(fig, FIGURES / "reconstructions.png"))
 # %%
 pca2 = PCA(2).fit(x)
 z, z_test = pca2.transform(x), pca2.transform(x_test)
-fig = viz.latent_scatter(z, labels, title="MNIST in its first two principal directions")
+fig = viz.latent_scatter(z, labels, title="MNIST in its first two principal directions:\n"
+                                          "which digit classes stand apart, which overlap?")
+fig.axes[0].set(xlabel="z₁ = u_1·(x - x̄) (pixel intensity)",
+                ylabel="z₂ = u_2·(x - x̄) (pixel intensity)")
 print("saved", viz.save_figure(fig, FIGURES / "pca_2d_embedding.png"))
 
 
@@ -255,9 +262,13 @@ panels = [(points, "data, coloured by angle θ"),
           (ae_points, f"nonlinear AE, 1-D code: MSE {ae_circle_mse:.3f}")]
 for ax, (shown, title) in zip(axes, panels):
     ax.scatter(shown[:, 0], shown[:, 1], c=angle, cmap="twilight", s=6)
-    ax.set(title=title, xlim=(-1.4, 1.4), ylim=(-1.4, 1.4), aspect="equal")
+    ax.set(title=title, xlim=(-1.4, 1.4), ylim=(-1.4, 1.4), aspect="equal", xlabel="x₁")
+axes[0].set_ylabel("x₂")
 axes[3].scatter(angle, code, c=angle, cmap="twilight", s=6)
-axes[3].set(xlabel="angle θ", ylabel="code z", title="the autoencoder's 1-D code")
+axes[3].set(xlabel="angle θ (radians)", ylabel="code z (unitless)",
+            title="the AE's 1-D code: where does it jump?")
+fig.suptitle("A 1-D code for a circle (MSE per value): PCA squashes it onto a diameter, "
+             "the nonlinear autoencoder follows it but must cut it once", y=1.02)
 print("saved", viz.save_figure(fig, FIGURES / "circle_pca_vs_autoencoder.png"))
 
 # %% [markdown]
