@@ -111,7 +111,10 @@ for ax, points, centers, title in [(axes[0], ring, ring_centers, "ring: 8 modes,
     ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.5)
     ax.scatter(centers[:, 0], centers[:, 1], s=30, marker="x", color="k")
     ax.set_title(title)
+    ax.set(xlabel="x1 (data coordinate)", ylabel="x2 (data coordinate)")
     ax.set_aspect("equal")
+fig.suptitle("Real samples (blue) on their mode centres (crosses): a generator must hit every "
+             "cross")
 print("saved", viz.save_figure(fig, FIGURES / "data.png"))
 
 # %% [markdown]
@@ -271,9 +274,10 @@ for label, runs in ring_runs.items():
 # %%
 def snapshot_figure(runs: dict, background: np.ndarray, title: str) -> plt.Figure:
     steps = sorted(next(iter(runs.values()))[0]["snapshots"])
-    fig, axes = plt.subplots(len(runs), len(steps), figsize=(2.2 * len(steps), 2.3 * len(runs)),
-                             squeeze=False, sharex=True, sharey=True)
-    for row, (label, seed_runs) in zip(axes, runs.items()):
+    size = (2.2 * len(steps), 2.3 * len(runs) + 0.7)  # + room for the two-line title
+    fig, axes = plt.subplots(len(runs), len(steps), figsize=size, squeeze=False,
+                             sharex=True, sharey=True)
+    for r, (row, (label, seed_runs)) in enumerate(zip(axes, runs.items())):
         run = seed_runs[0]
         lim = 1.25 * np.abs(run["centers"]).max() + 0.3
         for ax, step in zip(row, steps):
@@ -283,17 +287,20 @@ def snapshot_figure(runs: dict, background: np.ndarray, title: str) -> plt.Figur
             ax.scatter(run["centers"][:, 0], run["centers"][:, 1], s=12, marker="x", color="k")
             ax.set_xlim(-lim, lim)
             ax.set_ylim(-lim, lim)
+            ax.set_aspect("equal")
             ax.set_xticks([])
             ax.set_yticks([])
             if ax is row[0]:
                 ax.set_ylabel(label, fontsize=8)
-            if row is axes[0]:
+            if r == 0:
                 ax.set_title(f"step {step}", fontsize=9)
-    fig.suptitle(title)
+    fig.suptitle(title + "\nred: generated samples, grey: real data, crosses: mode centres")
+    fig.tight_layout()
     return fig
 
 
-fig = snapshot_figure(ring_runs, ring, "ring: samples of seed 0 while training (red)")
+fig = snapshot_figure(ring_runs, ring,
+                      "Ring: which variant ends with samples on all 8 modes? (seed 0)")
 print("saved", viz.save_figure(fig, FIGURES / "ring_variants_over_training.png"))
 
 first = (ring_runs["minimax"][0]["history"]["d_fake"],
@@ -387,7 +394,8 @@ best_modes = np.median([r["modes"] for r in best_runs])
 best_quality = np.median([r["quality"] for r in best_runs])
 SUMMARY[f"ring, {BEST_LABEL}, {len(BEST_SEEDS)} seeds (target 8 and >= 90%)"] = (
     f"{best_modes:.0f} / {best_quality:.1%}")
-fig = snapshot_figure({BEST_LABEL: best_runs}, ring, "ring: the repaired recipe, seed 0")
+fig = snapshot_figure({BEST_LABEL: best_runs}, ring,
+                      "Ring, the repaired recipe: all 8 modes covered? (seed 0)")
 print("saved", viz.save_figure(fig, FIGURES / "ring_best_over_training.png"))
 
 # %%
@@ -453,7 +461,7 @@ for label, runs in grid_runs.items():
     SUMMARY[f"grid, {label} (target >= 22 modes)"] = (
         f"{np.median([r['modes'] for r in runs]):.0f} / "
         f"{np.median([r['quality'] for r in runs]):.1%}")
-fig = snapshot_figure(grid_runs, grid, "grid: samples of seed 0 while training")
+fig = snapshot_figure(grid_runs, grid, "Grid: are all 25 modes covered by the end? (seed 0)")
 print("saved", viz.save_figure(fig, FIGURES / "grid_over_training.png"))
 
 # %% [markdown]
