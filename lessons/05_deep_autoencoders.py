@@ -160,7 +160,8 @@ fig, axes = plt.subplots(len(rows), 1, figsize=(len(examples) * 0.9, len(rows) *
 for ax, (name, images) in zip(axes, rows):
     viz.image_grid(np.clip(images, 0, 1), nrow=1, ax=ax)
     ax.set_title(name, fontsize=9, loc="left")
-fig.suptitle("Test digits rebuilt from a k-number code: PCA (linear) vs deep autoencoder")
+fig.suptitle("Test digits rebuilt from a k-number code, PCA (linear) vs deep autoencoder:\n"
+             "at each k, which row still looks like the original digits?")
 print("saved", viz.save_figure(fig, FIGURES / "reconstructions_pca_vs_deep.png"))
 
 # %% [markdown]
@@ -199,11 +200,16 @@ viz.latent_scatter(pca_codes[1], y_test, ax=ax_pca,
                    title=f"PCA, k=2 (5-NN accuracy {knn_pca:.0%})")
 viz.latent_scatter(deep_codes[1], y_test, ax=ax_deep,
                    title=f"deep autoencoder, k=2 (5-NN accuracy {knn_deep:.0%})")
+ax_pca.set(xlabel="z₁ (pixel intensity)", ylabel="z₂ (pixel intensity)")
+ax_deep.set(xlabel="z₁ (code unit, no physical scale)", ylabel="z₂ (code unit)")
+fig.suptitle("The 2-number codes of the test digits, coloured by the label neither model saw:"
+             " which one keeps the classes apart?")
 print("saved", viz.save_figure(fig, FIGURES / "two_number_codes.png"))
 
 fig = viz.plot_history(deep_histories[8], keys=["loss", "val_loss"],
-                       title="deep autoencoder, k=8: training and test loss")
-fig.axes[0].set_ylabel("binary cross-entropy per pixel (nats)")
+                       ylabel="binary cross-entropy per pixel (nats)",
+                       title="deep autoencoder, k=8: does the test loss follow the training loss?")
+fig.axes[0].legend(["training digits", "test digits"])
 print("saved", viz.save_figure(fig, FIGURES / "deep_k8_training_curve.png"))
 
 # %% [markdown]
@@ -369,16 +375,20 @@ bins = np.linspace(0, 1, 41)
 for name, h in codes.items():
     ax.hist(h.ravel(), bins=bins, alpha=0.6, label=name, density=True)
 ax.axvline(RHO, color="k", linestyle="--", label=f"target rho = {RHO}")
-ax.set(yscale="log", xlabel="code activation h_j", ylabel="density",
-       title="Code activations on the test digits (1024 units)")
+ax.set(yscale="log", xlabel="code activation h_j (sigmoid output, 0 to 1)",
+       ylabel="density (per unit of h_j, log scale)",
+       title="Code activations on the test digits (1024 units):\n"
+             "the penalty pulls the mass down toward rho")
 ax.legend(fontsize=9)
 print("saved", viz.save_figure(fig, FIGURES / "sparse_code_activations.png"))
 
-fig, axes = plt.subplots(1, 2, figsize=(13, 6.2))
+fig, axes = plt.subplots(1, 2, figsize=(13, 5))
 for ax, (name, model) in zip(axes, sigmoid_models.items()):
     busiest = np.argsort(codes[name].mean(axis=0))[::-1][:40]
     viz.plot_filters(model.decoder[0].weight.numpy()[busiest], ncol=8, image_shape=(28, 28),
                      ax=ax, title=f"decoder rows of the 40 busiest units:\n{name}")
+fig.suptitle("What one code unit adds to the output logits (red: more ink, blue: less):\n"
+             "speckle without the penalty, strokes and loops with it")
 print("saved", viz.save_figure(fig, FIGURES / "sparse_decoder_rows.png"))
 
 # %% [markdown]
