@@ -157,12 +157,15 @@ errors = twos_history["train_reconstruction_error"]
 print(f"RBM 784-100 on {len(twos)} '2's: {twos_history.epochs} epochs in {seconds:.1f} s; "
       f"reconstruction error {errors[0]:.4f} after the first epoch, {errors[-1]:.4f} after "
       f"the last")
+FILTER_KEY = "\n(red pixels excite the unit, blue inhibit it; each filter on its own scale)"
 fig = viz.plot_filters(rbm_twos.W.data, image_shape=(28, 28),
-                       title="RBM trained on '2's only: the 100 rows of W")
+                       title="RBM on '2's only: which part of a '2' does each of the 100 units "
+                             "(rows of W) look for?" + FILTER_KEY)
 print("saved", viz.save_figure(fig, FIGURES / "filters_twos.png"))
 test_twos = X_test[y_test == 2][:10]
 fig = viz.image_grid(np.concatenate([test_twos, rbm_twos.reconstruct(test_twos)]), nrow=2,
-                     title="test '2's (top) and their reconstructions P(v | h = P(h | v))")
+                     title="Test '2's (top), their reconstructions P(v | h = P(h | v)) (bottom):\n"
+                           "does each keep its own shape?")
 print("saved", viz.save_figure(fig, FIGURES / "reconstructions_twos.png"))
 
 # %% [markdown]
@@ -218,9 +221,19 @@ ax.grid(True, alpha=0.3)
 ax.legend(ncol=len(histories), fontsize=8, loc="lower center", bbox_to_anchor=(0.5, -0.38))
 fig.tight_layout()
 print("saved", viz.save_figure(fig, FIGURES / "pseudo_log_likelihood.png"))
-fig = viz.plot_history(histories, keys=["val_reconstruction_error"],
-                       ylabel="mean squared error per pixel",
-                       title="reconstruction error on the test images")
+# The same colour per method as above.
+fig, ax = plt.subplots(figsize=(6.5, 4.2))
+for i, (name, history) in enumerate(histories.items()):
+    values = history["val_reconstruction_error"]
+    ax.plot(range(1, len(values) + 1), values, color=f"C{i}", linestyle="--", marker="o",
+            markersize=3, label=f"{name}, test")
+ax.set(xlabel="epoch", ylabel="MSE per pixel (intensities in [0, 1])",
+       title="Test reconstruction error (lower is better):\n"
+             "do the methods differ here as much as in nats?")
+ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+ax.grid(True, alpha=0.3)
+ax.legend()
+fig.tight_layout()
 print("saved", viz.save_figure(fig, FIGURES / "reconstruction_error.png"))
 
 # %% [markdown]
@@ -233,13 +246,16 @@ print("saved", viz.save_figure(fig, FIGURES / "reconstruction_error.png"))
 
 # %%
 for name in ("CD-1", "PCD-1"):
-    fig = viz.plot_filters(rbms[name].W.data[:100], image_shape=(28, 28),
-                           title=f"{name}: the first 100 rows of W")
+    shown = min(100, N_HIDDEN)
+    fig = viz.plot_filters(rbms[name].W.data[:shown], image_shape=(28, 28),
+                           title=f"{name}: first {shown} of {N_HIDDEN} units (rows of W); "
+                                 "look for local pen strokes" + FILTER_KEY)
     print("saved", viz.save_figure(fig, FIGURES / f"filters_{name.lower()}.png"))
 
 rows = [X_test[:12]] + [rbm.reconstruct(X_test[:12]) for rbm in rbms.values()]
 fig = viz.image_grid(np.concatenate(rows), nrow=len(rows),
-                     title="test digits, then the reconstructions of CD-1, CD-10, PCD-1")
+                     title="Test digits (top row), then their reconstructions by CD-1, CD-10 "
+                           "and PCD-1:\ncan you tell the three methods apart?")
 print("saved", viz.save_figure(fig, FIGURES / "reconstructions.png"))
 
 # %% [markdown]
@@ -261,7 +277,8 @@ for name, rbm in rbms.items():
     print(f"{name:>6}: 48 chains x {GIBBS_STEPS} Gibbs rounds in "
           f"{time.perf_counter() - started:.1f} s")
     fig = viz.image_grid(samples[name], nrow=6,
-                         title=f"{name}: samples after {GIBBS_STEPS} Gibbs rounds")
+                         title=f"{name}: chains from random pixels after {GIBBS_STEPS} Gibbs "
+                               "rounds:\nvaried digits, or one shape repeated?")
     print("saved", viz.save_figure(fig, FIGURES / f"samples_{name.lower()}.png"))
 
 # How a chain moves: ten chains started at test digits, shown after 1, 10, 100, ... rounds.
@@ -272,8 +289,9 @@ for steps in rounds:
     snapshots.append(v)
     done = steps
 fig = viz.image_grid(np.concatenate(snapshots), nrow=len(snapshots),
-                     title=f"PCD-1: chains from test digits after 0, "
-                           f"{', '.join(map(str, rounds))} rounds")
+                     title=f"PCD-1 chains from test digits, after 0, "
+                           f"{', '.join(map(str, rounds))} rounds (rows):\n"
+                           "do they keep their digit or slide into one mode?")
 print("saved", viz.save_figure(fig, FIGURES / "chain_from_test_digits.png"))
 
 # %% [markdown]
