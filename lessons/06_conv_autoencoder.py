@@ -197,12 +197,19 @@ SUMMARY["test MSE: MLP with the conv AE's parameter budget"] = (
 SUMMARY["seconds per epoch: conv AE vs deep MLP AE"] = (
     f"{conv_r['seconds per epoch']:.2f} vs {deep_r['seconds per epoch']:.2f}")
 
-fig, ax = plt.subplots(figsize=(7, 4.2))
+# Colour is the architecture (conv, deep MLP, budget-matched MLP); line style the deep
+# MLP's code size, so its two runs read as one family.
+CURVE_STYLE = {"conv AE (course)": ("C0", "-"), "deep MLP AE, code 32 (course)": ("C1", "-"),
+               "deep MLP AE, code 128": ("C1", "--"), "MLP 784-2-784 (same budget)": ("C2", "-")}
+fig, ax = plt.subplots(figsize=(7.5, 4.2))
 for name, history in histories.items():
+    color, style = CURVE_STYLE[name]
     ax.plot(range(1, history.epochs + 1), history["val_loss"], marker="o", markersize=3,
-            label=name)
-ax.set(xlabel="epoch", ylabel="test binary cross-entropy per pixel (nats)", yscale="log",
-       title="Test loss while training")
+            color=color, linestyle=style, label=name)
+ax.set(xlabel="epoch", ylabel="test binary cross-entropy per pixel (nats, log scale)",
+       yscale="log", title="Test loss while training: where does the deep MLP catch up\n"
+                           "with the conv AE, and how far behind is the same-budget MLP?")
+ax.xaxis.get_major_locator().set_params(integer=True)
 ax.grid(True, alpha=0.3)
 ax.legend(fontsize=9)
 print("saved", viz.save_figure(fig, FIGURES / "test_loss_curves.png"))
@@ -232,13 +239,15 @@ print("saved", viz.save_figure(fig, FIGURES / "test_loss_curves.png"))
 # %%
 examples = np.array([np.flatnonzero(y_test == d)[0] for d in range(10) if (y_test == d).any()])
 rows = [("original", x_test[examples])]
-rows += [(f"{name}: MSE {results[name]['mse']:.4f}", reconstruct(model, x_test[examples]))
+rows += [(f"{name}: test MSE per pixel {results[name]['mse']:.4f}",
+          reconstruct(model, x_test[examples]))
          for name, (model, _) in contenders.items()]
 fig, axes = plt.subplots(len(rows), 1, figsize=(len(examples) * 0.9, len(rows) * 1.25))
 for ax, (title, images) in zip(axes, rows):
     viz.image_grid(images, nrow=1, ax=ax)
     ax.set_title(title, fontsize=9, loc="left")
-fig.suptitle("Test digits rebuilt by the conv autoencoder and the MLP autoencoders")
+fig.suptitle("Test digits rebuilt by the conv autoencoder and the MLP autoencoders:\n"
+             "which rows keep the strokes, which blur every digit into a blob?")
 print("saved", viz.save_figure(fig, FIGURES / "reconstructions.png"))
 
 # %% [markdown]
@@ -260,7 +269,7 @@ with sn.no_grad():
 print(f"first-layer maps {first_maps.shape}; code {code.shape} = {code.size} numbers, "
       f"{(code > 0).mean():.0%} of them positive")
 
-fig = plt.figure(figsize=(13, 4.4))
+fig = plt.figure(figsize=(13, 3.3))
 grid = fig.add_gridspec(1, 3, width_ratios=[1, 4, 2])
 ax_digit, ax_maps, ax_code = (fig.add_subplot(grid[0, i]) for i in range(3))
 ax_digit.imshow(digit[0, 0], cmap="gray", vmin=0, vmax=1)
@@ -269,8 +278,11 @@ ax_digit.set_axis_off()
 peaks = np.maximum(first_maps.max(axis=(1, 2), keepdims=True), 1e-12)
 viz.image_grid((first_maps / peaks)[:, None], ncol=8, ax=ax_maps,
                title="16 first-layer maps, 32x32 (each scaled to its max)")
-viz.image_grid(code[:, None], ncol=4, ax=ax_code, value_range=None,
-               title="the code: 8 maps of 4x4")
+# One shared scale from 0 (black; the code is ReLU-then-pool, so never negative) to the
+# largest code value, so the maps can be compared with each other.
+viz.image_grid(code[:, None], ncol=4, ax=ax_code, value_range=(0, max(code.max(), 1e-12)),
+               title="the code: 8 maps of 4x4\n(black 0, white the largest value)")
+fig.suptitle("Layout kept in the first layer, coarse 4x4 regions in the code")
 print("saved", viz.save_figure(fig, FIGURES / "encoder_feature_maps.png"))
 
 # %% [markdown]
