@@ -666,11 +666,11 @@ print("saved", viz.save_figure(fig, FIGURES / "cnn_first_layer_responses.png"))
 # The responses show two kinds of unit. Some respond to the whole stroke, giving a slightly
 # blurred copy of the digit. Others respond only to some edges, such as one side of each
 # stroke or just the vertical strokes. The kernels are **not** neat Sobel kernels, though,
-# and they are not very different from where they started. In the full run, 15 epochs on
-# 4,000 digits move them by only about a fifth, and their resemblance to the compass
-# kernels rises only a little. A random $3 \times 3$ kernel with weights of both signs
-# already compares each pixel with its neighbours, so it is a rough edge detector from the
-# start, and the later layers can learn to use it as it is. The crisp, oriented edge
+# and they are not very different from where they started: the figure's title says how far
+# training moved them, and their resemblance to the compass kernels rises only a little.
+# A random $3 \times 3$ kernel with weights of both signs already compares each pixel with
+# its neighbours, so it is a rough edge detector from the start, and the later layers can
+# learn to use it as it is. The crisp, oriented edge
 # detectors usually shown as a first layer come from larger kernels in bigger networks,
 # trained far longer on many more images.
 

@@ -402,8 +402,8 @@ print("saved", viz.save_figure(fig, FIGURES / "sparse_decoder_rows.png"))
 #   digits far better. It did not collapse into copying here, but nothing in its loss
 #   prevents that, and it already lets more noise through than the undercomplete one.
 # * The KL sparsity penalty holds a sigmoid code's mean activation near its target. Each
-#   digit then switches on only about ten of 1024 units, and each unit's decoder row
-#   becomes a readable stroke or prototype.
+#   digit then switches on only a few of the 1024 units (the histogram above shows how
+#   few), and each unit's decoder row becomes a readable stroke or prototype.
 # * Practical detail: start a sigmoid decoder's output bias at the logit of the mean
 #   image, so the first steps do not saturate a sigmoid code.
 

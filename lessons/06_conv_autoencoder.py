@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lesson 06: a convolutional autoencoder with 3,801 parameters
+# # Lesson 06: a convolutional autoencoder with a few thousand parameters
 #
 # The deep autoencoder of lesson 05 begins with a 784 × 128 weight matrix: every hidden
 # unit has its own weight for every pixel. Lesson 02 argued that this ignores what images
@@ -290,10 +290,11 @@ print("saved", viz.save_figure(fig, FIGURES / "encoder_feature_maps.png"))
 #
 # * The course's conv autoencoder pads 28×28 digits to 32×32, halves them three times with
 #   3×3 convolutions and max pooling to an $8 \times 4 \times 4$ code, and doubles them back
-#   with stride-2 transposed convolutions. It has 3,801 parameters; the deep MLP
-#   autoencoder has 209,968.
-# * Trained here for about a minute, its test error is slightly higher than the deep
-#   MLP's, and far below that of an MLP with the same parameter budget. Convolutions spend
+#   with stride-2 transposed convolutions. It has a small fraction of the deep MLP
+#   autoencoder's parameters (the key numbers give both counts).
+# * Trained here for a short budget, its test error is close to the deep MLP's (the
+#   key numbers say how close), and far below that of an MLP with the same parameter
+#   budget. Convolutions spend
 #   their weights where images need them.
 # * Few parameters is not the same as cheap: every conv weight is used at every position,
 #   so this network does more arithmetic per image than the MLP.
