@@ -159,18 +159,25 @@ print(f"trained {EPOCHS_DCGAN} epochs ({steps} steps of each player) in {dcgan_s
       f"({dcgan_seconds / steps:.2f} s per step, classifier checks included)")
 SUMMARY["DCGAN training time"] = f"{dcgan_seconds:.0f} s for {EPOCHS_DCGAN} epochs"
 
-fig = viz.plot_history(history, keys=("d_real", "d_fake"), ylabel="D's mean output",
-                       title="DCGAN: the discriminator's mean output on real and fake digits")
+fig = viz.plot_history(history, keys=("d_real", "d_fake"),
+                       ylabel="D's mean output (probability of 'real')",
+                       title="Neither player should win: d_fake stuck at 0 means D wins,\n"
+                             "both at 1/2 means D has given up")
+# The whole probability range, with the give-up level marked, so a win shows as a gap.
+fig.axes[0].set_ylim(0, 1)
+fig.axes[0].axhline(0.5, color="gray", linestyle=":", linewidth=1)
 print("saved", viz.save_figure(fig, FIGURES / "dcgan_d_outputs.png"))
-fig = viz.plot_history(history, keys=("d_loss", "g_loss"), ylabel="loss (nats)",
-                       title="DCGAN: the two players' losses")
+fig = viz.plot_history(history, keys=("d_loss", "g_loss"), ylabel="loss (nats per example)",
+                       title="DCGAN losses: a game, not a descent;\n"
+                             "neither should fall to 0 and stay there")
 print("saved", viz.save_figure(fig, FIGURES / "dcgan_losses.png"))
 
 # One row per epoch, the same ten noise vectors in every row.
 fig = viz.image_grid(np.concatenate([snapshots[e] for e in shown_epochs]),
                      nrow=len(shown_epochs),
-                     title="DCGAN samples of fixed z after epochs "
-                           + ", ".join(str(e) for e in shown_epochs))
+                     title="The same ten z (columns) after epochs "
+                           + ", ".join(str(e) for e in shown_epochs)
+                           + " (rows):\ndo grey blobs turn into strokes, then digits?")
 print("saved", viz.save_figure(fig, FIGURES / "dcgan_epochs_combined.png"))
 grids = sorted(path.name for path in (FIGURES / "dcgan_epochs").glob("epoch_*.png"))
 print(f"per-epoch grids of 64 samples in {FIGURES / 'dcgan_epochs'}: {grids}")
@@ -225,7 +232,8 @@ counts = class_counts(dcgan_samples)
 print(f"DCGAN, {N_SCORE} samples: {dcgan_score['confident']:.1%} confident, "
       f"{dcgan_score['classes']} of 10 classes among them")
 print("confident samples per digit 0-9:", counts.tolist())
-fig = viz.image_grid(dcgan_samples[:64], nrow=8, title="DCGAN: 64 random samples")
+fig = viz.image_grid(dcgan_samples[:64], nrow=8,
+                     title="DCGAN: 64 random samples; how many are clear digits?")
 print("saved", viz.save_figure(fig, FIGURES / "dcgan_samples.png"))
 SUMMARY["DCGAN: confident samples (target >= 60%)"] = f"{dcgan_score['confident']:.1%}"
 SUMMARY["DCGAN: digit classes among them (target >= 9)"] = str(dcgan_score["classes"])
@@ -276,14 +284,16 @@ SUMMARY["conditional GAN training time"] = f"{cgan_seconds:.0f} s for {EPOCHS_CG
 rows = np.repeat(np.arange(10), 10)
 sn.manual_seed(4)
 fig = viz.image_grid(cgan.sample(len(rows), rows).data, nrow=10,
-                     title="conditional GAN: row d asks for the digit d")
+                     title="Conditional GAN: row d asks for the digit d;\n"
+                           "does every row show its digit?")
 print("saved", viz.save_figure(fig, FIGURES / "cgan_one_row_per_digit.png"))
 
 # The same ten z in every row: does z carry the style, and y the digit?
 z_style = cgan.sample_latent(10)
 z_rows = sn.Tensor(np.tile(z_style.data, (10, 1)))
 fig = viz.image_grid(cgan.sample(len(rows), rows, z=z_rows).data, nrow=10,
-                     title="conditional GAN: one z per column, one digit per row")
+                     title="Conditional GAN: one z per column, one digit per row;\n"
+                           "does each column keep one style (slant, thickness)?")
 print("saved", viz.save_figure(fig, FIGURES / "cgan_style_by_column.png"))
 
 asked = np.arange(N_SCORE) % 10
@@ -389,16 +399,25 @@ SUMMARY["WGAN-GP ring: modes covered / high-quality samples"] = f"{modes} of 8 /
 SUMMARY["WGAN-GP ring: critic's W estimate, first -> last epoch"] = (
     f"{ring_history['wasserstein'][0]:.3f} -> {ring_history['wasserstein'][-1]:.3f}")
 
-fig = viz.plot_history(ring_history, keys=("wasserstein", "gradient_penalty"),
-                       ylabel="critic's estimate of W; penalty",
-                       title="WGAN-GP on the ring: the critic's estimate of the distance")
+# The estimate is a distance and the penalty a squared slope error: one panel each.
+fig, (ax_w, ax_gp) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"wspace": 0.3})
+viz.plot_history(ring_history, keys=("wasserstein",), ax=ax_w,
+                 ylabel="critic's estimate of W\n(distance in data coordinates)",
+                 title="Lower means the samples are closer to the ring")
+viz.plot_history(ring_history, keys=("gradient_penalty",), ax=ax_gp,
+                 ylabel="E[(||grad f|| - 1)^2] (squared slope error)",
+                 title="Near 0 means the critic's slope is near 1")
+fig.suptitle("WGAN-GP on the ring: trust the estimate only while the penalty is small",
+             y=1.02)
 print("saved", viz.save_figure(fig, FIGURES / "wgan_gp_distance.png"))
 fig, ax = plt.subplots(figsize=(5, 5))
-ax.scatter(ring[:, 0], ring[:, 1], s=3, alpha=0.3, label="data")
-ax.scatter(ring_samples[:, 0], ring_samples[:, 1], s=3, alpha=0.3, label="WGAN-GP samples")
+ax.scatter(ring[:, 0], ring[:, 1], s=3, alpha=0.3, color="0.5", label="data")
+ax.scatter(ring_samples[:, 0], ring_samples[:, 1], s=3, alpha=0.3, color="C3",
+           label="WGAN-GP samples")
 ax.set_aspect("equal")
-ax.legend(loc="upper right")
-ax.set_title(f"ring of 8 Gaussians: {modes} modes covered")
+ax.set(xlabel="x1 (data coordinate)", ylabel="x2 (data coordinate)")
+ax.legend(loc="center", fontsize=8)  # the ring's middle is empty once training works
+ax.set_title(f"Do the samples (red) cover all 8 modes? {modes} of 8 do")
 print("saved", viz.save_figure(fig, FIGURES / "wgan_gp_ring.png"))
 
 # %% [markdown]
