@@ -397,6 +397,8 @@ def plot_history(
     ax.set_ylabel(ylabel if ylabel is not None else
                   "learning rate" if set(main_keys) <= set(rates) else ", ".join(bases))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if max(len(run[key]) for run in runs.values() for key in keys) == 1:
+        ax.set_xticks([1])  # one epoch: the integer locator needs two whole numbers in view
     if log_y:
         ax.set_yscale("log")
     ax.grid(True, alpha=0.3)

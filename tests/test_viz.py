@@ -474,3 +474,11 @@ def test_agg_rule_leaves_ipython_and_displays_alone(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("DISPLAY")
     viz._use_agg_if_headless()  # IPython imported but not running, no display: Agg
     assert used == ["Agg"]
+
+
+def test_plot_history_of_one_epoch_has_one_whole_epoch_tick():
+    history = History()
+    history.record({"loss": 0.5})
+    fig = viz.plot_history(history)
+    ticks = [t for t in fig.axes[0].get_xticks() if 0.5 <= t <= 1.5]
+    assert ticks == [1.0]
