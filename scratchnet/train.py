@@ -324,7 +324,10 @@ class SampleGrid(Callback):
         images = as_numpy(getattr(images, "data", images))
         # A GAN knows its samples' range (a tanh generator: [-1, 1]); images are in [0, 1].
         value_range = getattr(model, "data_range", None) or (0.0, 1.0)
-        grid = viz.image_grid(images, title=f"epoch {epoch}", value_range=value_range)
+        # The same latent codes every epoch, so one cell follows one sample as it learns.
+        grid = viz.image_grid(images, value_range=value_range, title=(
+            f"epoch {epoch}: the same {self.n} latent codes each epoch; "
+            "do the samples sharpen and differ from each other?"))
         self.saved.append(viz.save_figure(grid, self.folder / f"epoch_{epoch:03d}.png"))
 
 
