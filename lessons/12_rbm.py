@@ -205,35 +205,35 @@ for name, method in METHODS.items():
 SUMMARY[f"seconds per epoch, 784-{N_HIDDEN} on {len(X)} images: CD-1 / CD-10 / PCD-1"] = (
     " / ".join(f"{train_seconds[name] / EPOCHS:.2f}" for name in METHODS))
 
-# One colour per method, train solid and test dashed: each method's pair side by side.
-fig, ax = plt.subplots(figsize=(7.5, 4.5))
-for i, (name, history) in enumerate(histories.items()):
-    for key, style, split in (("train_pseudo_log_likelihood", "-", "train"),
-                              ("val_pseudo_log_likelihood", "--", "test")):
-        values = history[key]
-        ax.plot(range(1, len(values) + 1), values, color=f"C{i}", linestyle=style, marker="o",
-                markersize=3, label=f"{name}, {split}")
-ax.set(xlabel="epoch", ylabel="pseudo-log-likelihood (nats per image)",
-       title="Pseudo-log-likelihood per method (higher is better):\n"
-             "a test curve far below its train curve means overfitting")
-ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-ax.grid(True, alpha=0.3)
-ax.legend(ncol=len(histories), fontsize=8, loc="lower center", bbox_to_anchor=(0.5, -0.38))
-fig.tight_layout()
+def per_method_figure(curves, ylabel, title, size, **legend):
+    """One colour per method; in it, a line for each (history key, line style, label)."""
+    fig, ax = plt.subplots(figsize=size)
+    for i, (name, history) in enumerate(histories.items()):
+        for key, style, split in curves:
+            values = history[key]
+            ax.plot(range(1, len(values) + 1), values, color=f"C{i}", linestyle=style,
+                    marker="o", markersize=3, label=f"{name}, {split}")
+    ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, alpha=0.3)
+    ax.legend(**legend)
+    fig.tight_layout()
+    return fig
+
+
+# Train solid and test dashed: each method's pair side by side.
+fig = per_method_figure(
+    [("train_pseudo_log_likelihood", "-", "train"), ("val_pseudo_log_likelihood", "--", "test")],
+    "pseudo-log-likelihood (nats per image)",
+    "Pseudo-log-likelihood per method (higher is better):\n"
+    "a test curve far below its train curve means overfitting", (7.5, 4.5),
+    ncol=len(histories), fontsize=8, loc="lower center", bbox_to_anchor=(0.5, -0.38))
 print("saved", viz.save_figure(fig, FIGURES / "pseudo_log_likelihood.png"))
 # The same colour per method as above.
-fig, ax = plt.subplots(figsize=(6.5, 4.2))
-for i, (name, history) in enumerate(histories.items()):
-    values = history["val_reconstruction_error"]
-    ax.plot(range(1, len(values) + 1), values, color=f"C{i}", linestyle="--", marker="o",
-            markersize=3, label=f"{name}, test")
-ax.set(xlabel="epoch", ylabel="MSE per pixel (intensities in [0, 1])",
-       title="Test reconstruction error (lower is better):\n"
-             "do the methods differ here as much as in nats?")
-ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-ax.grid(True, alpha=0.3)
-ax.legend()
-fig.tight_layout()
+fig = per_method_figure(
+    [("val_reconstruction_error", "--", "test")], "MSE per pixel (intensities in [0, 1])",
+    "Test reconstruction error (lower is better):\n"
+    "do the methods differ here as much as in nats?", (6.5, 4.2))
 print("saved", viz.save_figure(fig, FIGURES / "reconstruction_error.png"))
 
 # %% [markdown]
