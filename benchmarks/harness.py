@@ -143,7 +143,12 @@ def print_checks_and_json(checks: list[dict[str, Any]], result: dict[str, Any],
 
 
 def configure_threads(requested: int | None) -> int:
-    """Pin the BLAS thread count; it only takes effect if NumPy is not imported yet."""
+    """Pin the BLAS thread count; it only takes effect if NumPy is not imported yet.
+
+    Through the environment rather than threadpoolctl (which the lessons use): threadpoolctl
+    limits only the libraries already loaded, and a benchmark loads more afterwards (SciPy's
+    own OpenBLAS under scikit-learn, PyTorch's OpenMP) and starts worker processes.
+    """
     threads = requested if requested is not None else available_cores()
     if requested is not None:
         if "numpy" in sys.modules:
