@@ -743,10 +743,11 @@ def _hooked(hook: Callable, g: Tensor) -> Tensor:
     if result is None:
         return g
     if not isinstance(result, Tensor) or result.shape != g.shape:
+        got = (f"a Tensor of shape {result.shape}" if isinstance(result, Tensor)
+               else type(result).__name__)
         raise TypeError(f"register_hook: a hook must return None or a Tensor of the "
-                        f"gradient's shape {g.shape}, got "
-                        f"{getattr(result, 'shape', type(result).__name__)}")
-    return result
+                        f"gradient's shape {g.shape}, got {got}")
+    return result if result.dtype == g.dtype else _ops.astype(result, g.dtype)
 
 
 def _input_gradients(f: Function, gys: list[Tensor | None]) -> Iterator[tuple[Any, int, Tensor]]:

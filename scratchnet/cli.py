@@ -3,7 +3,8 @@
 ::
 
     scratchnet lessons                    list the lessons, one line each
-    scratchnet lesson 03 [--quick]        run lessons/03_*.py (--quick: tiny data, few steps)
+    scratchnet lesson 03 [--quick] [--threads N]
+                                          run lessons/03_*.py (--quick: tiny data, few steps)
     scratchnet download mnist [--dest D]  fetch the full MNIST, checksum-verified
     scratchnet bench [--quick] [...]      run the benchmarks (a checkout's benchmarks/suite.py)
     scratchnet check 00 [--file F]        grade exercises/00_*.py: PASS / FAIL / NOT DONE
@@ -85,6 +86,18 @@ def lesson_title(path: Path) -> str:
     return first_text
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1 (a thread count)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of threads, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 thread, got {value}")
+    return value
+
+
 def _cmd_lessons(args: argparse.Namespace) -> int:
     folder = find_lessons_dir()
     lessons = list_lessons(folder)
@@ -108,6 +121,8 @@ def _cmd_lesson(args: argparse.Namespace) -> int:
         raise CLIError(f"no lesson {args.number!r} in {folder}; available: {available}",
                        status=2)
     command = [sys.executable, str(matches[0])] + (["--quick"] if args.quick else [])
+    if args.threads is not None:
+        command += ["--threads", str(args.threads)]
     env = None
     root = checkout_root()
     if root is not None:  # let the lesson import this very checkout, installed or not
@@ -199,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     lesson.add_argument("number", metavar="NN", help="the lesson's number, e.g. 00 or 3")
     lesson.add_argument("--quick", action="store_true",
                         help="tiny data and few steps (seconds instead of minutes)")
+    lesson.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                        help="at most N BLAS threads (one is faster on a busy machine)")
     lesson.set_defaults(func=_cmd_lesson)
 
     notebook = commands.add_parser(

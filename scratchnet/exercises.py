@@ -813,10 +813,11 @@ def _check_active_units(active_units: Any) -> None:
                    np.full(200, 3.0)], axis=1)
     got = active_units(mu)
     hint = "count the columns u with np.var(mu[:, u]) > threshold."
-    if got == int(np.sum(np.abs(mu.mean(axis=0)) > 1e-2)):
+    counted = isinstance(got, (int, np.integer))  # else _expect_int says what is wrong
+    if counted and got == int(np.sum(np.abs(mu.mean(axis=0)) > 1e-2)):
         hint = "this counts units with a large mean: a unit is active when its mean *moves* " \
                "with x, i.e. its variance over the rows is large."
-    elif got == int(np.sum(np.var(mu, axis=1) > 1e-2)):
+    elif counted and got == int(np.sum(np.var(mu, axis=1) > 1e-2)):
         hint = "the variance is over the rows (axis 0), one number per unit."
     _expect_int("active_units", got, 2, hint)
     _expect_int("active_units with threshold 0.5", active_units(mu, 0.5), 1,
@@ -906,7 +907,7 @@ def _run(exercise: Exercise, module: ModuleType) -> Result:
             exercise.check(answer)
     except ExerciseFailure as failure:
         return Result(exercise.name, "FAIL", str(failure))
-    except Exception as err:  # the student's code raised
+    except (Exception, SystemExit) as err:  # the student's code raised (or called exit)
         frames = traceback.extract_tb(err.__traceback__)
         # The innermost line of the student's own file, else the innermost line of all.
         theirs = [f for f in frames if Path(f.filename) == Path(str(module.__file__))]
@@ -930,7 +931,7 @@ def grade(number: str, path: Path | str | None = None) -> list[Result]:
         raise FileNotFoundError(f"check: no file {path}")
     try:
         module = _load(path)
-    except Exception as err:  # a syntax error or a crash at import: every answer fails
+    except (Exception, SystemExit) as err:  # a syntax error or a crash at import: all fail
         return [Result(e.name, "FAIL", f"{path.name} could not be imported: "
                        f"{type(err).__name__}: {err}") for e in LESSONS[key]]
     return [_run(exercise, module) for exercise in LESSONS[key]]

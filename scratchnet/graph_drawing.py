@@ -297,7 +297,6 @@ def draw_graph(tensor: Tensor, show_values: bool = False, show_grads: bool = Fal
     Returns:
         The figure. Its x axis counts, for each column, the operations on the longest
         path from there to the output (0 for the output itself).
-        on the longest path from a leaf.
 
     Raises:
         TypeError: ``tensor`` is not a Tensor.

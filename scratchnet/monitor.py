@@ -158,7 +158,8 @@ class TrainingMonitor(Callback):
         self._encoder_input: Any = None
         for name, layer in self.layers.items():
             for p in _own_parameters(layer):
-                self._handles.append(p.register_hook(self._gradient_recorder(id(p))))
+                if p.requires_grad:  # a frozen parameter gets no gradient to record
+                    self._handles.append(p.register_hook(self._gradient_recorder(id(p))))
             self._handles.append(layer.register_forward_hook(self._output_recorder(name)))
         encoder = getattr(model, "encoder", None)
         if self.data is None and callable(getattr(model, "kl_per_unit", None)) and isinstance(

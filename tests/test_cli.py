@@ -118,6 +118,16 @@ def test_lesson_runs_with_quick_and_returns_its_exit_status(fake_checkout, capfd
     assert main(["lesson", "00"]) == 0
 
 
+def test_lesson_passes_threads_on_and_refuses_a_bad_count(fake_checkout, capfd):
+    assert main(["lesson", "1", "--quick", "--threads", "1"]) == 3
+    assert "argv ['--quick', '--threads', '1']" in capfd.readouterr().out
+    for bad, message in (("0", "expected at least 1 thread, got 0"),
+                         ("two", "expected a whole number of threads, got 'two'")):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["lesson", "1", "--threads", bad])
+        assert exit_info.value.code == 2 and message in capfd.readouterr().err
+
+
 def test_unknown_lesson_lists_the_available_ones(fake_checkout, capsys):
     assert main(["lesson", "42"]) == 2
     err = capsys.readouterr().err

@@ -320,6 +320,14 @@ WRONG_ANSWERS = [
         def active_units(mu, threshold=1e-2):
             return int(np.sum(np.var(mu, axis=0) > 1e-2))
         """, "use the threshold argument"),
+    ("09", "active_units", """
+        def active_units(mu, threshold=1e-2):
+            return np.var(mu, axis=0) > threshold  # the .sum() is missing
+        """, "active_units: expected the int 2, got array("),
+    ("08", "kl_diag_gaussians", """
+        def kl_diag_gaussians(mu_q, logvar_q, mu_p, logvar_p):
+            raise SystemExit("giving up")
+        """, "raised SystemExit: giving up"),
 ]
 
 # Exercises whose reference solution calls another exercise's answer.

@@ -217,3 +217,36 @@ def test_training_monitor_refuses_settings_out_of_range():
     with pytest.raises(TypeError, match="plot_monitor: expected the History that fit "
                                         "returned, got list"):
         plot_monitor([1.0])
+
+
+def test_a_frozen_layer_is_monitored_without_a_gradient():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((16, 3)), rng.standard_normal((16, 1))
+    model = nn.Sequential(nn.Dense(3, 4, activation="relu", rng=0), nn.Dense(4, 1, rng=1))
+    for p in model[0].parameters():
+        p.requires_grad_(False)  # fine-tuning only the last layer
+    history = sn.train.fit(model, lambda m, a, b: ((m(a) - b) ** 2).mean(),
+                           optim.SGD(model[1].parameters(), lr=0.1),
+                           DataLoader(x, y, batch_size=8), epochs=2, progress=False,
+                           callbacks=[TrainingMonitor()])
+    frozen = [k for k in history if k.startswith("monitor/0/") and k.endswith("grad_norm")]
+    trained = [k for k in history if k.startswith("monitor/1/") and k.endswith("grad_norm")]
+    assert frozen and trained
+    assert all(np.isnan(v) for v in history[frozen[0]])
+    assert all(v > 0 for v in history[trained[0]])
+
+
+def test_a_backward_hook_reports_nothing_left_over_from_an_earlier_pass():
+    class Product(nn.Module):
+        def forward(self, a, b):
+            return a * b
+
+    module, calls = Product(), []
+    module.register_full_backward_hook(
+        lambda m, gi, go: calls.append([None if g is None else g.numpy().tolist() for g in gi]))
+    a, b = _leaf([1.0, 1.0]), _leaf([2.0, 2.0])
+    out = module(a, b)
+    sn.grad(out.sum(), [a])  # b's gradient is never computed: the hook cannot run
+    assert calls == []
+    out.sum().backward()  # a full pass: both gradients, this pass's only
+    assert calls == [[[2.0, 2.0], [1.0, 1.0]]]

@@ -68,5 +68,18 @@ def test_register_hook_refuses_what_cannot_work():
     y = x * 2.0
     y.register_hook(lambda g: g.sum())
     with pytest.raises(TypeError, match=r"a hook must return None or a Tensor of the "
-                                        r"gradient's shape \(2,\), got \(\)"):
+                                        r"gradient's shape \(2,\), got a Tensor of shape "
+                                        r"\(\)"):
         y.sum().backward()
+    z = x * 3.0
+    z.register_hook(lambda g: g.numpy())
+    with pytest.raises(TypeError, match=r"shape \(2,\), got ndarray"):
+        z.sum().backward()
+
+
+def test_a_replacement_of_another_dtype_is_cast_to_the_gradients():
+    w = sn.Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    w.register_hook(lambda g: g.astype(np.float64) * 2.0)
+    (w * 1.5).sum().backward()
+    assert w.grad.dtype == np.float32
+    np.testing.assert_allclose(w.grad.numpy(), 3.0)

@@ -134,7 +134,10 @@ class Module:
         input that is not a Tensor needing a gradient (the data going into a first layer).
         The hook runs once per call of the module and per backward pass, as soon as every
         entry of ``grad_input`` is complete (or as soon as ``grad_output`` is, when no
-        input needs a gradient). A pass that never reaches the call does not run it.
+        input needs a gradient). A pass that never reaches the call does not run it, and
+        neither does one that leaves an input's gradient uncomputed (an input ``forward``
+        ignores, or a :func:`scratchnet.grad` asked only for tensors that the gradient of
+        another input does not lead to).
 
         The hook observes: it must return ``None`` (to change a gradient, use
         :meth:`Tensor.register_hook`). The module's output must be one Tensor. Calls made
@@ -354,6 +357,11 @@ def _watch_gradients(module: Module, inputs: tuple, output: Any) -> None:
                                 "Tensor.register_hook")
 
     def on_output(g: Tensor) -> None:
+        # A pass reaches the output before the inputs: start afresh, so that what an
+        # earlier pass left half-done (an input it never reached) is not reported now.
+        grad_input[:] = [None] * len(inputs)
+        waiting.clear()
+        waiting.update(needs)
         grad_output[0] = g
         if not needs:
             run_hooks()
