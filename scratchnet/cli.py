@@ -109,18 +109,23 @@ def _cmd_lessons(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_lesson(args: argparse.Namespace) -> int:
+def find_lesson(number: str | int) -> Path:
+    """The lesson script ``NN_topic.py`` for ``number`` (``4``, ``"04"`` or ``"04_pca..."``)."""
     folder = find_lessons_dir()
     lessons = list_lessons(folder)
-    wanted = args.number.removesuffix(".py")
+    wanted = str(number).removesuffix(".py")
     if wanted.isdigit():
         wanted = f"{int(wanted):02d}"
-    matches = [p for p in lessons if p.name[:2] == wanted or p.stem == wanted]
-    if not matches:
-        available = ", ".join(p.stem for p in lessons) or "none"
-        raise CLIError(f"no lesson {args.number!r} in {folder}; available: {available}",
-                       status=2)
-    command = [sys.executable, str(matches[0])] + (["--quick"] if args.quick else [])
+    for path in lessons:
+        if path.name[:2] == wanted or path.stem == wanted:
+            return path
+    available = ", ".join(p.stem for p in lessons) or "none"
+    raise CLIError(f"no lesson {number!r} in {folder}; available: {available}", status=2)
+
+
+def _cmd_lesson(args: argparse.Namespace) -> int:
+    command = [sys.executable, str(find_lesson(args.number))] + (
+        ["--quick"] if args.quick else [])
     if args.threads is not None:
         command += ["--threads", str(args.threads)]
     env = None

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from scratchnet.cli import CLIError, find_lessons_dir, list_lessons
+from scratchnet.cli import CLIError, find_lesson
 
 __all__ = ["DEFAULT_OUT", "NotebookError", "lesson_notebook", "write_lesson_notebook"]
 
@@ -48,19 +48,9 @@ def _require(module: str, caller: str) -> ModuleType:
 def _find_lesson(number: str | int, caller: str) -> Path:
     """The lesson script ``NN_topic.py`` for ``number`` (``4``, ``"04"`` or ``"04_pca..."``)."""
     try:
-        folder = find_lessons_dir()
+        return find_lesson(number)
     except CLIError as exc:
         raise NotebookError(f"{caller}: {exc}") from exc
-    lessons = list_lessons(folder)
-    wanted = str(number).removesuffix(".py")
-    if wanted.isdigit():
-        wanted = f"{int(wanted):02d}"
-    for path in lessons:
-        if path.name[:2] == wanted or path.stem == wanted:
-            return path
-    available = ", ".join(p.stem for p in lessons) or "none"
-    raise NotebookError(f"{caller}: no lesson {number!r} in {folder}; expected the number "
-                        f"of one of the lessons there: {available}")
 
 
 def lesson_notebook(number: str | int) -> Any:

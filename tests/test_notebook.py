@@ -23,7 +23,7 @@ nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-from scratchnet import notebook as notebooks  # noqa: E402  (after the extra's check)
+from scratchnet import cli  # noqa: E402  (after the extra's check)
 from scratchnet.notebook import NotebookError, lesson_notebook, write_lesson_notebook  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,7 +109,7 @@ def test_bad_arguments_are_refused_before_anything_is_written(tmp_path: Path) ->
 
 def test_the_default_folder_is_notebooks_under_the_working_directory(tmp_path, monkeypatch):
     # Outside a git checkout find_lessons_dir would look in the working directory only.
-    monkeypatch.setattr(notebooks, "find_lessons_dir", lambda: ROOT / "lessons")
+    monkeypatch.setattr(cli, "find_lessons_dir", lambda: ROOT / "lessons")
     monkeypatch.chdir(tmp_path)
     path = write_lesson_notebook("03")
     assert path == Path("notebooks") / f"{LESSONS[3].stem}.ipynb" and path.is_file()
@@ -195,7 +195,7 @@ def test_a_failing_cell_is_reported_and_the_notebook_keeps_what_ran(tmp_path, mo
         "print(os.environ.get('SCRATCHNET_QUICK'), matplotlib.get_backend(), os.getcwd())\n\n"
         "# %%\nraise ValueError('cell two fails')\n\n"
         "# %%\nprint('never reached')\n", encoding="utf-8")
-    monkeypatch.setattr(notebooks, "find_lessons_dir", lambda: lessons)
+    monkeypatch.setattr(cli, "find_lessons_dir", lambda: lessons)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.delenv("SCRATCHNET_QUICK", raising=False)
     out = tmp_path / "out"
@@ -217,7 +217,7 @@ def test_a_cell_over_the_timeout_is_stopped_and_reported(tmp_path, monkeypatch) 
     (lessons / "00_slow.py").write_text(
         "# %%\nimport os\nprint(os.environ.get('SCRATCHNET_QUICK'))\n\n"
         "# %%\nimport time\ntime.sleep(60)\n", encoding="utf-8")
-    monkeypatch.setattr(notebooks, "find_lessons_dir", lambda: lessons)
+    monkeypatch.setattr(cli, "find_lessons_dir", lambda: lessons)
     monkeypatch.setenv("SCRATCHNET_QUICK", "1")  # a full run must not inherit quick mode
     with pytest.raises(NotebookError, match="a cell of 00_slow ran longer than the timeout of 2 s"):
         write_lesson_notebook(0, out=tmp_path / "out", execute=True, timeout=2)
