@@ -18,10 +18,11 @@ from scratchnet.datasets.synthetic import (
     make_shapes,
     make_swiss_roll,
 )
+from scratchnet.datasets.text import CharVocab, TextLoader, load_text, split_blocks
 
 __all__ = [
-    "DataLoader", "DownloadError", "IDXError", "StreamLoader", "data_home", "download_mnist",
-    "load_mnist", "make_bars_and_stripes", "make_circle", "make_grid", "make_ring",
-    "make_shapes", "make_swiss_roll", "random_binarize", "random_shift", "read_idx",
-    "write_idx",
+    "CharVocab", "DataLoader", "DownloadError", "IDXError", "StreamLoader", "TextLoader",
+    "data_home", "download_mnist", "load_mnist", "load_text", "make_bars_and_stripes",
+    "make_circle", "make_grid", "make_ring", "make_shapes", "make_swiss_roll",
+    "random_binarize", "random_shift", "read_idx", "split_blocks", "write_idx",
 ]
