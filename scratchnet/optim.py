@@ -56,7 +56,36 @@ from scratchnet.autograd import Tensor
 from scratchnet.backend import as_numpy, get_array_module
 from scratchnet.checks import check_int, check_number, with_article
 
-__all__ = ["SGD", "Adam", "CosineLR", "LRScheduler", "Optimizer", "StepLR"]
+__all__ = ["SGD", "Adam", "CosineLR", "LRScheduler", "Optimizer", "StepLR", "clip_grad_norm_"]
+
+
+# --------------------------------------------------------------------------------------
+# Gradient clipping
+# --------------------------------------------------------------------------------------
+def clip_grad_norm_(parameters: Iterable[Tensor], max_norm: float) -> float:
+    """Rescale the gradients in place so their joint L2 norm is at most ``max_norm``.
+
+    With ``total = sqrt(sum_p ||grad_p||²)`` over every parameter that has a gradient, each
+    gradient is multiplied by ``max_norm / total`` when ``total > max_norm`` and left alone
+    otherwise: the step keeps its direction and only its length is capped. A recurrent
+    network needs this because its gradient can explode (Pascanu, Mikolov & Bengio, "On
+    the difficulty of training recurrent neural networks", ICML 2013): one step of
+    ``‖∂h_T/∂h_0‖`` in the thousands would throw the weights far away.
+
+    Returns the total norm *before* clipping, as a float (log it: a norm that keeps hitting
+    the cap means the cap, or the learning rate, is too small). The trailing underscore
+    says it changes the gradients in place, as in PyTorch.
+    """
+    max_norm = check_number("clip_grad_norm_", "max_norm", max_norm, low=0.0, low_open=True)
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return 0.0
+    total = math.sqrt(sum(float((g.data.astype("float64") ** 2).sum()) for g in grads))
+    if total > max_norm:
+        scale = max_norm / total
+        for g in grads:
+            g.data = g.data * g.data.dtype.type(scale)
+    return total
 
 
 # --------------------------------------------------------------------------------------

@@ -51,8 +51,9 @@ from tqdm.auto import tqdm
 from scratchnet.autograd import Tensor, as_tensor, no_grad
 from scratchnet.backend import as_numpy, get_array_module
 from scratchnet.checkpoint import save
-from scratchnet.checks import with_article
+from scratchnet.checks import check_number, with_article
 from scratchnet.nn.module import Module
+from scratchnet.optim import clip_grad_norm_
 
 __all__ = ["Callback", "Checkpoint", "EarlyStopping", "History", "SampleGrid",
            "TrainingDiverged", "evaluate", "fit", "minimize"]
@@ -121,13 +122,16 @@ def _first_bad_gradient(parameters: Iterable[Tensor]) -> float | None:
     return None
 
 
-def minimize(loss: Tensor, optimizer: Any, parameters: Iterable[Tensor] | None = None) -> float:
+def minimize(loss: Tensor, optimizer: Any, parameters: Iterable[Tensor] | None = None,
+             clip_grad_norm: float | None = None) -> float:
     """One gradient step on ``loss``; returns the loss as a float.
 
     Clears the gradients of the optimizer's parameters, backpropagates, checks that the
     loss and every gradient of ``parameters`` (default: ``optimizer.params``) are finite,
-    and takes ``optimizer.step()``. A NaN or inf stops it before the step, so the weights
-    never take a bad step: it raises :class:`TrainingDiverged` (``fit`` adds where).
+    rescales those gradients to a joint norm of at most ``clip_grad_norm`` when it is given
+    (:func:`~scratchnet.optim.clip_grad_norm_`), and takes ``optimizer.step()``. A NaN or
+    inf stops it before the step, so the weights never take a bad step: it raises
+    :class:`TrainingDiverged` (``fit`` adds where).
     """
     value = _loss_value(loss, "minimize")
     if not math.isfinite(value):
@@ -138,6 +142,8 @@ def minimize(loss: Tensor, optimizer: Any, parameters: Iterable[Tensor] | None =
     bad = _first_bad_gradient(checked)
     if bad is not None:
         raise TrainingDiverged("a gradient", bad)
+    if clip_grad_norm is not None:
+        clip_grad_norm_(checked, clip_grad_norm)
     optimizer.step()
     return value
 
@@ -381,12 +387,20 @@ def evaluate(model: Module, loss_fn: LossFn | None, loader: Iterable[Any],
     return {name: total / count for name, total in totals.items()}
 
 
-def _step_function(model: Module, loss_fn: LossFn | None, optimizer: Any
+def _step_function(model: Module, loss_fn: LossFn | None, optimizer: Any,
+                   clip_grad_norm: float | None = None
                    ) -> tuple[Callable[[Any], Mapping[str, float]], Any]:
     """What one step of ``fit`` does, and the optimizer(s) it uses."""
     own_step = getattr(model, "training_step", None)
     name = with_article(type(model).__name__)
+    if clip_grad_norm is not None:
+        clip_grad_norm = check_number("fit", "clip_grad_norm", clip_grad_norm, low=0.0,
+                                      low_open=True)
     if own_step is not None:
+        if clip_grad_norm is not None:
+            raise ValueError(f"fit: {name} trains through its own training_step, which "
+                             "decides its own clipping; clip_grad_norm applies only to "
+                             "training with a loss_fn")
         if loss_fn is not None:
             raise ValueError(f"fit: {name} trains through its own training_step; leave "
                              "loss_fn out (None)")
@@ -407,7 +421,7 @@ def _step_function(model: Module, loss_fn: LossFn | None, optimizer: Any
     def step(batch: Any) -> dict[str, float]:
         loss = loss_fn(model, *_tensors(batch))
         _check_loss(loss, "fit: loss_fn(model, *batch)")
-        return {"loss": minimize(loss, optimizer, checked)}
+        return {"loss": minimize(loss, optimizer, checked, clip_grad_norm)}
 
     return step, optimizer
 
@@ -439,7 +453,8 @@ def fit(model: Module, loss_fn: LossFn | None = None, optimizer: Any = None,
         loader: Iterable[Any] | None = None, epochs: int | None = None,
         val_loader: Iterable[Any] | Mapping[str, Iterable[Any]] | None = None,
         callbacks: Sequence[Callback] = (), progress: bool = True, scheduler: Any = None,
-        metrics: Mapping[str, Metric] | None = None) -> History:
+        metrics: Mapping[str, Metric] | None = None,
+        clip_grad_norm: float | None = None) -> History:
     """Train ``model`` for ``epochs`` passes over ``loader``; returns the :class:`History`.
 
     Args:
@@ -462,6 +477,10 @@ def fit(model: Module, loss_fn: LossFn | None = None, optimizer: Any = None,
         scheduler: anything with ``step()``, or a list of them, called after every epoch
             (learning-rate decay).
         metrics: ``name -> metric(model, *batch) -> float``, measured on ``val_loader``.
+        clip_grad_norm: if given, every step rescales the gradients to a joint L2 norm of
+            at most this (:func:`~scratchnet.optim.clip_grad_norm_`), as recurrent networks
+            need. Only for training with a ``loss_fn``: a model's own ``training_step``
+            clips as it sees fit.
 
     Raises:
         TrainingDiverged: the loss or a gradient (or a number a ``training_step`` logged)
@@ -472,7 +491,7 @@ def fit(model: Module, loss_fn: LossFn | None = None, optimizer: Any = None,
                         "DataLoader(x, y, batch_size=64)")
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ValueError(f"fit: epochs must be a positive integer, got {epochs!r}")
-    step_fn, optimizer = _step_function(model, loss_fn, optimizer)
+    step_fn, optimizer = _step_function(model, loss_fn, optimizer, clip_grad_norm)
     validation = _validation_loaders(val_loader)
     if metrics and not validation:
         raise ValueError("fit: metrics are measured on val_loader; pass val_loader=...")

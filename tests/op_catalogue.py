@@ -78,6 +78,7 @@ from scratchnet.functional.math import (
     PowConst,
     Reshape,
     ScatterAdd,
+    Split,
     Sqrt,
     Sub,
     Sum,
@@ -112,6 +113,11 @@ class OpCase:
     make_inputs: InputMaker
     fn: Callable[..., Tensor]
     smooth: bool = True
+
+
+def _gates_product(x: Tensor) -> Tensor:
+    i, f, g, o = F.split(x, 4)  # four pieces, each used in a different place
+    return i * f + g * o
 
 
 # --------------------------------------------------------------------------------------
@@ -350,6 +356,12 @@ CATALOGUE: list[OpCase] = [
            lambda a, b, c: F.concatenate([a, b, c], axis=-1)),
     OpCase("stack", Concatenate, inputs(normal((3, 2)), normal((3, 2)), normal((3, 2))),
            lambda a, b, c: F.stack([a, b, c], axis=1)),
+    # ---- split and unstack: one node, several outputs; the backward joins them again
+    OpCase("split-gates", Split, inputs(normal((3, 8))), lambda x: _gates_product(x)),
+    OpCase("split-axis=0-one-piece-unused", Split, inputs(normal((4, 3))),
+           lambda x: F.split(x, 2, axis=0)[1]),
+    OpCase("unstack-time-steps", Split, inputs(normal((2, 3, 4))),
+           lambda x: F.unstack(x, axis=1)[0] * F.unstack(x, axis=1)[2]),
     # ---- indexing: the backward of getitem is a ScatterAdd
     OpCase("getitem-int", GetItem, inputs(normal((3, 4))), lambda x: x[1]),
     OpCase("getitem-slices", GetItem, inputs(normal((3, 4))), lambda x: x[1:, ::2]),

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import scratchnet as sn
+import scratchnet.functional as F
 from scratchnet import nn
 
 
@@ -395,6 +396,32 @@ def test_same_seed_same_weights():
     assert not np.array_equal(a, c)
 
 
+class _Flattened(nn.Module):
+    """A recurrent layer's outputs and final state, one Tensor: what the layer tables check."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        out = self.inner(x)
+        parts = out if isinstance(out, tuple) else (out,)
+        flat = [q for p in parts for q in (p if isinstance(p, tuple) else (p,))]
+        return F.concatenate([p.reshape(-1) for p in flat])
+
+
+class _EmbeddingTimesInput(nn.Module):
+    """Embedding's ids are integers, so the checked input multiplies the looked-up rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(5, 3, rng=0)
+        self.ids = np.array([[0, 4, 0, 2], [1, 1, 3, 0]])  # repeats: the scatter must add
+
+    def forward(self, x):
+        return self.embedding(self.ids) * x
+
+
 LAYERS = {
     "Dense": (lambda: nn.Dense(4, 3, activation="tanh", rng=0), (5, 4)),
     "BatchNorm1D": (lambda: nn.BatchNorm1D(4), (5, 4)),
@@ -417,6 +444,13 @@ LAYERS = {
     "AvgPool2D": (lambda: nn.AvgPool2D(3, stride=2, padding=1), (2, 2, 5, 5)),
     "ZeroPadding2D": (lambda: nn.ZeroPadding2D(((1, 0), (2, 1))), (1, 2, 3, 3)),
     "Cropping2D": (lambda: nn.Cropping2D(((1, 0), (0, 2))), (1, 2, 4, 5)),
+    "RNNCell": (lambda: _Flattened(nn.RNNCell(3, 4, nonlinearity="relu", rng=0)), (2, 3)),
+    "LSTMCell": (lambda: _Flattened(nn.LSTMCell(3, 2, rng=0)), (2, 3)),
+    "GRUCell": (lambda: _Flattened(nn.GRUCell(3, 2, rng=0)), (2, 3)),
+    "RNN": (lambda: _Flattened(nn.RNN(3, 2, num_layers=2, rng=0)), (2, 3, 3)),
+    "LSTM": (lambda: _Flattened(nn.LSTM(3, 2, num_layers=2, rng=0)), (2, 3, 3)),
+    "GRU": (lambda: _Flattened(nn.GRU(3, 2, num_layers=2, rng=0)), (2, 3, 3)),
+    "Embedding": (_EmbeddingTimesInput, (2, 4, 3)),
     # Converged power iterations: σ = uᵀWv is then W's spectral norm at every evaluation.
     "SpectralNorm": (lambda: nn.SpectralNorm(nn.Dense(4, 3, activation="tanh", rng=0),
                                              n_power_iterations=100, rng=0), (5, 4)),

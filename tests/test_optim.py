@@ -445,3 +445,37 @@ def test_repr_names_the_settings():
     opt = optim.SGD([_param([0.0])], lr=0.1, momentum=0.9)
     assert repr(opt) == "SGD(lr=0.1, momentum=0.9, nesterov=False, weight_decay=0.0, params=1)"
     assert optim.Adam([_param([0.0])]).betas == (0.9, 0.999)
+
+
+# --------------------------------------------------------------------------------------
+# Gradient clipping
+# --------------------------------------------------------------------------------------
+def test_clip_grad_norm_rescales_to_the_cap_and_returns_the_norm_before():
+    a, b, untouched = _param([1.0, 2.0]), _param([0.0]), _param([5.0])
+    a.grad, b.grad = _grad([3.0, 0.0]), _grad([4.0])  # joint norm 5
+    total = optim.clip_grad_norm_([a, b, untouched], max_norm=1.0)
+    assert total == pytest.approx(5.0)
+    np.testing.assert_allclose(a.grad.numpy(), [0.6, 0.0])
+    np.testing.assert_allclose(b.grad.numpy(), [0.8])
+    assert untouched.grad is None
+    joint = math.sqrt(float((a.grad.numpy() ** 2).sum() + (b.grad.numpy() ** 2).sum()))
+    assert joint == pytest.approx(1.0)
+
+
+def test_clip_grad_norm_leaves_a_small_gradient_alone_and_keeps_float32():
+    p = _param([1.0, 1.0], dtype=np.float32)
+    p.grad = _grad([0.3, 0.4], dtype=np.float32)
+    assert optim.clip_grad_norm_([p], 10.0) == pytest.approx(0.5)
+    np.testing.assert_array_equal(p.grad.numpy(), np.float32([0.3, 0.4]))
+    p.grad = _grad([30.0, 40.0], dtype=np.float32)
+    optim.clip_grad_norm_([p], 5.0)
+    assert p.grad.dtype == np.float32
+    np.testing.assert_allclose(p.grad.numpy(), [3.0, 4.0], rtol=1e-6)
+    assert optim.clip_grad_norm_([_param([1.0])], 1.0) == 0.0  # no gradient at all
+
+
+@pytest.mark.parametrize("max_norm, error", [(0.0, ValueError), (-1.0, ValueError),
+                                             (float("nan"), ValueError), ("1", TypeError)])
+def test_clip_grad_norm_refuses_a_bad_cap(max_norm, error):
+    with pytest.raises(error, match="clip_grad_norm_: max_norm must be"):
+        optim.clip_grad_norm_([_param([1.0])], max_norm)

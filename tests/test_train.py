@@ -10,7 +10,7 @@ import pytest
 
 import scratchnet as sn
 import scratchnet.functional as F
-from scratchnet import nn, optim
+from scratchnet import models, nn, optim
 from scratchnet.backend import to_device
 from scratchnet.datasets.loader import DataLoader
 from scratchnet.train import (
@@ -312,3 +312,26 @@ def test_a_loss_that_is_not_a_scalar_tensor_is_named():
         fit(model, lambda m, a, b: 1.0, opt, DataLoader(x, y), 1, progress=False)
     with pytest.raises(ValueError, match="metrics are measured on val_loader"):
         fit(model, mse, opt, DataLoader(x, y), 1, metrics={"m": lambda *a: 0.0})
+
+
+def test_fit_clips_each_step_to_the_cap():
+    # A huge learning signal: with the cap, every step moves the weights by at most
+    # lr * max_norm (SGD without momentum), whatever the raw gradient's size.
+    x, y = regression_data(64)
+    model = nn.Dense(3, 1, rng=0)
+    before = np.concatenate([p.numpy().ravel() for p in model.parameters()])
+    fit(model, lambda m, x, y: 1000.0 * mse(m, x, y), optim.SGD(model.parameters(), lr=0.1),
+        DataLoader(x, y, batch_size=64, shuffle=False), epochs=1, progress=False,
+        clip_grad_norm=0.5)
+    after = np.concatenate([p.numpy().ravel() for p in model.parameters()])
+    assert np.linalg.norm(after - before) == pytest.approx(0.05, rel=1e-4)
+
+
+def test_fit_refuses_clip_grad_norm_for_a_model_with_its_own_step():
+    rbm = models.RBM(4, 2, rng=0)
+    with pytest.raises(ValueError, match="fit: an RBM trains through its own training_step"):
+        fit(rbm, None, None, DataLoader(np.zeros((4, 4), np.float32), batch_size=2),
+            epochs=1, clip_grad_norm=1.0)
+    with pytest.raises(ValueError, match="fit: clip_grad_norm must be"):
+        fit(nn.Dense(3, 1), mse, optim.SGD(nn.Dense(3, 1).parameters(), lr=0.1),
+            DataLoader(*regression_data(8), batch_size=4), epochs=1, clip_grad_norm=0)

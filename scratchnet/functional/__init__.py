@@ -56,6 +56,7 @@ from scratchnet.functional.math import (
     pow,
     reshape,
     result_type,
+    split,
     sqrt,
     squeeze,
     stack,
@@ -63,6 +64,7 @@ from scratchnet.functional.math import (
     sum,
     sum_to,
     transpose,
+    unstack,
     var,
     where,
 )
@@ -76,6 +78,6 @@ __all__ = [
     "expand_dims", "gaussian_kl", "getitem", "leaky_relu", "log", "log_sigmoid", "log_softmax",
     "logsumexp", "masked", "matmul", "max", "max_pool2d", "maximum", "mean", "min", "minimum",
     "mse_loss", "mul", "neg", "pad2d", "permute", "pow", "relu", "reshape", "result_type",
-    "sigmoid", "softmax", "softplus", "sqrt", "squeeze", "stack", "sub", "sum", "sum_to", "tanh",
-    "transpose", "var", "where",
+    "sigmoid", "softmax", "softplus", "split", "sqrt", "squeeze", "stack", "sub", "sum", "sum_to",
+    "tanh", "transpose", "unstack", "var", "where",
 ]

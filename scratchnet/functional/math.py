@@ -784,6 +784,29 @@ class Concatenate(Function):
         return tuple(grads)
 
 
+class Split(Function):
+    """Cut ``x`` into equal pieces along ``axis``: one node with several outputs.
+
+    The gradient is the pieces' gradients joined back together (a piece that got no
+    gradient contributes zeros). ``squeeze`` drops the cut axis from pieces of length 1,
+    which turns a sequence (N, T, F) into its T steps (N, F).
+    """
+
+    def __init__(self, pieces: int, axis: int, squeeze: bool) -> None:
+        self.pieces, self.axis, self.squeeze = pieces, axis, squeeze
+
+    def forward(self, x):
+        parts = get_array_module(x).split(x, self.pieces, axis=self.axis)
+        if self.squeeze:
+            parts = [part.squeeze(self.axis) for part in parts]
+        return tuple(parts)
+
+    def backward(self, *grads):
+        if self.squeeze:
+            return stack(grads, self.axis)
+        return concatenate(grads, self.axis)
+
+
 def reshape(x: Tensor, shape: Sequence[int]) -> Tensor:
     """The same elements in a new shape (one entry may be -1)."""
     x = as_tensor(x)
@@ -866,6 +889,46 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     if len(shapes) != 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
     return concatenate([expand_dims(t, axis) for t in tensors], axis)
+
+
+def split(x: Tensor, pieces: int, axis: int = -1) -> list[Tensor]:
+    """Cut ``x`` into ``pieces`` equal parts along ``axis`` (like ``numpy.split``).
+
+    An LSTM cuts its (N, 4H) pre-activations into the four gates this way:
+    ``i, f, g, o = F.split(z, 4)``.
+    """
+    x = as_tensor(x)
+    axis = _split_axis("split", x, axis)
+    if isinstance(pieces, bool) or not isinstance(pieces, (int, np.integer)) or pieces < 1 \
+            or x.shape[axis] % pieces:
+        raise ValueError(f"split: cannot cut axis {axis} of length {x.shape[axis]} (shape "
+                         f"{x.shape}) into {pieces!r} equal pieces; expected a positive "
+                         "integer that divides it")
+    if pieces == 1:
+        return [x]
+    return list(Split(int(pieces), axis, squeeze=False)(x))
+
+
+def unstack(x: Tensor, axis: int = 0) -> list[Tensor]:
+    """The slices of ``x`` along ``axis``, that axis removed: the inverse of :func:`stack`.
+
+    A recurrent layer reads a sequence (N, T, F) as its T steps, ``unstack(x, axis=1)``,
+    in one node, whose backward is one ``stack``. (T separate ``x[:, t]`` would each send
+    back a gradient of the whole sequence's size, mostly zeros.)
+    """
+    x = as_tensor(x)
+    axis = _split_axis("unstack", x, axis)
+    if x.shape[axis] == 1:
+        return [squeeze(x, axis)]
+    return list(Split(x.shape[axis], axis, squeeze=True)(x))
+
+
+def _split_axis(name: str, x: Tensor, axis: int) -> int:
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) \
+            or not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{name}: axis {axis!r} is out of range for a tensor of shape "
+                         f"{x.shape}")
+    return int(axis) % x.ndim
 
 
 # --------------------------------------------------------------------------------------

@@ -39,9 +39,22 @@ from scratchnet.nn.module import (
     Sequential,
     StateDictError,
 )
+from scratchnet.nn.recurrent import (
+    GRU,
+    LSTM,
+    RNN,
+    Embedding,
+    GRUCell,
+    LSTMCell,
+    RNNCell,
+    detach_state,
+)
 from scratchnet.nn.spectral_norm import SpectralNorm
 
 __all__ = [
+    "GRU",
+    "LSTM",
+    "RNN",
     "AvgPool2D",
     "BatchNorm1D",
     "BatchNorm2D",
@@ -50,13 +63,17 @@ __all__ = [
     "Cropping2D",
     "Dense",
     "Dropout",
+    "Embedding",
     "Flatten",
+    "GRUCell",
     "GaussianNoise",
     "Identity",
+    "LSTMCell",
     "LeakyReLU",
     "MaxPool2D",
     "Module",
     "Parameter",
+    "RNNCell",
     "ReLU",
     "RemovableHandle",
     "Reshape",
@@ -67,6 +84,7 @@ __all__ = [
     "StateDictError",
     "Tanh",
     "ZeroPadding2D",
+    "detach_state",
     "get_activation",
     "init",
 ]
