@@ -203,6 +203,8 @@ def test_errors():
     with pytest.raises(ValueError, match=r"NGramModel.bits_per_char: id 3 is out of range for "
                                          r"vocab_size 3 \(ids 0 to 2\)"):
         model.bits_per_char([0, 3])
+    with pytest.raises(ValueError, match=r"fit inferred vocab_size.*vocab_size=len\(vocab\)"):
+        model.bits_per_char([3])
     with pytest.raises(ValueError, match=r"NGramModel.log_prob_next: id 5 is out of range"):
         model.log_prob_next([5])
     with pytest.raises(ValueError, match=r"NGramModel.bits_per_char: ids is empty"):

@@ -122,8 +122,12 @@ class NGramModel:
         if array.size and array.min() < 0:
             raise ValueError(f"NGramModel.{method}: ids must be >= 0, got {int(array.min())}")
         if check_range and array.size and array.max() >= self.vocab_size:
+            hint = ("" if self._vocab_size_given else "; fit inferred vocab_size from the "
+                    "training ids: pass NGramModel(..., vocab_size=len(vocab)) to cover ids "
+                    "that training never saw")
             raise ValueError(f"NGramModel.{method}: id {int(array.max())} is out of range for "
-                             f"vocab_size {self.vocab_size} (ids 0 to {self.vocab_size - 1})")
+                             f"vocab_size {self.vocab_size} (ids 0 to {self.vocab_size - 1})"
+                             + hint)
         return array.astype(np.int64)
 
     def _require_fit(self, method: str) -> None:
