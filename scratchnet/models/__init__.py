@@ -7,6 +7,7 @@ from scratchnet.models.autoencoders import (
     conv_autoencoder,
     deep_autoencoder,
 )
+from scratchnet.models.char_rnn import CharRNN
 from scratchnet.models.classifier import (
     accuracy,
     default_classifier_path,
@@ -26,8 +27,8 @@ from scratchnet.models.pca import PCA
 from scratchnet.models.rbm import DBN, RBM, ais_schedule
 from scratchnet.models.vae import VAE, conv_vae, mlp_vae, reparameterize
 
-__all__ = ["DBN", "GAN", "PCA", "RBM", "VAE", "Autoencoder", "LinearAutoencoder", "NGramModel",
-           "TiedDense",
+__all__ = ["DBN", "GAN", "PCA", "RBM", "VAE", "Autoencoder", "CharRNN", "LinearAutoencoder",
+           "NGramModel", "TiedDense",
            "accuracy", "ais_schedule", "conv_autoencoder", "conv_vae",
            "dcgan_discriminator", "dcgan_generator", "deep_autoencoder",
            "default_classifier_path", "mlp_discriminator", "mlp_generator", "mlp_vae",
