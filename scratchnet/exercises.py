@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import sys
 import textwrap
 import traceback
@@ -824,6 +825,332 @@ def _check_active_units(active_units: Any) -> None:
                 "use the threshold argument, not a fixed 1e-2.")
 
 
+# -- lesson 14: recurrent networks ----------------------------------------------------------
+
+def _expect_pair(what: str, got: Any, names: str) -> tuple[Any, Any]:
+    """The two items of a returned pair, or a failure saying what came back instead."""
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        kind = f"{type(got).__name__} of length {len(got)}" if isinstance(
+            got, (tuple, list)) else type(got).__name__
+        raise ExerciseFailure(f"{what}: expected a pair {names}, got a {kind}. Hint: "
+                              f"return {names}.")
+    return got[0], got[1]
+
+
+def _rnn_data(seed: int) -> list[np.ndarray]:
+    """x (N, T, F), h0 (N, H), W_ih (F, H), W_hh (H, H), b (H,): N=2, T=5, F=3, H=4."""
+    rng = np.random.default_rng(seed)
+    # Weights of size about 0.5 keep tanh out of saturation, so every step matters.
+    return [rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 4)),
+            0.5 * rng.standard_normal((3, 4)), 0.5 * rng.standard_normal((4, 4)),
+            0.5 * rng.standard_normal(4)]
+
+
+def _set_cell(cell: Any, W_ih: np.ndarray, W_hh: np.ndarray, b: np.ndarray) -> None:
+    """Load the weights into a scratchnet cell, with the whole bias in ``bias_ih``."""
+    cell.weight_ih.data, cell.weight_hh.data = W_ih.copy(), W_hh.copy()
+    cell.bias_ih.data, cell.bias_hh.data = b.copy(), np.zeros_like(b)
+
+
+def _np_rnn(x: np.ndarray, h0: np.ndarray, W_ih: np.ndarray, W_hh: np.ndarray,
+            b: np.ndarray, carry: bool = True, act: Callable[[np.ndarray], np.ndarray] = np.tanh,
+            ) -> np.ndarray:
+    """The states h_1..h_T (N, T, H) of a plain RNN, or of a known mistake in writing one."""
+    h, states = h0, []
+    for t in range(x.shape[1]):
+        states.append(act(x[:, t] @ W_ih + (h if carry else h0) @ W_hh + b))
+        h = states[-1]
+    return np.stack(states, axis=1)
+
+
+def _check_rnn_forward(rnn_forward: Any) -> None:
+    x, h0, W_ih, W_hh, b = _rnn_data(30)
+    rnn = sn.nn.RNN(3, 4, rng=0)  # seeded: leaves the library generator alone
+    _set_cell(rnn.cells[0], W_ih, W_hh, b)
+    out, h_last = rnn(sn.Tensor(x), sn.Tensor(h0[None]))
+    truth, truth_last = out.numpy(), h_last.numpy()[0]
+    got = rnn_forward(*(sn.Tensor(a) for a in (x, h0, W_ih, W_hh, b)))
+    outputs, h_T = _expect_pair("rnn_forward", got, "(outputs, h_T)")
+    shifted = np.concatenate([h0[:, None], truth[:, :-1]], axis=1)
+    expect_close("rnn_forward outputs (compared with nn.RNN)", outputs, truth,
+                 "each step computes h = tanh(x[:, t] @ W_ih + h @ W_hh + b) from the "
+                 "previous h, starting from h0; outputs stacks the T new states on axis 1.",
+                 mistakes=[(_np_rnn(x, h0, W_ih, W_hh, b, carry=False),
+                            "every step used h0: the recurrence feeds each step the state "
+                            "of the step before. Assign the new state back to h inside the "
+                            "loop (h = F.tanh(...)) and use that h at the next step."),
+                           (_np_rnn(x, np.zeros_like(h0), W_ih, W_hh, b, carry=False),
+                            "the state never enters: each step must add h_{t-1} W_hh, with "
+                            "h_0 = h0."),
+                           (_np_rnn(x, np.zeros_like(h0), W_ih, W_hh, b),
+                            "the state started from zeros: start from the h0 passed in."),
+                           (_np_rnn(x, h0, W_ih, W_hh.T, b),
+                            "W_hh is transposed: the weights are (in, out), so the state's "
+                            "share is h @ W_hh."),
+                           (_np_rnn(x, h0, W_ih, W_hh, b, act=lambda z: z),
+                            "the tanh is missing: h_t = tanh(...)."),
+                           (shifted, "outputs holds h_0 .. h_{T-1}: store each state after "
+                                     "computing it, so outputs[:, t] is h_{t+1}.")])
+    expect_close("rnn_forward h_T", h_T, truth_last,
+                 "h_T is the state after the last step, outputs[:, -1].",
+                 mistakes=[(h0, "this is h0: return the state after the last step."),
+                           (truth[:, 0], "this is the state after the first step: return "
+                                         "the last one, h_T.")])
+    expect_gradcheck("rnn_forward gradient (backpropagation through time)", rnn_forward,
+                     [x, h0, W_ih, W_hh, b],
+                     "the values are right, so the gradient is lost on the way back: keep "
+                     "every step a tensor operation (no .numpy(), np.tanh, .detach() or "
+                     "new sn.Tensor(...) inside the loop), so that backward runs through all "
+                     "T steps.")
+
+
+_GATES = ("i", "f", "g", "o")
+
+
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def _np_lstm(z: np.ndarray, c: np.ndarray, order: Sequence[str] = _GATES,
+             gate: Callable[[np.ndarray], np.ndarray] = _sigmoid,
+             candidate: Callable[[np.ndarray], np.ndarray] = np.tanh,
+             squash: Callable[[np.ndarray], np.ndarray] = np.tanh, forget: bool = True,
+             new_c_in_h: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(h', c') of an LSTM step from the pre-activation z, or of a known mistake.
+
+    ``order`` names the blocks of z as the answer read them; the other arguments swap the
+    nonlinearities or drop a piece of the update.
+    """
+    blocks = dict(zip(order, np.split(z, 4, axis=1)))
+    i, f, g, o = (blocks[name] for name in _GATES)
+    c_new = (gate(f) * c if forget else c) + gate(i) * candidate(g)
+    return gate(o) * squash(c_new if new_c_in_h else c), c_new
+
+
+def _check_lstm_cell(lstm_cell: Any) -> None:
+    rng = np.random.default_rng(31)
+    n, f_in, hidden = 3, 4, 2
+    x, h, c = (rng.standard_normal(s) for s in ((n, f_in), (n, hidden), (n, hidden)))
+    W_ih = rng.standard_normal((f_in, 4 * hidden))
+    W_hh = rng.standard_normal((hidden, 4 * hidden))
+    b = rng.standard_normal(4 * hidden)
+    cell = sn.nn.LSTMCell(f_in, hidden, rng=0)
+    _set_cell(cell, W_ih, W_hh, b)
+    h_true, c_true = (t.numpy() for t in cell(sn.Tensor(x), (sn.Tensor(h), sn.Tensor(c))))
+    got = lstm_cell(*(sn.Tensor(a) for a in (x, h, c, W_ih, W_hh, b)))
+    h_new, c_new = _expect_pair("lstm_cell", got, "(h', c')")
+
+    z = x @ W_ih + h @ W_hh + b
+    orders = [p for p in itertools.permutations(_GATES) if p != _GATES]
+    order_mistakes = [(_np_lstm(z, c, p),
+                       f"the blocks were read in the order {', '.join(p)}; the order is "
+                       "i, f, g, o (PyTorch's too): i = z[:, :H], f = z[:, H:2H], "
+                       "g = z[:, 2H:3H], o = z[:, 3H:].") for p in orders]
+    swapped = (_np_lstm(z, c, gate=np.tanh, candidate=_sigmoid),
+               "tanh and σ are swapped: the gates i, f, o are σ (between 0 and 1, how much "
+               "passes), the candidate g is tanh (between -1 and 1, what is written).")
+    candidate = (_np_lstm(z, c, candidate=_sigmoid),
+                 "the candidate went through σ: it is tanh(g), between -1 and 1, so that "
+                 "the cell can be pushed down as well as up.")
+    c_mistakes = [(h_true, "this is h': return (h', c'), in that order."),
+                  (_np_lstm(z, c, forget=False)[1],
+                   "the forget gate is missing: the old cell is scaled by σ(f), "
+                   "c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g)."),
+                  *[(answer[1], hint) for answer, hint in [swapped, candidate, *order_mistakes]]]
+    expect_close("lstm_cell c' (compared with nn.LSTMCell)", c_new, c_true,
+                 "z = x W_ih + h W_hh + b; i, f, g, o = F.split(z, 4); "
+                 "c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g).", mistakes=c_mistakes)
+    h_mistakes = [(_np_lstm(z, c, new_c_in_h=False)[0],
+                   "h' used the old cell c: h' = σ(o) ⊙ tanh(c'), with the new c'."),
+                  (_np_lstm(z, c, squash=lambda a: a)[0],
+                   "the tanh on the cell is missing: h' = σ(o) ⊙ tanh(c')."),
+                  (_np_lstm(z, c, squash=_sigmoid)[0],
+                   "the cell goes through tanh, not σ: h' = σ(o) ⊙ tanh(c')."),
+                  *[(answer[0], hint) for answer, hint in [swapped, candidate, *order_mistakes]]]
+    expect_close("lstm_cell h' (compared with nn.LSTMCell)", h_new, h_true,
+                 "h' = σ(o) ⊙ tanh(c'), with o the last block of z.", mistakes=h_mistakes)
+    expect_gradcheck("lstm_cell gradient", lstm_cell, [x, h, c, W_ih, W_hh, b],
+                     "the values are right, so keep every step a tensor operation (F.split, "
+                     "F.sigmoid, F.tanh, *, +) for the gradient to flow.")
+
+
+def _check_clip_by_global_norm(clip_by_global_norm: Any) -> None:
+    rng = np.random.default_rng(32)
+    # Norms about 7, 0.3 and 1.5: a cap of 1 clips the first and third on their own but
+    # not the second, so clipping each array alone gives another answer than the global
+    # clip; a cap of 50 clips nothing.
+    grads = [2.0 * rng.standard_normal((3, 4)), 0.15 * rng.standard_normal(4),
+             0.5 * rng.standard_normal((2, 2, 2))]
+    for max_norm in (1.0, 50.0):
+        params = []
+        for g in grads:
+            p = sn.Tensor(np.zeros_like(g), requires_grad=True)
+            p.grad = sn.Tensor(g.copy())
+            params.append(p)
+        total_true = sn.optim.clip_grad_norm_(params, max_norm)  # the truth, in place
+        clipped_true = [p.grad.numpy() for p in params]
+        inputs = [g.copy() for g in grads]
+        got = clip_by_global_norm(inputs, max_norm)
+        if not all(np.array_equal(a, g) for a, g in zip(inputs, grads)):
+            raise ExerciseFailure("clip_by_global_norm: it changed the arrays passed in. "
+                                  "Hint: build new arrays (g * scale), not g *= scale.")
+        clipped, total = _expect_pair("clip_by_global_norm", got, "(clipped, total)")
+        norms = np.array([np.sqrt(np.sum(g ** 2)) for g in grads])
+        what = f"clip_by_global_norm(max_norm={max_norm:g})"
+        expect_close(f"{what} total", total, total_true,
+                     "total = sqrt(Σ over every array and element of g²), computed before "
+                     "any clipping.",
+                     mistakes=[(norms.sum(), "this adds the arrays' norms: the global norm "
+                                             "is the root of all the squares together, "
+                                             "sqrt(Σ_p ‖g_p‖²)."),
+                               (total_true ** 2, "the square root is missing."),
+                               (norms.max(), "this is the largest array's norm: the global "
+                                             "norm takes every array together."),
+                               (min(total_true, max_norm), "this is the norm after "
+                                                           "clipping: return the one before.")])
+        if not isinstance(clipped, (list, tuple)) or len(clipped) != len(grads):
+            raise ExerciseFailure(f"{what}: expected a list of {len(grads)} arrays, one per "
+                                  f"gradient, got {type(clipped).__name__}. Hint: return "
+                                  "[g * scale for g in grads].")
+        per_array = [g * min(1.0, max_norm / n) for g, n in zip(grads, norms)]
+        stretched = [g * max_norm / total_true for g in grads]
+        unit = [g / total_true for g in grads]
+        for index, (answer, truth) in enumerate(zip(clipped, clipped_true)):
+            expect_close(f"{what} array {index} (compared with optim.clip_grad_norm_)",
+                         answer, truth,
+                         "multiply every array by max_norm / total when total > max_norm, "
+                         "and leave them as they are otherwise.",
+                         mistakes=[(per_array[index],
+                                    "each array was clipped by its own norm: that changes "
+                                    "the direction of the step. Scale all of them by one "
+                                    "factor, max_norm / total, from the global norm."),
+                                   (stretched[index],
+                                    "the gradient was scaled up to max_norm: clip only when "
+                                    "total > max_norm, and leave a smaller one alone."),
+                                   (unit[index], "the arrays were divided by total: multiply "
+                                                 "by max_norm / total.")])
+
+
+# -- lesson 15: a character model of the Sonnets --------------------------------------------
+
+def _check_bits_per_char(bits_per_char: Any) -> None:
+    rng = np.random.default_rng(33)
+    logits = 2.0 * rng.standard_normal((8, 5))
+    targets = rng.integers(0, 5, size=8)
+    ln2 = np.log(2.0)
+    truth = F.cross_entropy(sn.Tensor(logits), targets).item() / ln2
+    picked = logits[np.arange(8), targets]
+    column_softmax = logits - np.log(np.sum(np.exp(logits), axis=0, keepdims=True))
+    expect_close("bits_per_char", bits_per_char(logits, targets), truth,
+                 "the mean over t of -log2 softmax(logits[t])[targets[t]], with "
+                 "log softmax = logits - log Σ exp(logits) along each row.",
+                 mistakes=[(truth * ln2, "this is in nats (natural log): bits are "
+                                         "log2 p = ln p / ln 2, so divide by ln 2."),
+                           (-truth, "the sign is flipped: it is -log2 p, and p <= 1 makes "
+                                    "it positive."),
+                           (truth * len(targets), "this is the sum over the characters: "
+                                                  "take the mean, bits *per* character."),
+                           (-picked.mean() / ln2, "the logits were not normalised: subtract "
+                                                  "log Σ_v exp(logits[t, v]) from each row "
+                                                  "first, so they become log-probabilities."),
+                           (-picked.mean(), "the logits were not normalised (and this is "
+                                            "in nats): use log-softmax, then divide by "
+                                            "ln 2."),
+                           (-column_softmax[np.arange(8), targets].mean() / ln2,
+                            "the softmax ran down the columns: normalise each row (axis=-1), "
+                            "one distribution over the V characters per position.")])
+    expect_close("bits_per_char of uniform logits", bits_per_char(np.zeros((4, 8)),
+                                                                  np.arange(4)),
+                 np.log2(8.0), "a uniform guess over V = 8 characters costs log2 8 bits.")
+    expect_close("bits_per_char with logits near 1000", bits_per_char(logits + 1000.0, targets),
+                 truth, "exp(1000) overflows to inf: subtract each row's max before exp "
+                        "(log Σ exp(a) = m + log Σ exp(a - m)); it changes nothing else.")
+
+
+def _check_temperature_softmax(temperature_softmax: Any) -> None:
+    rng = np.random.default_rng(34)
+    logits = 3.0 * rng.standard_normal((4, 6))
+
+    def softmax(a: np.ndarray, axis: int = -1) -> np.ndarray:
+        return F.softmax(sn.Tensor(a), axis=axis).numpy()
+
+    for temperature in (0.5, 2.0):
+        scaled = logits / temperature
+        expect_close(f"temperature_softmax(temperature={temperature:g})",
+                     temperature_softmax(logits, temperature), softmax(scaled),
+                     "exp(logits / T) divided by its sum along the last axis.",
+                     mistakes=[(softmax(logits * temperature),
+                                "the logits were multiplied by T: divide them, so that T > 1 "
+                                "flattens the distribution and T < 1 sharpens it."),
+                               (softmax(logits), "the temperature was ignored."),
+                               (softmax(scaled, axis=0), "the sum ran down the columns: "
+                                                         "normalise each row (axis=-1)."),
+                               (np.exp(scaled) / np.exp(scaled).sum(),
+                                "the whole array was normalised at once: each row is its own "
+                                "distribution (sum over axis=-1 with keepdims=True)."),
+                               (np.exp(scaled), "the exponentials were not divided by their "
+                                                "sum: the probabilities must sum to 1.")])
+    expect_close("temperature_softmax of a 1-D vector", temperature_softmax(logits[0], 1.0),
+                 softmax(logits[0]), "work along the last axis, so (V,) gives (V,).")
+    big = np.array([[1000.0, 999.0, 990.0], [-1000.0, -1001.0, -1005.0]])
+    expect_close("temperature_softmax of logits near ±1000", temperature_softmax(big, 1.0),
+                 softmax(big), "exp(1000) overflows to inf (and exp(-1000) to 0), giving "
+                               "inf / inf = nan: subtract each row's max from the logits / T "
+                               "before exp. The result does not change, and the largest "
+                               "exponent becomes exp(0) = 1.")
+
+
+def _check_bigram_counts_probabilities(bigram_counts_probabilities: Any) -> None:
+    # Repeated pairs (0, 1) and (1, 2); id 4 appears only as the last id (it is followed by
+    # nothing) and id 5 never: both rows must come out uniform.
+    ids = np.array([0, 1, 2, 0, 1, 1, 3, 0, 1, 2, 2, 3, 0, 4])
+    vocab = 6
+    for k in (0.5, 2.0):
+        model = sn.models.NGramModel(2, smoothing="add-k", k=k, vocab_size=vocab).fit(ids)
+        truth = np.exp(np.stack([model.log_prob_next(np.array([a])) for a in range(vocab)]))
+        counts = np.zeros((vocab, vocab))
+        np.add.at(counts, (ids[:-1], ids[1:]), 1)
+        once = (counts > 0).astype(float)
+        unigram = np.bincount(ids, minlength=vocab).astype(float)
+
+        def rows(c: np.ndarray, denominator: np.ndarray, kk: float = k) -> np.ndarray:
+            return (c + kk) / denominator
+
+        what = f"bigram_counts_probabilities(V={vocab}, k={k:g})"
+        got = bigram_counts_probabilities(ids.copy(), vocab, k)
+        hint = ("P[a, b] = (c(a, b) + k) / (c(a) + k V), c(a, b) the number of t with "
+                "ids[t] = a and ids[t+1] = b, and c(a) = Σ_b c(a, b).")
+        got_rows = _as_array(what, got)
+        if got_rows.shape == (vocab, vocab) and np.all(np.isfinite(got_rows)):
+            sums = got_rows.sum(axis=1)
+            if not np.allclose(sums, 1.0):
+                bad = int(np.argmax(np.abs(sums - 1.0)))
+                hint = (f"row {bad} sums to {sums[bad]:.4g}, not 1: P[a] is the distribution "
+                        "of the id after a. " + hint)
+        expect_close(f"{what} (compared with models.NGramModel)", got, truth, hint,
+                     mistakes=[(rows(counts, counts.sum(axis=0) + k * vocab),
+                                "the columns sum to 1: divide row a by its own total "
+                                "c(a) = Σ_b c(a, b) (sum over axis 1), so each row is the "
+                                "distribution of the id that follows a."),
+                               (rows(counts.T, counts.T.sum(axis=1, keepdims=True)
+                                     + k * vocab),
+                                "the pairs are counted backwards: P[a, b] is b *after* a, so "
+                                "count (ids[t], ids[t+1]) in C[ids[t], ids[t+1]]."),
+                               (rows(once, once.sum(axis=1, keepdims=True) + k * vocab),
+                                "each pair was counted once however often it occurs: "
+                                "C[ids[:-1], ids[1:]] += 1 does not add up repeated index "
+                                "pairs. Use np.add.at(C, (ids[:-1], ids[1:]), 1), or a loop."),
+                               (rows(counts, unigram[:, None] + k * vocab),
+                                "c(a) counted every appearance of a, including the last id, "
+                                "which nothing follows: use the row sums of the pair counts, "
+                                "c(a) = Σ_b c(a, b)."),
+                               (rows(counts, counts.sum(axis=1, keepdims=True) + k),
+                                "the denominator is c(a) + k V: k is added to every one of "
+                                "the V cells of the row."),
+                               (rows(counts, counts.sum(axis=1, keepdims=True) + vocab, 1.0),
+                                "k = 1 was used: use the k passed in.")])
+
+
 # -- the lessons -------------------------------------------------------------------------
 
 LESSONS: dict[str, list[Exercise]] = {
@@ -854,6 +1181,12 @@ LESSONS: dict[str, list[Exercise]] = {
     "09": [Exercise("beta_vae_loss", _check_beta_vae_loss),
            Exercise("kl_per_unit", _check_kl_per_unit),
            Exercise("active_units", _check_active_units)],
+    "14": [Exercise("rnn_forward", _check_rnn_forward),
+           Exercise("lstm_cell", _check_lstm_cell),
+           Exercise("clip_by_global_norm", _check_clip_by_global_norm)],
+    "15": [Exercise("bits_per_char", _check_bits_per_char),
+           Exercise("temperature_softmax", _check_temperature_softmax),
+           Exercise("bigram_counts_probabilities", _check_bigram_counts_probabilities)],
 }
 
 

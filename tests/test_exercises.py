@@ -328,6 +328,140 @@ WRONG_ANSWERS = [
         def kl_diag_gaussians(mu_q, logvar_q, mu_p, logvar_p):
             raise SystemExit("giving up")
         """, "raised SystemExit: giving up"),
+    ("14", "rnn_forward", """
+        def rnn_forward(x, h0, W_ih, W_hh, b):
+            states = []
+            for t in range(x.shape[1]):
+                states.append(F.tanh(x[:, t] @ W_ih + h0 @ W_hh + b))  # h is never carried
+            return F.stack(states, axis=1), states[-1]
+        """, "every step used h0"),
+    ("14", "rnn_forward", """
+        def rnn_forward(x, h0, W_ih, W_hh, b):
+            h, states = h0, []
+            for t in range(x.shape[1]):
+                h = F.tanh(x[:, t] @ W_ih + h @ W_hh.T + b)
+                states.append(h)
+            return F.stack(states, axis=1), h
+        """, "W_hh is transposed"),
+    ("14", "rnn_forward", """
+        def rnn_forward(x, h0, W_ih, W_hh, b):
+            h, states = h0, []
+            for t in range(x.shape[1]):
+                h = F.tanh(x[:, t] @ W_ih + h @ W_hh + b)
+                states.append(h)
+            return F.stack(states, axis=1), h0
+        """, "this is h0: return the state after the last step"),
+    ("14", "rnn_forward", """
+        def rnn_forward(x, h0, W_ih, W_hh, b):
+            xs, w_ih, w_hh, bias = x.numpy(), W_ih.numpy(), W_hh.numpy(), b.numpy()
+            h, states = h0.numpy(), []
+            for t in range(xs.shape[1]):
+                h = np.tanh(xs[:, t] @ w_ih + h @ w_hh + bias)  # right values, no graph
+                states.append(h)
+            return sn.Tensor(np.stack(states, axis=1)), sn.Tensor(h)
+        """, "rnn_forward gradient (backpropagation through time)"),
+    ("14", "lstm_cell", """
+        def lstm_cell(x, h, c, W_ih, W_hh, b):
+            i, f, o, g = F.split(x @ W_ih + h @ W_hh + b, 4)
+            c_new = F.sigmoid(f) * c + F.sigmoid(i) * F.tanh(g)
+            return F.sigmoid(o) * F.tanh(c_new), c_new
+        """, "read in the order i, f, o, g; the order is i, f, g, o"),
+    ("14", "lstm_cell", """
+        def lstm_cell(x, h, c, W_ih, W_hh, b):
+            i, f, g, o = F.split(x @ W_ih + h @ W_hh + b, 4)
+            c_new = F.tanh(f) * c + F.tanh(i) * F.sigmoid(g)
+            return F.tanh(o) * F.tanh(c_new), c_new
+        """, "tanh and σ are swapped"),
+    ("14", "lstm_cell", """
+        def lstm_cell(x, h, c, W_ih, W_hh, b):
+            i, f, g, o = F.split(x @ W_ih + h @ W_hh + b, 4)
+            c_new = F.sigmoid(f) * c + F.sigmoid(i) * F.tanh(g)
+            return F.sigmoid(o) * F.tanh(c), c_new
+        """, "h' used the old cell c"),
+    ("14", "lstm_cell", """
+        def lstm_cell(x, h, c, W_ih, W_hh, b):
+            i, f, g, o = F.split(x @ W_ih + h @ W_hh + b, 4)
+            c_new = F.sigmoid(f) * c + F.sigmoid(i) * F.tanh(g)
+            return c_new, F.sigmoid(o) * F.tanh(c_new)
+        """, "this is h': return (h', c'), in that order"),
+    ("14", "clip_by_global_norm", """
+        def clip_by_global_norm(grads, max_norm):
+            total = math.sqrt(sum(float(np.sum(g ** 2)) for g in grads))
+            clipped = []
+            for g in grads:
+                norm = np.sqrt(np.sum(g ** 2))
+                clipped.append(g * min(1.0, max_norm / norm))  # each array on its own
+            return clipped, total
+        """, "each array was clipped by its own norm"),
+    ("14", "clip_by_global_norm", """
+        def clip_by_global_norm(grads, max_norm):
+            total = sum(float(np.sqrt(np.sum(g ** 2))) for g in grads)
+            scale = max_norm / total if total > max_norm else 1.0
+            return [g * scale for g in grads], total
+        """, "this adds the arrays' norms"),
+    ("14", "clip_by_global_norm", """
+        def clip_by_global_norm(grads, max_norm):
+            total = math.sqrt(sum(float(np.sum(g ** 2)) for g in grads))
+            return [g * (max_norm / total) for g in grads], total
+        """, "the gradient was scaled up to max_norm"),
+    ("14", "clip_by_global_norm", """
+        def clip_by_global_norm(grads, max_norm):
+            total = math.sqrt(sum(float(np.sum(g ** 2)) for g in grads))
+            if total > max_norm:
+                for g in grads:
+                    g *= max_norm / total
+            return grads, total
+        """, "it changed the arrays passed in"),
+    ("15", "bits_per_char", """
+        def bits_per_char(logits, targets):
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            log_p = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+            return float(-np.mean(log_p[np.arange(len(targets)), targets]))
+        """, "this is in nats"),
+    ("15", "bits_per_char", """
+        def bits_per_char(logits, targets):
+            return float(-np.mean(logits[np.arange(len(targets)), targets]) / np.log(2.0))
+        """, "the logits were not normalised"),
+    ("15", "bits_per_char", """
+        def bits_per_char(logits, targets):
+            p = np.exp(logits) / np.sum(np.exp(logits), axis=1, keepdims=True)
+            return float(-np.mean(np.log2(p[np.arange(len(targets)), targets])))
+        """, "exp(1000) overflows to inf: subtract each row's max"),
+    ("15", "temperature_softmax", """
+        def temperature_softmax(logits, temperature):
+            scaled = logits * temperature
+            e = np.exp(scaled - scaled.max(axis=-1, keepdims=True))
+            return e / e.sum(axis=-1, keepdims=True)
+        """, "the logits were multiplied by T"),
+    ("15", "temperature_softmax", """
+        def temperature_softmax(logits, temperature):
+            e = np.exp(logits / temperature)
+            return e / e.sum(axis=-1, keepdims=True)
+        """, "temperature_softmax of logits near ±1000: element"),
+    ("15", "temperature_softmax", """
+        def temperature_softmax(logits, temperature):
+            e = np.exp(logits / temperature)
+            return e / e.sum(axis=0, keepdims=True)
+        """, "normalise each row (axis=-1)"),
+    ("15", "bigram_counts_probabilities", """
+        def bigram_counts_probabilities(ids, V, k):
+            counts = np.zeros((V, V))
+            np.add.at(counts, (ids[:-1], ids[1:]), 1)
+            return (counts + k) / (counts.sum(axis=0, keepdims=True) + k * V)
+        """, "the columns sum to 1"),
+    ("15", "bigram_counts_probabilities", """
+        def bigram_counts_probabilities(ids, V, k):
+            counts = np.zeros((V, V))
+            counts[ids[:-1], ids[1:]] += 1
+            return (counts + k) / (counts.sum(axis=1, keepdims=True) + k * V)
+        """, "np.add.at(C, (ids[:-1], ids[1:]), 1)"),
+    ("15", "bigram_counts_probabilities", """
+        def bigram_counts_probabilities(ids, V, k):
+            counts = np.zeros((V, V))
+            np.add.at(counts, (ids[:-1], ids[1:]), 1)
+            seen = np.bincount(ids, minlength=V)[:, None]
+            return (counts + k) / (seen + k * V)
+        """, "including the last id, which nothing follows"),
 ]
 
 # Exercises whose reference solution calls another exercise's answer.
