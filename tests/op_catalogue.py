@@ -86,6 +86,7 @@ from scratchnet.functional.math import (
     Transpose,
     Where,
 )
+from scratchnet.functional.recurrent import GRUCellFused, LSTMCellFused
 
 Sampler = Callable[[np.random.Generator], np.ndarray]
 InputMaker = Callable[[np.random.Generator], list[np.ndarray]]
@@ -362,6 +363,13 @@ CATALOGUE: list[OpCase] = [
            lambda x: F.split(x, 2, axis=0)[1]),
     OpCase("unstack-time-steps", Split, inputs(normal((2, 3, 4))),
            lambda x: F.unstack(x, axis=1)[0] * F.unstack(x, axis=1)[2]),
+    # ---- one fused recurrent step (H = 2); the second-order check runs its composed twin
+    OpCase("lstm-cell-fused", LSTMCellFused,
+           inputs(normal((3, 8)), normal((3, 2)), normal((3, 2)), normal((2, 8))),
+           lambda p, h, c, w: F.concatenate(list(F.lstm_cell_fused(p, h, c, w)), axis=-1)),
+    OpCase("gru-cell-fused", GRUCellFused,
+           inputs(normal((3, 6)), normal((3, 2)), normal((2, 6)), normal((6,))),
+           F.gru_cell_fused),
     # ---- indexing: the backward of getitem is a ScatterAdd
     OpCase("getitem-int", GetItem, inputs(normal((3, 4))), lambda x: x[1]),
     OpCase("getitem-slices", GetItem, inputs(normal((3, 4))), lambda x: x[1:, ::2]),

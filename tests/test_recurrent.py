@@ -347,3 +347,49 @@ def test_pytorch_parity(float64, kind, options, num_layers, with_state):
             theirs = getattr(twin, f"{name}_l{index}").grad.numpy()
             np.testing.assert_allclose(getattr(cell, name).grad.numpy(),
                                        theirs.T if theirs.ndim == 2 else theirs, **close)
+
+
+# --------------------------------------------------------------------------------------
+# The fused steps equal the composed equations
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_the_fused_step_equals_the_composed_one_values_and_gradients(float64, kind):
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(3, 6, 4))
+    state = _state(kind, rng, (2, 3, 5))
+    results = []
+    for fused in (True, False):
+        layer = getattr(nn, kind)(4, 5, num_layers=2, rng=1)
+        for cell in layer.cells:
+            cell.fused = fused
+        inputs = sn.Tensor(x, requires_grad=True)
+        states = [sn.Tensor(s, requires_grad=True) for s in _flat(state)]
+        outputs, final = layer(inputs, tuple(states) if kind == "LSTM" else states[0])
+        upstream = np.random.default_rng(8)
+        total = (outputs * sn.Tensor(upstream.normal(size=outputs.shape))).sum()
+        for f in _flat(final):
+            total = total + (f * sn.Tensor(upstream.normal(size=f.shape))).sum()
+        total.backward()
+        results.append([outputs.numpy(), *[f.numpy() for f in _flat(final)],
+                        inputs.grad.numpy(), *[s.grad.numpy() for s in states],
+                        *[p.grad.numpy() for p in layer.parameters()]])
+    fused_graph = {type(f).__name__ for f in sn.autograd.iter_functions(total)}
+    assert f"{kind}CellFused" not in fused_graph  # the last run was the composed one
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("kind", ["LSTMCell", "GRUCell"])
+def test_the_fused_step_is_one_node_and_its_second_derivatives_match(float64, kind):
+    cell = getattr(nn, kind)(2, 3, rng=0)
+    x = sn.Tensor(np.random.default_rng(9).normal(size=(2, 2)), requires_grad=True)
+    out = _flat(cell(x))[0]
+    assert sum(type(f).__name__ == f"{kind}Fused" for f in sn.autograd.iter_functions(out)) == 1
+    hessian_vector = []
+    for fused in (True, False):
+        cell.fused = fused
+        h = _flat(cell(x))[0]
+        (g,) = sn.grad((h * h).sum(), x, create_graph=True)
+        (hv,) = sn.grad((g * sn.Tensor(np.ones((2, 2)))).sum(), x)
+        hessian_vector.append(hv.numpy())
+    np.testing.assert_allclose(*hessian_vector, rtol=1e-12, atol=1e-13)

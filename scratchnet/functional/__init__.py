@@ -68,6 +68,12 @@ from scratchnet.functional.math import (
     var,
     where,
 )
+from scratchnet.functional.recurrent import (
+    gru_cell,
+    gru_cell_fused,
+    lstm_cell,
+    lstm_cell_fused,
+)
 
 permute = transpose
 
@@ -75,9 +81,10 @@ __all__ = [
     "abs", "add", "astype", "avg_pool2d", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "broadcast_to", "clip", "concatenate", "conv2d",
     "conv_reference", "conv_transpose2d", "crop2d", "cross_entropy", "div", "dropout", "exp",
-    "expand_dims", "gaussian_kl", "getitem", "leaky_relu", "log", "log_sigmoid", "log_softmax",
-    "logsumexp", "masked", "matmul", "max", "max_pool2d", "maximum", "mean", "min", "minimum",
-    "mse_loss", "mul", "neg", "pad2d", "permute", "pow", "relu", "reshape", "result_type",
-    "sigmoid", "softmax", "softplus", "split", "sqrt", "squeeze", "stack", "sub", "sum", "sum_to",
-    "tanh", "transpose", "unstack", "var", "where",
+    "expand_dims", "gaussian_kl", "getitem", "gru_cell", "gru_cell_fused", "leaky_relu", "log",
+    "log_sigmoid", "log_softmax", "logsumexp", "lstm_cell", "lstm_cell_fused", "masked",
+    "matmul", "max", "max_pool2d", "maximum", "mean", "min", "minimum", "mse_loss", "mul",
+    "neg", "pad2d", "permute", "pow", "relu", "reshape", "result_type", "sigmoid", "softmax",
+    "softplus", "split", "sqrt", "squeeze", "stack", "sub", "sum", "sum_to", "tanh",
+    "transpose", "unstack", "var", "where",
 ]

@@ -63,13 +63,20 @@ class _Cell(Module):
     """What the three cells share: the weights, the input projection, the checks.
 
     A cell's step is split in two so that a stack can do the input half for all T steps
-    at once: ``project(x) = x W_ih + b_ih`` is one matrix product for the whole sequence
-    (N, T, F) -> (N, T, G*H), and ``step(projected_t, state)`` adds the recurrent half.
-    Calling the cell does both for one step.
+    at once: ``project(x) = x W_ih + b_ih + b_hh`` is one matrix product for the whole
+    sequence (N, T, F) -> (N, T, G*H), and ``step(projected_t, state)`` adds the recurrent
+    half. (Both biases go in the projection because they only ever appear as a sum; the
+    GRU, whose b_hh sits inside the reset gate's product, keeps it in its step.) Calling
+    the cell does both for one step.
+
+    ``fused`` (default True) makes the LSTM and GRU run each step as one graph node
+    (:mod:`scratchnet.functional.recurrent`), with the same values and gradients as the
+    composed equations, which ``fused = False`` runs instead.
     """
 
     gates = 1
     states = 1
+    fused = True
 
     def __init__(self, input_size: int, hidden_size: int,
                  rng: np.random.Generator | int | None = None) -> None:
@@ -92,8 +99,8 @@ class _Cell(Module):
         self.bias_hh = uniform(width)
 
     def project(self, x: Tensor) -> Tensor:
-        """The input's share of every gate, ``x W_ih + b_ih``: (..., F) -> (..., G*H)."""
-        return x @ self.weight_ih + self.bias_ih
+        """The input's share of every gate, ``x W_ih + b_ih + b_hh``: (..., F) -> (..., G*H)."""
+        return x @ self.weight_ih + (self.bias_ih + self.bias_hh)
 
     def step(self, projected: Tensor, state: Any) -> Any:
         raise NotImplementedError
@@ -146,7 +153,7 @@ class RNNCell(_Cell):
         self.nonlinearity = nonlinearity
 
     def step(self, projected: Tensor, h: Tensor) -> Tensor:
-        z = projected + h @ self.weight_hh + self.bias_hh
+        z = projected + h @ self.weight_hh  # projected holds both biases
         return F.tanh(z) if self.nonlinearity == "tanh" else F.relu(z)
 
     def extra_repr(self) -> str:
@@ -172,10 +179,8 @@ class LSTMCell(_Cell):
 
     def step(self, projected: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
         h, c = state
-        i, f, g, o = F.split(projected + h @ self.weight_hh + self.bias_hh, 4)
-        c = F.sigmoid(f) * c + F.sigmoid(i) * F.tanh(g)
-        h = F.sigmoid(o) * F.tanh(c)
-        return h, c
+        cell = F.lstm_cell_fused if self.fused else F.lstm_cell  # the equations: F.lstm_cell
+        return cell(projected, h, c, self.weight_hh)
 
 
 class GRUCell(_Cell):
@@ -193,13 +198,13 @@ class GRUCell(_Cell):
 
     gates = 3
 
+    def project(self, x: Tensor) -> Tensor:
+        """The input's share of every gate, ``x W_ih + b_ih``: (..., F) -> (..., 3H)."""
+        return x @ self.weight_ih + self.bias_ih
+
     def step(self, projected: Tensor, h: Tensor) -> Tensor:
-        x_r, x_z, x_n = F.split(projected, 3)
-        h_r, h_z, h_n = F.split(h @ self.weight_hh + self.bias_hh, 3)
-        r = F.sigmoid(x_r + h_r)
-        z = F.sigmoid(x_z + h_z)
-        n = F.tanh(x_n + r * h_n)
-        return (1 - z) * n + z * h
+        cell = F.gru_cell_fused if self.fused else F.gru_cell  # the equations: F.gru_cell
+        return cell(projected, h, self.weight_hh, self.bias_hh)
 
 
 # --------------------------------------------------------------------------------------
