@@ -106,3 +106,18 @@ def test_the_vocabulary_travels_with_the_weights(tmp_path):
 def test_bad_input_is_named(call, error, message):
     with pytest.raises(error, match=message):
         call(models.CharRNN(5, 4, rng=0))
+
+
+def test_dropout_acts_in_training_only_and_is_seeded():
+    x = np.random.default_rng(0).integers(0, 6, size=(2, 5))
+    model = models.CharRNN(6, 8, dropout=0.5, rng=0)
+    a, _ = model(x)
+    b, _ = model(x)
+    assert not np.allclose(a.numpy(), b.numpy())
+    model.eval()
+    c, _ = model(x)
+    d, _ = model(x)
+    np.testing.assert_array_equal(c.numpy(), d.numpy())
+    assert "dropout=0.5" in repr(model)
+    with pytest.raises(ValueError, match="Dropout: p must be"):
+        models.CharRNN(6, 8, dropout=1.0)

@@ -2,7 +2,8 @@
 
 The model reads a text one character at a time and, after each, predicts the next::
 
-    ids (N, T) -> Embedding -> LSTM / GRU / RNN -> Dense(H, V) -> logits (N, T, V)
+    ids (N, T) -> Embedding -> [Dropout] -> LSTM / GRU / RNN -> [Dropout] -> Dense(H, V)
+             -> logits (N, T, V)
 
 and is trained to minimise the cross-entropy of the true next character (in nats, per
 character). Its quality on held-out text is reported in bits per character,
@@ -24,7 +25,7 @@ from scratchnet import functional as F
 from scratchnet.autograd import Tensor, no_grad
 from scratchnet.checks import check_int, check_number
 from scratchnet.datasets.text import CharVocab
-from scratchnet.nn.layers import Dense
+from scratchnet.nn.layers import Dense, Dropout
 from scratchnet.nn.module import Module
 from scratchnet.nn.recurrent import GRU, LSTM, RNN, Embedding, detach_state
 from scratchnet.random import get_generator
@@ -43,6 +44,9 @@ class CharRNN(Module):
         cell: "lstm", "gru" or "rnn" (a tanh RNN).
         num_layers: recurrent layers stacked.
         embedding_dim: the width of each character's learned vector.
+        dropout: the probability with which :class:`~scratchnet.nn.Dropout` zeroes each
+            value of the embeddings and of the recurrent outputs while training (0: none).
+            A corpus as small as the Sonnets is memorised without it.
         vocab: the :class:`~scratchnet.datasets.CharVocab` (it must have V characters);
             with it, :meth:`sample` takes and returns text, and the vocabulary is saved
             with the weights (a buffer ``vocab``; rebuild it with ``model.vocabulary``).
@@ -58,7 +62,8 @@ class CharRNN(Module):
     """
 
     def __init__(self, vocab_size: int, hidden_size: int, cell: str = "lstm",
-                 num_layers: int = 1, embedding_dim: int = 32, vocab: CharVocab | None = None,
+                 num_layers: int = 1, embedding_dim: int = 32, dropout: float = 0.0,
+                 vocab: CharVocab | None = None,
                  rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
         self.vocab_size = check_int("CharRNN", "vocab_size", vocab_size)
@@ -69,6 +74,7 @@ class CharRNN(Module):
         self.embedding = Embedding(vocab_size, embedding_dim, rng=generator)
         self.rnn = CELLS[cell](embedding_dim, hidden_size, num_layers=num_layers, rng=generator)
         self.head = Dense(hidden_size, vocab_size, rng=generator)
+        self.dropout = Dropout(dropout, rng=generator)
         if vocab is not None:
             if not isinstance(vocab, CharVocab) or len(vocab) != vocab_size:
                 got = (f"a CharVocab of {len(vocab)} characters"
@@ -84,8 +90,8 @@ class CharRNN(Module):
         ids = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
         if ids.ndim != 2:
             raise ValueError(f"CharRNN: expected ids of shape (N, T), got shape {ids.shape}")
-        outputs, state = self.rnn(self.embedding(ids), state)
-        return self.head(outputs), state
+        outputs, state = self.rnn(self.dropout(self.embedding(ids)), state)
+        return self.head(self.dropout(outputs)), state
 
     def loss(self, x: Any, y: Any) -> Tensor:
         """Mean cross-entropy (nats per character) of the targets ``y`` given ``x``, both (N, T).
@@ -220,7 +226,7 @@ class CharRNN(Module):
         return array.astype(np.int64)
 
     def extra_repr(self) -> str:
-        return f"vocab_size={self.vocab_size}, cell={self.cell!r}"
+        return f"vocab_size={self.vocab_size}, cell={self.cell!r}, dropout={self.dropout.p:g}"
 
 
 def _batch_of(state: Any) -> int:
