@@ -44,6 +44,46 @@ LAYER_CASES: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
 }
 
 
+class FlatOutputs(nn.Module):
+    """Calls a recurrent layer with the input exactly as given (array or Tensor) and joins
+    its outputs and final state into one Tensor."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def __call__(self, x):
+        out = self.inner(x)
+        parts = out if isinstance(out, tuple) else (out,)
+        flat = [q for p in parts for q in (p if isinstance(p, tuple) else (p,))]
+        return sn.functional.concatenate([p.reshape(-1) for p in flat])
+
+
+class IdsFromInput(nn.Module):
+    """Embedding takes integer ids: derived from the float input, as an array or a Tensor."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(5, 3, rng=0)
+
+    def __call__(self, x):
+        values = x.numpy() if isinstance(x, sn.Tensor) else x
+        ids = (np.abs(values) * 10).astype(np.int64) % 5
+        return self.embedding(sn.Tensor(ids) if isinstance(x, sn.Tensor) else ids)
+
+
+RECURRENT_CASES = {
+    "RNNCell": (lambda: FlatOutputs(nn.RNNCell(3, 4, rng=0)), (2, 3)),
+    "LSTMCell": (lambda: FlatOutputs(nn.LSTMCell(3, 4, rng=0)), (2, 3)),
+    "GRUCell": (lambda: FlatOutputs(nn.GRUCell(3, 4, rng=0)), (2, 3)),
+    "RNN": (lambda: FlatOutputs(nn.RNN(3, 4, num_layers=2, rng=0)), (2, 5, 3)),
+    "LSTM": (lambda: FlatOutputs(nn.LSTM(3, 4, rng=0)), (2, 5, 3)),
+    "GRU": (lambda: FlatOutputs(nn.GRU(3, 4, rng=0)), (2, 5, 3)),
+    "Embedding": (IdsFromInput, (2, 4)),
+}
+LAYER_CASES.update(RECURRENT_CASES)
+
+
 def layer_classes() -> set[str]:
     """The names of every Module subclass that scratchnet.nn exports (not Module itself)."""
     return {name for name in nn.__all__

@@ -87,7 +87,7 @@ class CharRNN(Module):
     # ---- the network ---------------------------------------------------------------------
     def forward(self, ids: Any, state: Any = None) -> tuple[Tensor, Any]:
         """``ids`` (N, T) -> (logits (N, T, V), the recurrent stack's final state)."""
-        ids = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
+        ids = _id_array(ids)
         if ids.ndim != 2:
             raise ValueError(f"CharRNN: expected ids of shape (N, T), got shape {ids.shape}")
         outputs, state = self.rnn(self.dropout(self.embedding(ids)), state)
@@ -99,8 +99,7 @@ class CharRNN(Module):
         In training mode the state is carried over from the previous call (see the class
         docstring); in evaluation mode every call starts from zeros.
         """
-        x = x.data if isinstance(x, Tensor) else np.asarray(x)
-        y = y.data if isinstance(y, Tensor) else np.asarray(y)
+        x, y = _id_array(x), _id_array(y)
         if x.shape != y.shape:
             raise ValueError(f"CharRNN.loss: x and y must have the same shape (N, T), got "
                              f"{x.shape} and {y.shape}")
@@ -120,7 +119,7 @@ class CharRNN(Module):
         return super().train(mode)
 
     # ---- evaluation ------------------------------------------------------------------------
-    def log_probs(self, ids: Any, chunk: int = 256) -> np.ndarray:
+    def log_probs(self, ids: Any, chunk: int = 256) -> np.ndarray:  # host: scores as floats
         """log2 p(x_t | x_<t) for every position t of ``ids``, shape ``(L,)``.
 
         The text is read as one stream, ``chunk`` characters at a time with the state
@@ -164,7 +163,7 @@ class CharRNN(Module):
 
     # ---- generation ------------------------------------------------------------------------
     def sample(self, n: int, temperature: float = 1.0, prime: Any = "",
-               rng: np.random.Generator | int | None = None) -> Any:
+               rng: np.random.Generator | int | None = None) -> Any:  # host: draws
         """Generate ``n`` characters, each drawn from p(x | what came before) ** (1/temperature).
 
         ``prime`` (text, or ids) is read first and the sample continues it; it is not part
@@ -202,7 +201,7 @@ class CharRNN(Module):
         codes = getattr(self, "vocab", None)
         return None if codes is None else CharVocab.from_array(codes)
 
-    def _prime_ids(self, prime: Any) -> np.ndarray:
+    def _prime_ids(self, prime: Any) -> np.ndarray:  # host: the ids to start from
         if isinstance(prime, str):
             if not prime:
                 return np.zeros(1, dtype=np.int64)
@@ -213,7 +212,7 @@ class CharRNN(Module):
         ids = self._ids("sample", prime)
         return ids if len(ids) else np.zeros(1, dtype=np.int64)
 
-    def _ids(self, method: str, ids: Any) -> np.ndarray:
+    def _ids(self, method: str, ids: Any) -> np.ndarray:  # host: ids to score or prime
         array = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
         if array.ndim != 1 or array.dtype.kind not in "iu":
             raise ValueError(f"CharRNN.{method}: expected a 1-D array of integer ids, got "
@@ -227,6 +226,13 @@ class CharRNN(Module):
 
     def extra_repr(self) -> str:
         return f"vocab_size={self.vocab_size}, cell={self.cell!r}, dropout={self.dropout.p:g}"
+
+
+def _id_array(ids: Any) -> Any:
+    """A Tensor's array, an array as it is, a list of ids as a NumPy array."""
+    if isinstance(ids, Tensor):
+        return ids.data
+    return ids if hasattr(ids, "ndim") else np.asarray(ids)  # host: a Python list
 
 
 def _batch_of(state: Any) -> int:
