@@ -687,7 +687,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], create_grap
     target_nodes = {node for node, _ in targets}
     leads = None if accumulate else _nodes_leading_to(roots, target_nodes)
     found: dict[tuple[Any, int], Tensor] = {}
-    pending = _PendingGradients()
+    pending = _PendingGradients(create_graph)
     owned: set[int] = set()
     with _grad_mode(create_graph):
         for root, g in zip(roots, root_grads):
@@ -708,12 +708,21 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], create_grap
 
 
 class _PendingGradients:
-    """Gradients waiting for their node, summed per output slot; highest generation out first."""
+    """Gradients waiting for their node, summed per output slot; highest generation out first.
 
-    def __init__(self) -> None:
+    A tensor used many times (a recurrent weight, once per time step) receives many
+    contributions. Without a graph to record, each sum after the first is added in place
+    into the array that the first sum made, which belongs to no one else: T - 1 fresh
+    arrays of the weight's size are never allocated. With ``create_graph`` every sum is
+    an ordinary ``+``, part of the graph.
+    """
+
+    def __init__(self, create_graph: bool = False) -> None:
         self.grads: dict[Any, list[Tensor | None]] = {}
         self.heap: list[tuple[int, int, Any]] = []
         self.order = itertools.count()  # ties in generation: first come, first out
+        self.in_place = not create_graph
+        self.sums: set[int] = set()  # ids of the sums made here, safe to add into
 
     def __bool__(self) -> bool:
         return bool(self.heap)
@@ -723,12 +732,22 @@ class _PendingGradients:
         if slots is None:  # one place per output (a single-output node has no specs)
             slots = self.grads[node] = [None] * max(len(node._output_specs), 1)
             heapq.heappush(self.heap, (-node.generation, next(self.order), node))
-        slots[slot] = g if slots[slot] is None else slots[slot] + g
+        total = slots[slot]
+        if total is None:
+            slots[slot] = g
+        elif id(total) in self.sums and total.dtype == g.dtype and total.shape == g.shape:
+            total.data += g.data
+        else:
+            slots[slot] = total = total + g
+            if self.in_place:
+                self.sums.add(id(total))
 
     def pop(self) -> tuple[Any, list[Tensor | None]]:
         """The next node and its complete output gradients, passed through their hooks."""
         node = heapq.heappop(self.heap)[2]
         grads = self.grads.pop(node)
+        for g in grads:  # handed on now, and an id may be reused once the tensor is gone
+            self.sums.discard(id(g))
         if node._hooks:
             for slot, hooks in node._hooks.items():
                 for hook in list(hooks.values()):

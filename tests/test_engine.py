@@ -458,3 +458,31 @@ def test_backward_with_a_wrongly_shaped_gradient_is_named():
                                          r"of shape \(6, 4\) for an input of shape \(3, 4\); "
                                          r"sum_to: cannot sum"):
         y.sum().backward()
+
+
+def test_many_contributions_are_summed_in_place_without_touching_anything_shared():
+    # A weight used at every step of a recurrence gets one gradient per step. After the
+    # first sum the engine adds the rest into that sum's own array: the result is the
+    # plain sum, and no array handed to it (the upstream gradient, a backward's output
+    # that is also another input's gradient) is written to.
+    w = sn.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    other = sn.Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    steps = [w + other for _ in range(5)]  # Add hands the same gradient to both inputs
+    y = steps[0]
+    for s in steps[1:]:
+        y = y + s
+    upstream = np.array([0.5, -1.0])
+    kept = upstream.copy()
+    y.backward(upstream)
+    np.testing.assert_array_equal(upstream, kept)
+    np.testing.assert_array_equal(w.grad.numpy(), 5 * kept)
+    np.testing.assert_array_equal(other.grad.numpy(), 5 * kept)
+
+
+def test_summing_in_place_leaves_second_derivatives_exact():
+    w = sn.Tensor(np.array([0.3, -0.7]), requires_grad=True)
+    y = sum((w * w * (k + 1)).sum() for k in range(4))   # w used eight times
+    (g,) = sn.grad(y, w, create_graph=True)
+    np.testing.assert_allclose(g.numpy(), 2 * 10 * w.numpy())
+    (h,) = sn.grad(g.sum(), w)
+    np.testing.assert_allclose(h.numpy(), [20.0, 20.0])

@@ -74,6 +74,16 @@ def _composed_gradients(step: Callable[..., Any], inputs: Sequence[Tensor],
                  for x, need in zip(inputs, needed))
 
 
+def _times_transpose(g: Tensor, w: Tensor) -> Tensor:
+    """``g @ w.T``, the gradient reaching ``h`` through ``h @ w``, computed as ``(w @ g.T).T``.
+
+    The same product. With the few rows of a recurrent batch (g is (N, G*H), N of 16 or 32),
+    OpenBLAS ran the second form about twice as fast as the first (0.25 against 0.49 ms for
+    N = 16, H = 384, on one thread), and it runs once per time step.
+    """
+    return (w @ g.T).T
+
+
 class LSTMCellFused(Function):
     """:func:`lstm_cell` as one node (inputs projected, h, c, w_hh; outputs h', c')."""
 
@@ -99,8 +109,8 @@ class LSTMCellFused(Function):
         gc = gc + gh * constant(self.h_slope)                  # the whole gradient at c'
         gz = concatenate([gc, gc, gc, gh], axis=-1) * constant(self.slopes)  # at i, f, g, o
         _, needs_h, _, needs_w = self.needs_input_grad
-        return (gz, gz @ w_hh.T if needs_h else None, gc * constant(self.forget),
-                h.T @ gz if needs_w else None)
+        return (gz, _times_transpose(gz, w_hh) if needs_h else None,
+                gc * constant(self.forget), h.T @ gz if needs_w else None)
 
 
 def lstm_cell_fused(projected: Any, h: Any, c: Any, w_hh: Any) -> tuple[Tensor, Tensor]:
@@ -135,8 +145,8 @@ class GRUCellFused(Function):
         g_pre = concatenate([gh, gh, gh], axis=-1) * constant(self.slopes)  # at x_r, x_z, x_n
         g_hh = g_pre * constant(self.reset)                                # at h W_hh + b_hh
         _, needs_h, needs_w, _ = self.needs_input_grad
-        return (g_pre, g_hh @ w_hh.T + gh * constant(self.update) if needs_h else None,
-                h.T @ g_hh if needs_w else None, g_hh)
+        return (g_pre, _times_transpose(g_hh, w_hh) + gh * constant(self.update)
+                if needs_h else None, h.T @ g_hh if needs_w else None, g_hh)
 
 
 def gru_cell_fused(projected: Any, h: Any, w_hh: Any, b_hh: Any) -> Tensor:
