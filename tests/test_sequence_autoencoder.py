@@ -66,3 +66,15 @@ def test_every_parameter_gets_a_gradient_and_it_gradchecks():
 def test_bad_input_is_named(call, message):
     with pytest.raises(ValueError, match=message):
         call(models.SequenceAutoencoder(3, 4, 2, rng=0))
+
+
+def test_the_lstm_encoder_starts_with_open_forget_gates_and_codes_h_and_c():
+    opened = models.SequenceAutoencoder(3, 4, 2, forget_bias=3.0, rng=0)
+    plain = models.SequenceAutoencoder(3, 4, 2, forget_bias=0.0, rng=0)
+    shift = opened.encoder.cells[0].bias_ih.numpy() - plain.encoder.cells[0].bias_ih.numpy()
+    np.testing.assert_allclose(shift, np.r_[np.zeros(4), np.full(4, 3.0), np.zeros(8)],
+                               atol=1e-6)
+    assert opened.to_code.in_features == 8  # [h_T, c_T]
+    assert models.SequenceAutoencoder(3, 4, 2, cell="gru", rng=0).to_code.in_features == 4
+    with pytest.raises(TypeError, match="SequenceAutoencoder: forget_bias must be a number"):
+        models.SequenceAutoencoder(3, 4, 2, forget_bias="open")
