@@ -738,6 +738,7 @@ class _PendingGradients:
         elif id(total) in self.sums and total.dtype == g.dtype and total.shape == g.shape:
             total.data += g.data
         else:
+            self.sums.discard(id(total))  # a sum replaced here is freed: its id may come back
             slots[slot] = total = total + g
             if self.in_place:
                 self.sums.add(id(total))

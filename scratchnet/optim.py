@@ -62,7 +62,7 @@ __all__ = ["SGD", "Adam", "CosineLR", "LRScheduler", "Optimizer", "StepLR", "cli
 # --------------------------------------------------------------------------------------
 # Gradient clipping
 # --------------------------------------------------------------------------------------
-def clip_grad_norm_(parameters: Iterable[Tensor], max_norm: float) -> float:
+def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float) -> float:
     """Rescale the gradients in place so their joint L2 norm is at most ``max_norm``.
 
     With ``total = sqrt(sum_p ||grad_p||²)`` over every parameter that has a gradient, each
@@ -72,11 +72,14 @@ def clip_grad_norm_(parameters: Iterable[Tensor], max_norm: float) -> float:
     the difficulty of training recurrent neural networks", ICML 2013): one step of
     ``‖∂h_T/∂h_0‖`` in the thousands would throw the weights far away.
 
+    ``parameters`` is an iterable of tensors (``model.parameters()``) or one tensor.
     Returns the total norm *before* clipping, as a float (log it: a norm that keeps hitting
     the cap means the cap, or the learning rate, is too small). The trailing underscore
     says it changes the gradients in place, as in PyTorch.
     """
     max_norm = check_number("clip_grad_norm_", "max_norm", max_norm, low=0.0, low_open=True)
+    if isinstance(parameters, Tensor):  # one tensor; iterating it would give its rows
+        parameters = [parameters]
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return 0.0

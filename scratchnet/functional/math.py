@@ -918,6 +918,9 @@ def unstack(x: Tensor, axis: int = 0) -> list[Tensor]:
     """
     x = as_tensor(x)
     axis = _split_axis("unstack", x, axis)
+    if x.shape[axis] == 0:
+        raise ValueError(f"unstack: axis {axis} of shape {x.shape} is empty; expected at "
+                         "least one slice")
     if x.shape[axis] == 1:
         return [squeeze(x, axis)]
     return list(Split(x.shape[axis], axis, squeeze=True)(x))

@@ -24,7 +24,7 @@ from typing import Any
 from scratchnet.autograd import Function, Tensor, as_tensor, grad, is_grad_enabled
 from scratchnet.backend import get_array_module
 from scratchnet.functional.activations import sigmoid, sigmoid_array, tanh
-from scratchnet.functional.math import concatenate, constant, split
+from scratchnet.functional.math import Reshape, concatenate, constant, split
 
 __all__ = ["gru_cell", "gru_cell_fused", "lstm_cell", "lstm_cell_fused"]
 
@@ -65,7 +65,15 @@ def gru_cell(projected: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor) -> Tensor
 def _composed_gradients(step: Callable[..., Any], inputs: Sequence[Tensor],
                         needed: Sequence[bool], grad_outputs: Sequence[Tensor]
                         ) -> tuple[Tensor | None, ...]:
-    """The vector-Jacobian product of the composed ``step``, with its graph recorded."""
+    """The vector-Jacobian product of the composed ``step``, with its graph recorded.
+
+    The step reads each input through a node of its own (a reshape to the same shape), and
+    the gradients are taken there. Taken at the inputs themselves, :func:`grad` would also
+    run every earlier node with a path to one of them: through ``W_hh``, which every step
+    reads, that is every earlier step, whose backward would do the same again, so the
+    work would double with each step of the sequence.
+    """
+    inputs = [Reshape(tuple(x.shape))(x) if x.requires_grad else x for x in inputs]
     wanted = [x for x, need in zip(inputs, needed) if need and x.requires_grad]
     outputs = step(*inputs)
     outputs = outputs if isinstance(outputs, tuple) else (outputs,)

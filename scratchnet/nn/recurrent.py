@@ -107,6 +107,7 @@ class _Cell(Module):
 
     def forward(self, x: Tensor, state: State | None = None) -> State:
         """One step: ``x`` (N, input_size) and the state (None means zeros) -> the new state."""
+        x = as_tensor(x)
         name = type(self).__name__
         if x.ndim != 2 or x.shape[1] != self.input_size:
             raise ValueError(f"{name}: expected an input of shape (N, {self.input_size}), got "
@@ -236,6 +237,7 @@ class _Recurrent(Module):
             for layer in range(num_layers)])
 
     def forward(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        x = as_tensor(x)
         self._check_sequence(x)
         layer_states = self._layer_states(x, state)
         finals = []
@@ -329,7 +331,8 @@ class GRU(_Recurrent):
 
 def _describe_state(state: Any) -> str:
     if isinstance(state, (tuple, list)):
-        return "a tuple of " + ", ".join(_describe_state(s) for s in state)
+        return (f"a {type(state).__name__} of "
+                + ", ".join(_describe_state(s) for s in state))
     shape = getattr(state, "shape", None)
     return f"shape {tuple(shape)}" if shape is not None else type(state).__name__
 

@@ -1,0 +1,110 @@
+"""Bugs found reviewing the recurrent-network work (issue 17), each pinned by a test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import scratchnet as sn
+import scratchnet.functional as F
+from scratchnet import nn, optim
+from scratchnet.autograd import _graph_nodes, _PendingGradients
+
+
+@pytest.fixture
+def float64():
+    sn.set_default_dtype(np.float64)  # conftest restores float32 afterwards
+
+
+def _second_order_graph_size(kind: str, steps: int) -> tuple[int, np.ndarray]:
+    """Nodes in the graph of d(loss)/dW_hh taken with create_graph, and its HVP."""
+    layer = getattr(nn, kind)(2, 3, rng=0)
+    x = sn.Tensor(np.random.default_rng(1).normal(size=(2, steps, 2)))
+    out, _ = layer(x)
+    w = layer.cells[0].weight_hh
+    (g,) = sn.grad((out * out).sum(), w, create_graph=True)
+    (hv,) = sn.grad((g * sn.Tensor(np.ones(w.shape))).sum(), w)
+    return len(_graph_nodes([g])), hv.numpy()
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_second_derivatives_through_the_fused_steps_grow_linearly_with_the_sequence(
+        float64, kind):
+    # Each fused step's double backward took the gradient at its inputs themselves, so
+    # grad() also ran every earlier step (all reach the shared W_hh), each doing the same
+    # again: the graph doubled with every step (38,932 nodes for an LSTM at T = 10).
+    small, _ = _second_order_graph_size(kind, 4)
+    large, hv_fused = _second_order_graph_size(kind, 8)
+    assert large < 3 * small
+    cell_type = getattr(nn, f"{kind}Cell")
+    cell_type.fused = False
+    try:
+        _, hv_composed = _second_order_graph_size(kind, 8)
+    finally:
+        del cell_type.fused  # back to _Cell's default
+    np.testing.assert_allclose(hv_fused, hv_composed, rtol=1e-10, atol=1e-12)
+
+
+class _Node:
+    generation = 1
+    _output_specs = ()
+    _hooks = None
+
+
+def test_a_sum_replaced_after_a_dtype_change_is_no_longer_added_into():
+    # A sum that is replaced (its dtype differs from the next contribution) is freed; its
+    # id must leave the set of arrays safe to add into, or a later tensor given the same
+    # id (someone else's gradient) would be written in place.
+    pending = _PendingGradients()
+    node, other = _Node(), _Node()
+    pending.add(node, 0, sn.Tensor(np.ones(3, np.float32)))
+    pending.add(node, 0, sn.Tensor(np.ones(3, np.float32)))  # a sum, made here
+    stale = id(pending.grads[node][0])
+    pending.add(node, 0, sn.Tensor(np.ones(3, np.float64)))  # replaces (and frees) it
+    assert stale not in pending.sums
+    # Whoever now holds that id is not added into.
+    held = [sn.Tensor(np.zeros(3)) for _ in range(200)]
+    reused = next((t for t in held if id(t) == stale), held[0])
+    pending.add(other, 0, reused)
+    pending.add(other, 0, sn.Tensor(np.ones(3)))
+    np.testing.assert_array_equal(reused.numpy(), np.zeros(3))
+
+
+def test_clip_grad_norm_takes_a_single_tensor_as_pytorch_does():
+    # A Tensor iterates over its rows, whose .grad is None: clipping returned 0.0 and did
+    # nothing.
+    w = sn.Tensor(np.zeros((2, 2)), requires_grad=True)
+    w.grad = sn.Tensor(np.full((2, 2), 3.0))
+    total = optim.clip_grad_norm_(w, 1.0)
+    assert total == pytest.approx(6.0)
+    np.testing.assert_allclose(w.grad.numpy(), np.full((2, 2), 0.5))
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_a_stack_reads_a_nested_list_like_an_array(float64, kind):
+    layer = getattr(nn, kind)(2, 3, rng=0)
+    x = np.random.default_rng(0).normal(size=(1, 2, 2))
+    out, _ = layer(x.tolist())
+    np.testing.assert_allclose(out.numpy(), layer(x)[0].numpy())
+
+
+def test_unstack_of_an_empty_axis_names_itself():
+    with pytest.raises(ValueError, match="unstack"):
+        F.unstack(sn.Tensor(np.zeros((2, 0, 3))), axis=1)
+
+
+def test_a_list_state_is_described_as_a_list():
+    layer = nn.LSTM(2, 3)
+    h = np.zeros((1, 1, 3))
+    with pytest.raises(ValueError, match="got a list"):
+        layer(np.zeros((1, 2, 2)), [h, h])
+
+
+@pytest.mark.parametrize("kind", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_a_cell_reads_a_nested_list_like_an_array(float64, kind):
+    cell = getattr(nn, kind)(2, 3, rng=0)
+    x = np.random.default_rng(0).normal(size=(2, 2))
+    got, want = cell(x.tolist()), cell(x)
+    for a, b in zip(got if isinstance(got, tuple) else (got,),
+                    want if isinstance(want, tuple) else (want,)):
+        np.testing.assert_allclose(a.numpy(), b.numpy())
