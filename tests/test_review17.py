@@ -7,7 +7,7 @@ import pytest
 
 import scratchnet as sn
 import scratchnet.functional as F
-from scratchnet import nn, optim
+from scratchnet import datasets, models, nn, optim
 from scratchnet.autograd import _graph_nodes, _PendingGradients
 
 
@@ -108,3 +108,17 @@ def test_a_cell_reads_a_nested_list_like_an_array(float64, kind):
     for a, b in zip(got if isinstance(got, tuple) else (got,),
                     want if isinstance(want, tuple) else (want,)):
         np.testing.assert_allclose(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("chunk", [0, -3, 2.5])
+def test_log_probs_names_a_bad_chunk(chunk):
+    model = models.CharRNN(4, 3, rng=0)
+    with pytest.raises((TypeError, ValueError), match=r"CharRNN\.log_probs: chunk"):
+        model.log_probs(np.array([1, 2, 3]), chunk=chunk)
+
+
+def test_scoring_text_instead_of_ids_says_to_encode_it():
+    vocab = datasets.CharVocab("abc")
+    model = models.CharRNN(len(vocab), 3, vocab=vocab, rng=0)
+    with pytest.raises(TypeError, match="encode"):
+        model.bits_per_char("abc")

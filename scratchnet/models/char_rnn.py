@@ -128,6 +128,7 @@ class CharRNN(Module):
         character is scored too, as :meth:`NGramModel.log_probs` scores it.
         """
         ids = self._ids("log_probs", ids)
+        chunk = check_int("CharRNN.log_probs", "chunk", chunk)
         inputs = np.concatenate([[0], ids[:-1]])
         scores = []
         was_training, state = self.training, None
@@ -213,6 +214,9 @@ class CharRNN(Module):
         return ids if len(ids) else np.zeros(1, dtype=np.int64)
 
     def _ids(self, method: str, ids: Any) -> np.ndarray:  # host: ids to score or prime
+        if isinstance(ids, str):
+            raise TypeError(f"CharRNN.{method}: expected integer ids, got a str; encode the "
+                            "text first: model.vocabulary.encode(text)")
         array = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
         if array.ndim != 1 or array.dtype.kind not in "iu":
             raise ValueError(f"CharRNN.{method}: expected a 1-D array of integer ids, got "
