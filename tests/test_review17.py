@@ -122,3 +122,26 @@ def test_scoring_text_instead_of_ids_says_to_encode_it():
     model = models.CharRNN(len(vocab), 3, vocab=vocab, rng=0)
     with pytest.raises(TypeError, match="encode"):
         model.bits_per_char("abc")
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_a_hook_runs_once_when_the_fused_steps_record_their_backward(float64, kind):
+    # The double backward's inner grad() used to stop at the step's inputs themselves,
+    # W_hh's leaf node among them, and ran its hooks there: 32 calls for an LSTM of five
+    # steps, and a hook that changes the gradient changed it each time.
+    results = []
+    for fused in (True, False):
+        layer = getattr(nn, kind)(2, 3, rng=0)
+        for cell in layer.cells:
+            cell.fused = fused
+        w = layer.cells[0].weight_hh
+        calls = []
+        w.register_hook(lambda g, calls=calls: calls.append(1) or g * 2.0)
+        x = sn.Tensor(np.random.default_rng(0).normal(size=(2, 5, 2)), requires_grad=True)
+        out, _ = layer(x)
+        (out * out).sum().backward(create_graph=True)
+        results.append((len(calls), w.grad.numpy(), x.grad.numpy()))
+    (fused_calls, fused_w, fused_x), (composed_calls, composed_w, composed_x) = results
+    assert fused_calls == composed_calls == 1
+    np.testing.assert_allclose(fused_w, composed_w, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fused_x, composed_x, rtol=1e-10, atol=1e-12)
