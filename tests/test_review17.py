@@ -145,3 +145,16 @@ def test_a_hook_runs_once_when_the_fused_steps_record_their_backward(float64, ki
     assert fused_calls == composed_calls == 1
     np.testing.assert_allclose(fused_w, composed_w, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(fused_x, composed_x, rtol=1e-10, atol=1e-12)
+
+
+def test_one_tensor_given_as_both_h_and_c_gets_each_share_once_in_second_order(float64):
+    rng = np.random.default_rng(3)
+    projected = sn.Tensor(rng.normal(size=(2, 8)), requires_grad=True)
+    s = sn.Tensor(rng.normal(size=(2, 2)), requires_grad=True)
+    w = sn.Tensor(rng.normal(size=(2, 8)), requires_grad=True)
+    grads = []
+    for step in (F.lstm_cell_fused, F.lstm_cell):
+        h, c = step(projected, s, s, w)
+        (g,) = sn.grad((h * c).sum(), s, create_graph=True)
+        grads.append(g.numpy())
+    np.testing.assert_allclose(*grads, rtol=1e-12, atol=1e-13)
