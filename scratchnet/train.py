@@ -138,7 +138,8 @@ def minimize(loss: Tensor, optimizer: Any, parameters: Iterable[Tensor] | None =
         raise TrainingDiverged("the loss", value)
     optimizer.zero_grad()
     loss.backward()
-    checked = getattr(optimizer, "params", ()) if parameters is None else parameters
+    # A list: the check and the clipping both walk it (a generator would last for one).
+    checked = list(getattr(optimizer, "params", ()) if parameters is None else parameters)
     bad = _first_bad_gradient(checked)
     if bad is not None:
         raise TrainingDiverged("a gradient", bad)

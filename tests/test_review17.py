@@ -158,3 +158,12 @@ def test_one_tensor_given_as_both_h_and_c_gets_each_share_once_in_second_order(f
         (g,) = sn.grad((h * c).sum(), s, create_graph=True)
         grads.append(g.numpy())
     np.testing.assert_allclose(*grads, rtol=1e-12, atol=1e-13)
+
+
+def test_minimize_clips_when_the_parameters_come_as_a_generator():
+    # The finiteness check consumed the generator, so clipping saw no gradient at all.
+    w = sn.Tensor(np.zeros(4), requires_grad=True)
+    optimizer = optim.SGD([w], lr=1.0)
+    loss = (w * sn.Tensor(np.full(4, 10.0))).sum()
+    sn.train.minimize(loss, optimizer, (p for p in [w]), clip_grad_norm=1.0)
+    np.testing.assert_allclose(w.numpy(), np.full(4, -0.5), rtol=1e-6)
