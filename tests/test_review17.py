@@ -167,3 +167,21 @@ def test_minimize_clips_when_the_parameters_come_as_a_generator():
     loss = (w * sn.Tensor(np.full(4, 10.0))).sum()
     sn.train.minimize(loss, optimizer, (p for p in [w]), clip_grad_norm=1.0)
     np.testing.assert_allclose(w.numpy(), np.full(4, -0.5), rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_a_detached_state_stops_the_gradient_at_the_chunk_boundary(kind):
+    # test_recurrent's truncated-BPTT test only checks that detach_state's result does
+    # not require grad; this checks that the second chunk's backward stops there.
+    layer = getattr(nn, kind)(3, 4, rng=0)
+    rng = np.random.default_rng(0)
+    first = sn.Tensor(rng.normal(size=(2, 4, 3)), requires_grad=True)
+    second = sn.Tensor(rng.normal(size=(2, 4, 3)), requires_grad=True)
+    _, state = layer(first)
+    outputs, _ = layer(second, nn.detach_state(state))
+    outputs.sum().backward()
+    assert first.grad is None and second.grad is not None
+    _, state = layer(first)
+    outputs, _ = layer(second, state)  # not detached: BPTT reaches the first chunk
+    outputs.sum().backward()
+    assert first.grad is not None
