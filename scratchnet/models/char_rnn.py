@@ -218,6 +218,8 @@ class CharRNN(Module):
             raise TypeError(f"CharRNN.{method}: expected integer ids, got a str; encode the "
                             "text first: model.vocabulary.encode(text)")
         array = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
+        if array.shape == (0,):  # np.asarray([]) is float64; an empty prime is fine
+            array = array.astype(np.int64)
         if array.ndim != 1 or array.dtype.kind not in "iu":
             raise ValueError(f"CharRNN.{method}: expected a 1-D array of integer ids, got "
                              f"dtype {array.dtype} with shape {array.shape}")
