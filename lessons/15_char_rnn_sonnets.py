@@ -293,17 +293,24 @@ ax.plot(epochs_axis, history["train_bpc"], "--", marker="o", color="tab:orange",
         label="LSTM, training text (dropout on)")
 ax.plot(epochs_axis, history["val_bpc"], "-", marker="o", color="tab:orange",
         label="LSTM, validation sonnets")
-ax.axhline(best_ngram_val, color="0.35", linestyle=":",
-           label=f"best n-gram (Kneser-Ney, n = {best_n}), validation")
 ax.plot(runs["lstm"]["best_epoch"], runs["lstm"]["val"], "*", markersize=15, color="black",
         label="best epoch: the weights kept")
-ax.set(xlabel="epoch (one pass over the training text)", ylabel="bits per character",
-       title="The LSTM's validation curve drops below the n-gram line, then flattens\n"
-             "while the training curve keeps falling")
-ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-ax.grid(alpha=0.3)
-ax.legend(fontsize=8)
-print("saved", viz.save_figure(fig, FIGURES / "lstm_learning_curves.png"))
+
+
+def finish_epoch_plot(fig, ax, ylabel: str, title: str, name: str) -> None:
+    """The best n-gram's line, the axes' labels, and the figure saved as ``name``."""
+    ax.axhline(best_ngram_val, color="0.35", linestyle=":",
+               label=f"best n-gram (Kneser-Ney, n = {best_n}), validation")
+    ax.set(xlabel="epoch (one pass over the training text)", ylabel=ylabel, title=title)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    print("saved", viz.save_figure(fig, FIGURES / name))
+
+
+finish_epoch_plot(fig, ax, "bits per character",
+                  "The LSTM's validation curve drops below the n-gram line, then flattens\n"
+                  "while the training curve keeps falling", "lstm_learning_curves.png")
 
 # %% [markdown]
 # ## 4. Temperature
@@ -384,16 +391,9 @@ colors = {"lstm": "tab:orange", "gru": "tab:green", "rnn": "tab:blue"}
 for cell, run in runs.items():
     ax.plot(np.arange(1, run["history"].epochs + 1), run["history"]["val_bpc"], marker="o",
             color=colors[cell], label=f"{names[cell]}, validation")
-ax.axhline(best_ngram_val, color="0.35", linestyle=":",
-           label=f"best n-gram (Kneser-Ney, n = {best_n}), validation")
-ax.set(xlabel="epoch (one pass over the training text)",
-       ylabel="validation bits per character",
-       title="Same recipe, three cells: which curves get below the n-gram line, and how "
-             "fast?")
-ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-ax.grid(alpha=0.3)
-ax.legend(fontsize=8)
-print("saved", viz.save_figure(fig, FIGURES / "cells_against_ngram.png"))
+finish_epoch_plot(fig, ax, "validation bits per character",
+                  "Same recipe, three cells: which curves get below the n-gram line, and how "
+                  "fast?", "cells_against_ngram.png")
 
 # %% [markdown]
 # The table holds the whole comparison, on validation (which chose the stopping epoch)
