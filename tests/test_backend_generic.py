@@ -15,6 +15,8 @@ work on the host by design:
   go to the device when the caller moves them.
 * ``metrics.py``: evaluation numbers (SVDs, histograms, mutual information) computed in
   float64 on the host; every metric starts from ``as_numpy(...)`` of its inputs.
+* ``probes.py``: the linear probe and k-NN, which work on host copies (``as_numpy``) like
+  the other metrics.
 * ``models/ngram.py``: the character n-gram is a table of counts of host token ids, fitted
   and scored on the host like a metric; it holds no tensors.
 * ``viz.py`` (matplotlib takes host arrays), ``checkpoint.py``, ``files.py``, ``cli.py``,
