@@ -423,8 +423,9 @@ print(f"in this run, {winner} has the lower test error")
 # * **The sequence autoencoder is not linear, so it *can* beat PCA**, and with enough
 #   training it does. Its decoder ends in a sigmoid, so every pixel it writes lies in
 #   $[0, 1]$, where PCA's reconstruction can fall below 0 or rise above 1 and smears faint
-#   grey over the background (the haze around PCA's digits in the middle row); and a nonlinear decoder can follow the curved set
-#   that images of digits form, where PCA has a flat 32-dimensional plane. The price is an
+#   grey over the background (the haze around PCA's digits in the middle row); and a
+#   nonlinear decoder can follow the curved set that images of digits form, where PCA has a
+#   flat 32-dimensional plane. The price is an
 #   optimisation problem: a network with far more parameters than PCA's $32 \times 784$
 #   (both counts are printed above) must find its code from a few thousand images, with an
 #   encoder that sees one row at a time. Trained for a handful of epochs, or from the
