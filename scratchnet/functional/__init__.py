@@ -30,6 +30,7 @@ from scratchnet.functional.losses import (
     cross_entropy,
     gaussian_kl,
     mse_loss,
+    nt_xent,
 )
 from scratchnet.functional.math import (
     abs,
@@ -84,7 +85,7 @@ __all__ = [
     "expand_dims", "gaussian_kl", "getitem", "gru_cell", "gru_cell_fused", "leaky_relu", "log",
     "log_sigmoid", "log_softmax", "logsumexp", "lstm_cell", "lstm_cell_fused", "masked",
     "matmul", "max", "max_pool2d", "maximum", "mean", "min", "minimum", "mse_loss", "mul",
-    "neg", "pad2d", "permute", "pow", "relu", "reshape", "result_type", "sigmoid", "softmax",
-    "softplus", "split", "sqrt", "squeeze", "stack", "sub", "sum", "sum_to", "tanh",
+    "neg", "nt_xent", "pad2d", "permute", "pow", "relu", "reshape", "result_type", "sigmoid",
+    "softmax", "softplus", "split", "sqrt", "squeeze", "stack", "sub", "sum", "sum_to", "tanh",
     "transpose", "unstack", "var", "where",
 ]

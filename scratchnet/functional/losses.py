@@ -1,4 +1,4 @@
-"""Loss functions: squared error, binary and categorical cross-entropy, Gaussian KL.
+"""Loss functions: squared error, binary and categorical cross-entropy, Gaussian KL, NT-Xent.
 
 Every loss takes ``reduction``: ``"mean"`` (over all elements), ``"sum"``, or ``"none"``
 (elementwise, or per sample for ``cross_entropy`` and ``gaussian_kl``).
@@ -7,15 +7,28 @@ Every loss takes ``reduction``: ``"mean"`` (over all elements), ``"sum"``, or ``
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 from scratchnet.autograd import Function, Tensor, as_tensor
 from scratchnet.backend import get_array_module
 from scratchnet.functional.activations import log_softmax, softplus
-from scratchnet.functional.math import clip, exp, getitem, log, sum
+from scratchnet.functional.math import (
+    clip,
+    concatenate,
+    exp,
+    getitem,
+    log,
+    logsumexp,
+    matmul,
+    maximum,
+    sqrt,
+    sum,
+    where,
+)
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
-           "gaussian_kl", "mse_loss"]
+           "gaussian_kl", "mse_loss", "nt_xent"]
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -154,3 +167,53 @@ def gaussian_kl(mu: Tensor, logvar: Tensor, reduction: str = "none") -> Tensor:
     terms = exp(logvar) + mu * mu - 1.0 - logvar
     per_sample = sum(terms, axis=tuple(range(1, mu.ndim))) * 0.5
     return _reduce(per_sample, reduction, "gaussian_kl")
+
+
+# A row's similarity with itself is replaced by this before the softmax: exp of it is 0 in
+# float32 and float64 alike, and unlike -inf it keeps every gradient finite (it is zero).
+_EXCLUDED = -1e9
+
+
+def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5) -> Tensor:
+    """SimCLR's normalised-temperature cross-entropy between two views of one batch.
+
+    Shapes: ``z1`` and ``z2`` are (N, D), the projections of two augmented views of the
+    same N images (row i of ``z1`` and row i of ``z2`` come from image i); the result is a
+    scalar. With the 2N rows ``z = [z1; z2]`` scaled to unit length, the cosine similarity
+    ``s_ij = z_i · z_j`` and the positive ``p(i) = i ± N`` (the other view of image i),
+
+        loss = 1/(2N) Σ_i -log [ exp(s_i,p(i) / τ) / Σ_{j≠i} exp(s_ij / τ) ]
+
+    so each row is a (2N-1)-way classification: find your other view among the other 2N-2
+    images' views. A row's similarity with itself (always 1) is left out of the sum. A
+    small temperature τ sharpens the softmax, weighting the hardest negatives most.
+
+    Reference: T. Chen, S. Kornblith, M. Norouzi and G. Hinton, "A Simple Framework for
+    Contrastive Learning of Visual Representations", ICML 2020, equation (1).
+    """
+    z1, z2 = as_tensor(z1), as_tensor(z2)
+    # (scratchnet.checks imports the engine, which imports this package: checked here.)
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
+        raise TypeError(f"nt_xent: temperature must be a number, got "
+                        f"{type(temperature).__name__} {temperature!r}")
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"nt_xent: temperature must be a finite number > 0, got {temperature}")
+    if z1.ndim != 2 or z2.ndim != 2:
+        raise ValueError(f"nt_xent: z1 and z2 must have shape (N, D), got {z1.shape} and "
+                         f"{z2.shape}")
+    if z1.shape != z2.shape:
+        raise ValueError(f"nt_xent: z1 has shape {z1.shape} but z2 has shape {z2.shape}; the "
+                         f"two views must match row for row")
+    n = z1.shape[0]
+    if n < 2:
+        raise ValueError(f"nt_xent: need N >= 2 images (each row needs a negative), got N = {n}")
+    z = concatenate([z1, z2], axis=0)
+    # The floor only keeps an all-zero row from dividing by zero; it has no direction.
+    norm = maximum(sqrt(sum(z * z, axis=1, keepdims=True)), 1e-12)
+    z = z / norm
+    logits = matmul(z, z.T) / temperature
+    xp = get_array_module(logits.data)
+    rows = xp.arange(2 * n)
+    others = rows[:, None] != rows[None, :]
+    positive = getitem(logits, (rows, (rows + n) % (2 * n)))
+    return (logsumexp(where(others, logits, _EXCLUDED), axis=1) - positive).mean()
