@@ -6,7 +6,7 @@ The synthetic sets are generated from a seed.
 """
 
 from scratchnet.datasets.augment import random_binarize, random_shift
-from scratchnet.datasets.colorize import colorize, hue_to_rgb
+from scratchnet.datasets.colour import colorize, hue_to_rgb
 from scratchnet.datasets.download import DownloadError, download_mnist
 from scratchnet.datasets.idx import IDXError, read_idx, write_idx
 from scratchnet.datasets.loader import DataLoader, StreamLoader

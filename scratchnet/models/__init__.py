@@ -24,7 +24,7 @@ from scratchnet.models.gan import (
 )
 from scratchnet.models.ngram import NGramModel
 from scratchnet.models.pca import PCA
-from scratchnet.models.pretext import RotationPrediction, rotate_quarter_turns
+from scratchnet.models.pretext import RotationPrediction
 from scratchnet.models.rbm import DBN, RBM, ais_schedule
 from scratchnet.models.sequence_autoencoder import SequenceAutoencoder
 from scratchnet.models.vae import VAE, conv_vae, mlp_vae, reparameterize
@@ -34,5 +34,5 @@ __all__ = ["DBN", "GAN", "PCA", "RBM", "VAE", "Autoencoder", "CharRNN", "LinearA
            "accuracy", "ais_schedule", "conv_autoencoder", "conv_vae",
            "dcgan_discriminator", "dcgan_generator", "deep_autoencoder",
            "default_classifier_path", "mlp_discriminator", "mlp_generator", "mlp_vae",
-           "mnist_classifier", "mnist_cnn", "reparameterize", "rotate_quarter_turns",
+           "mnist_classifier", "mnist_cnn", "reparameterize",
            "train_mnist_cnn"]

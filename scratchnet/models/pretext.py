@@ -24,29 +24,11 @@ from scratchnet import nn
 from scratchnet.autograd import Tensor, as_tensor, no_grad
 from scratchnet.backend import get_array_module
 from scratchnet.checks import check_int
+from scratchnet.datasets.augment import rotate90
 
-__all__ = ["N_ROTATIONS", "RotationPrediction", "rotate_quarter_turns"]
+__all__ = ["N_ROTATIONS", "RotationPrediction"]
 
 N_ROTATIONS = 4   # 0, 90, 180 and 270 degrees
-
-
-def rotate_quarter_turns(images: Any, k: int) -> Any:
-    """Turn every image by k quarter turns anticlockwise: (N, C, H, W) -> (N, C, W', H').
-
-    Exact: a quarter turn only moves pixels (``xp.rot90`` on the last two axes, a strided
-    view of the input), so turning by k and then by 4 − k gives the input back bit for
-    bit. k may be any integer and counts modulo 4; an odd k swaps H and W. Takes an array
-    or a Tensor (its data) and returns an array of the same backend and dtype.
-    """
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"rotate_quarter_turns: k must be an integer, got {type(k).__name__} "
-                        f"{k!r}")
-    images = getattr(images, "data", images)
-    if np.ndim(images) != 4:
-        raise ValueError(f"rotate_quarter_turns: expected images of shape (N, C, H, W), got "
-                         f"shape {tuple(np.shape(images))}")
-    xp = get_array_module(images)
-    return xp.rot90(images, k % N_ROTATIONS, axes=(2, 3))
 
 
 class RotationPrediction(nn.Module):
@@ -112,7 +94,7 @@ class RotationPrediction(nn.Module):
         x = self._check_images(x)
         xp = get_array_module(x.data)
         n = x.shape[0]
-        images = xp.concatenate([rotate_quarter_turns(x.data, k) for k in range(N_ROTATIONS)])
+        images = xp.concatenate([rotate90(x.data, k) for k in range(N_ROTATIONS)])
         labels = xp.repeat(xp.arange(N_ROTATIONS, dtype=xp.int64), n)
         return as_tensor(images), labels
 
