@@ -24,13 +24,13 @@ from scratchnet.models.gan import (
 )
 from scratchnet.models.ngram import NGramModel
 from scratchnet.models.pca import PCA
-from scratchnet.models.pretext import RotationPrediction
+from scratchnet.models.pretext import RotationPrediction, SimCLR
 from scratchnet.models.rbm import DBN, RBM, ais_schedule
 from scratchnet.models.sequence_autoencoder import SequenceAutoencoder
 from scratchnet.models.vae import VAE, conv_vae, mlp_vae, reparameterize
 
 __all__ = ["DBN", "GAN", "PCA", "RBM", "VAE", "Autoencoder", "CharRNN", "LinearAutoencoder",
-           "NGramModel", "RotationPrediction", "SequenceAutoencoder", "TiedDense",
+           "NGramModel", "RotationPrediction", "SequenceAutoencoder", "SimCLR", "TiedDense",
            "accuracy", "ais_schedule", "conv_autoencoder", "conv_vae",
            "dcgan_discriminator", "dcgan_generator", "deep_autoencoder",
            "default_classifier_path", "mlp_discriminator", "mlp_generator", "mlp_vae",
