@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from test_nn import FlatOutputs  # tests/ is on sys.path (pytest's default import mode)
 
 import scratchnet as sn
 from scratchnet import nn
@@ -42,21 +43,6 @@ LAYER_CASES: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     "Tanh": (lambda: nn.Tanh(), (4, 3)),
     "ZeroPadding2D": (lambda: nn.ZeroPadding2D(1), (2, 3, 4, 4)),
 }
-
-
-class FlatOutputs(nn.Module):
-    """Calls a recurrent layer with the input exactly as given (array or Tensor) and joins
-    its outputs and final state into one Tensor."""
-
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.inner = inner
-
-    def __call__(self, x):
-        out = self.inner(x)
-        parts = out if isinstance(out, tuple) else (out,)
-        flat = [q for p in parts for q in (p if isinstance(p, tuple) else (p,))]
-        return sn.functional.concatenate([p.reshape(-1) for p in flat])
 
 
 class IdsFromInput(nn.Module):

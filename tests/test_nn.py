@@ -396,14 +396,16 @@ def test_same_seed_same_weights():
     assert not np.array_equal(a, c)
 
 
-class _Flattened(nn.Module):
-    """A recurrent layer's outputs and final state, one Tensor: what the layer tables check."""
+class FlatOutputs(nn.Module):
+    """A recurrent layer's outputs and final state joined into one Tensor, for the layer
+    tables. It hands the input on exactly as given, array or Tensor, so that
+    ``tests/test_module.py`` checks the layer's own handling of arrays."""
 
     def __init__(self, inner: nn.Module) -> None:
         super().__init__()
         self.inner = inner
 
-    def forward(self, x):
+    def __call__(self, x):
         out = self.inner(x)
         parts = out if isinstance(out, tuple) else (out,)
         flat = [q for p in parts for q in (p if isinstance(p, tuple) else (p,))]
@@ -444,12 +446,12 @@ LAYERS = {
     "AvgPool2D": (lambda: nn.AvgPool2D(3, stride=2, padding=1), (2, 2, 5, 5)),
     "ZeroPadding2D": (lambda: nn.ZeroPadding2D(((1, 0), (2, 1))), (1, 2, 3, 3)),
     "Cropping2D": (lambda: nn.Cropping2D(((1, 0), (0, 2))), (1, 2, 4, 5)),
-    "RNNCell": (lambda: _Flattened(nn.RNNCell(3, 4, nonlinearity="relu", rng=0)), (2, 3)),
-    "LSTMCell": (lambda: _Flattened(nn.LSTMCell(3, 2, rng=0)), (2, 3)),
-    "GRUCell": (lambda: _Flattened(nn.GRUCell(3, 2, rng=0)), (2, 3)),
-    "RNN": (lambda: _Flattened(nn.RNN(3, 2, num_layers=2, rng=0)), (2, 3, 3)),
-    "LSTM": (lambda: _Flattened(nn.LSTM(3, 2, num_layers=2, rng=0)), (2, 3, 3)),
-    "GRU": (lambda: _Flattened(nn.GRU(3, 2, num_layers=2, rng=0)), (2, 3, 3)),
+    "RNNCell": (lambda: FlatOutputs(nn.RNNCell(3, 4, nonlinearity="relu", rng=0)), (2, 3)),
+    "LSTMCell": (lambda: FlatOutputs(nn.LSTMCell(3, 2, rng=0)), (2, 3)),
+    "GRUCell": (lambda: FlatOutputs(nn.GRUCell(3, 2, rng=0)), (2, 3)),
+    "RNN": (lambda: FlatOutputs(nn.RNN(3, 2, num_layers=2, rng=0)), (2, 3, 3)),
+    "LSTM": (lambda: FlatOutputs(nn.LSTM(3, 2, num_layers=2, rng=0)), (2, 3, 3)),
+    "GRU": (lambda: FlatOutputs(nn.GRU(3, 2, num_layers=2, rng=0)), (2, 3, 3)),
     "Embedding": (_EmbeddingTimesInput, (2, 4, 3)),
     # Converged power iterations: σ = uᵀWv is then W's spectral norm at every evaluation.
     "SpectralNorm": (lambda: nn.SpectralNorm(nn.Dense(4, 3, activation="tanh", rng=0),
