@@ -441,7 +441,7 @@ print(f"in this run, {winner} has the lower test error")
 # trained to predict each next character of a text. To *generate*, it is given one
 # start symbol, here the newline, draws a character from its prediction, feeds that
 # character back in as the next input, and so on: one symbol in, a sequence out. We train
-# a small LSTM on the first lines of the 154 sonnets (lesson 15 trains on all of them and
+# a small LSTM on the first line of every sonnet (lesson 15 trains on all of them and
 # studies the model properly) and let it begin a few sonnets of its own.
 
 # %%

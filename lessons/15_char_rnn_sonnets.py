@@ -2,7 +2,7 @@
 # # Lesson 15: a character-level LSTM writes Shakespeare's Sonnets
 #
 # The course's recurrent-network lecture (Jenni & Favaro) ends with an experiment: a
-# recurrent network reads Shakespeare's 154 sonnets one character at a time and learns to
+# recurrent network reads Shakespeare's sonnets one character at a time and learns to
 # predict the next one. Asked to write, it first produces noise; "train more", and
 # the noise turns into words, then into lines of something like verse. This lesson runs
 # that experiment with scratchnet and measures it, because text that *looks* like English
@@ -76,7 +76,7 @@ print(f"quick mode: {QUICK}; hidden units {HIDDEN}, at most {MAX_EPOCHS} epochs;
 # %% [markdown]
 # ## 1. The data: the Sonnets, split by whole sonnets
 #
-# `datasets.load_text("sonnets")` returns the 154 sonnets as one string, one blank line
+# `datasets.load_text("sonnets")` returns all the sonnets as one string, one blank line
 # between sonnets. `CharVocab` numbers the distinct characters (the newline gets id 0).
 # `split_blocks` shuffles the *sonnets* with a fixed seed and deals them 80/10/10 into
 # training, validation and test text, so that no sonnet is half in training and half in

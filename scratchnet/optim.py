@@ -83,7 +83,9 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float) -> f
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return 0.0
-    total = math.sqrt(sum(float((g.data.astype("float64") ** 2).sum()) for g in grads))
+    # Squares summed in float64, without a float64 copy of every gradient at every step.
+    total = math.sqrt(sum(float(get_array_module(g.data).square(g.data).sum(dtype="float64"))
+                          for g in grads))
     if total > max_norm:
         scale = max_norm / total
         for g in grads:

@@ -194,7 +194,8 @@ class CharRNN(Module):
                     out[i] = generator.choice(self.vocab_size, p=p / p.sum())
         finally:
             self.train(was_training)
-        return self.vocabulary.decode(out) if self.vocabulary is not None else out
+        vocab = self.vocabulary
+        return vocab.decode(out) if vocab is not None else out
 
     @property
     def vocabulary(self) -> CharVocab | None:
@@ -206,10 +207,11 @@ class CharRNN(Module):
         if isinstance(prime, str):
             if not prime:
                 return np.zeros(1, dtype=np.int64)
-            if self.vocabulary is None:
+            vocab = self.vocabulary
+            if vocab is None:
                 raise ValueError("CharRNN.sample: a text prime needs the model's vocabulary; "
                                  "build it with vocab=CharVocab(text), or prime with ids")
-            return self.vocabulary.encode(prime)
+            return vocab.encode(prime)
         ids = self._ids("sample", prime)
         return ids if len(ids) else np.zeros(1, dtype=np.int64)
 

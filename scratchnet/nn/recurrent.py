@@ -65,9 +65,9 @@ class _Cell(Module):
     A cell's step is split in two so that a stack can do the input half for all T steps
     at once: ``project(x) = x W_ih + b_ih + b_hh`` is one matrix product for the whole
     sequence (N, T, F) -> (N, T, G*H), and ``step(projected_t, state)`` adds the recurrent
-    half. (Both biases go in the projection because they only ever appear as a sum; the
-    GRU, whose b_hh sits inside the reset gate's product, keeps it in its step.) Calling
-    the cell does both for one step.
+    half; each cell class defines its own ``step``. (Both biases go in the projection
+    because they only ever appear as a sum; the GRU, whose b_hh sits inside the reset
+    gate's product, keeps it in its step.) Calling the cell does both for one step.
 
     ``fused`` (default True) makes the LSTM and GRU run each step as one graph node
     (:mod:`scratchnet.functional.recurrent`), with the same values and gradients as the
@@ -101,9 +101,6 @@ class _Cell(Module):
     def project(self, x: Tensor) -> Tensor:
         """The input's share of every gate, ``x W_ih + b_ih + b_hh``: (..., F) -> (..., G*H)."""
         return x @ self.weight_ih + (self.bias_ih + self.bias_hh)
-
-    def step(self, projected: Tensor, state: Any) -> Any:
-        raise NotImplementedError
 
     def forward(self, x: Tensor, state: State | None = None) -> State:
         """One step: ``x`` (N, input_size) and the state (None means zeros) -> the new state."""
