@@ -1151,6 +1151,166 @@ def _check_bigram_counts_probabilities(bigram_counts_probabilities: Any) -> None
                                 "k = 1 was used: use the k passed in.")])
 
 
+# -- lesson 16: self-supervised learning ---------------------------------------------------
+
+def _check_rotation_targets(rotation_targets: Any) -> None:
+    rng = np.random.default_rng(41)
+    images = rng.standard_normal((3, 2, 5, 5))       # C = 2 ≠ H, so the wrong axes show
+    n = len(images)
+    turned = [sn.datasets.augment.rotate90(images, k) for k in range(4)]
+    truth = np.concatenate(turned)
+    truth_labels = np.repeat(np.arange(4), n)
+    got, labels = _expect_pair("rotation_targets", rotation_targets(images.copy()),
+                               "(rotated, labels)")
+    expect_close("rotation_targets: the rotated images (compared with "
+                 "datasets.augment.rotate90)", got, truth,
+                 "block k (rows k·N .. (k+1)·N - 1) is the whole batch turned k quarter turns "
+                 "anticlockwise: np.rot90(images, k, axes=(2, 3)), the (H, W) plane.",
+                 mistakes=[(np.concatenate([np.rot90(images, -k, axes=(2, 3))
+                                            for k in range(4)]),
+                            "the images turn clockwise: np.rot90 with a positive k turns "
+                            "anticlockwise on axes=(2, 3), from the rows axis towards the "
+                            "columns axis; negating k (or swapping the axes) turns the other "
+                            "way, so the labels 1 and 3 are swapped."),
+                           (np.stack(turned, axis=1).reshape(truth.shape),
+                            "the rows are grouped by image (image i's four rotations "
+                            "together): put the rotations in blocks, the whole batch turned "
+                            "by 0, then by 1, ... (np.concatenate of the four rotated "
+                            "batches).")])
+    _as_array("rotation_targets: the labels", labels)   # fails on None or non-numbers
+    if np.asarray(labels).dtype.kind not in "iu":
+        raise ExerciseFailure(f"rotation_targets: the labels have dtype "
+                              f"{np.asarray(labels).dtype}, expected integers. Hint: class "
+                              f"labels are integers, np.repeat(np.arange(4), N).")
+    expect_close("rotation_targets: the labels", labels, truth_labels,
+                 "row k·N + i has label k, the number of quarter turns.",
+                 mistakes=[(np.tile(np.arange(4), n),
+                            "the labels cycle 0, 1, 2, 3, 0, ... but the images come in "
+                            "blocks of N: repeat each k N times (np.repeat, not np.tile)."),
+                           (90 * truth_labels, "these are degrees: the label is the number "
+                                               "of quarter turns, 0 to 3, one class each.")])
+
+
+def _farthest(chosen: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Each candidate's Hamming distance to the nearest of the ``chosen`` rows: (n!,)."""
+    return np.min(np.sum(candidates[:, None, :] != chosen[None, :, :], axis=2), axis=1)
+
+
+def _check_max_hamming_set(max_hamming_set: Any) -> None:
+    for first, count in (([1, 0, 3, 2], 10), ([2, 0, 1], 6), ([3, 0, 4, 1, 2], 12)):
+        n = len(first)
+        what = f"max_hamming_set(first={first}, n_permutations={count})"
+        got = _as_array(what, max_hamming_set(np.array(first), count))
+        if got.shape != (count, n):
+            raise ExerciseFailure(f"{what}: expected shape {(count, n)}, got shape "
+                                  f"{got.shape}. Hint: one row of n tile indices per "
+                                  f"permutation.")
+        for r, row in enumerate(got):
+            if not np.array_equal(np.sort(row), np.arange(n)):
+                raise ExerciseFailure(f"{what}: row {r} is {row.tolist()}, not a permutation "
+                                      f"of 0 .. {n - 1}. Hint: every row must be one of the "
+                                      f"candidates, itertools.permutations(range(n)).")
+        rows = got.astype(np.int64)
+        if not np.array_equal(rows[0], first):
+            raise ExerciseFailure(f"{what}: row 0 is {rows[0].tolist()}, expected {first}. "
+                                  f"Hint: the set starts from the permutation `first` passed "
+                                  f"in (not the identity).")
+        candidates = np.array(list(itertools.permutations(range(n))))
+        for k in range(1, count):
+            nearest = _farthest(rows[:k], candidates)
+            mine = int(_farthest(rows[:k], rows[k:k + 1])[0])
+            best = int(nearest.max())
+            if mine < best:
+                total = np.sum(candidates[:, None, :] != rows[None, :k, :], axis=(1, 2))
+                row_total = int(np.sum(rows[k][None, :] != rows[:k]))
+                if row_total == total.max():
+                    hint = ("it has the largest *total* distance to the chosen rows, but "
+                            "that can sit close to one of them, or even repeat one: score "
+                            "each candidate by its distance to the *nearest* chosen row (the "
+                            "minimum over rows), then take the largest score.")
+                elif mine == 0:
+                    hint = ("it repeats an earlier row: measure each candidate against every "
+                            "row chosen so far and keep its minimum.")
+                else:
+                    hint = ("row k is the candidate q with the largest min_{j<k} d(q, row_j), "
+                            "the distance to the nearest row chosen so far.")
+                raise ExerciseFailure(
+                    f"{what}: row {k} = {rows[k].tolist()} is at distance {mine} from the "
+                    f"nearest of rows 0 .. {k - 1}, but candidate "
+                    f"{candidates[int(np.argmax(nearest))].tolist()} is at distance {best}. "
+                    f"Hint: {hint}")
+            tied = np.flatnonzero(nearest == best)
+            if not np.array_equal(rows[k], candidates[tied[0]]):
+                last = np.array_equal(rows[k], candidates[tied[-1]])
+                hint = ("this is the last of the tied candidates: np.argmax returns the "
+                        "first maximum, in the itertools.permutations order."
+                        if last else "on a tie, take the candidate that comes first in the "
+                                     "order of itertools.permutations(range(n)).")
+                raise ExerciseFailure(
+                    f"{what}: row {k} = {rows[k].tolist()} is one of the {len(tied)} "
+                    f"candidates at the largest distance ({best}), but the tie rule takes "
+                    f"{candidates[tied[0]].tolist()}, the first of them. Hint: {hint}")
+
+
+def _np_nt_xent(z1: np.ndarray, z2: np.ndarray, tau: float, normalise: bool = True,
+                with_self: bool = False, with_positive: bool = True,
+                one_view: bool = False) -> float:
+    """NT-Xent written out, or one of the known mistakes in writing it."""
+    z = np.concatenate([z1, z2])
+    if normalise:
+        z = z / np.linalg.norm(z, axis=1, keepdims=True)
+    logits = z @ z.T / tau
+    n2 = len(z)
+    positive = logits[np.arange(n2), (np.arange(n2) + n2 // 2) % n2]
+    kept = np.ones((n2, n2), dtype=bool)
+    if not with_self:
+        np.fill_diagonal(kept, False)
+    if not with_positive:
+        kept[np.arange(n2), (np.arange(n2) + n2 // 2) % n2] = False
+    masked = np.where(kept, logits, -np.inf)
+    top = masked.max(axis=1)
+    per_row = top + np.log(np.sum(np.exp(masked - top[:, None]), axis=1)) - positive
+    return float(np.mean(per_row[:n2 // 2] if one_view else per_row))
+
+
+def _check_nt_xent(nt_xent: Any) -> None:
+    rng = np.random.default_rng(43)
+    # Rows of very different lengths, so that leaving out the normalisation shows.
+    z1 = rng.standard_normal((5, 4)) * rng.uniform(0.3, 3.0, size=(5, 1))
+    z2 = (z1 + 0.7 * rng.standard_normal((5, 4))) * rng.uniform(0.3, 3.0, size=(5, 1))
+    for tau in (0.5, 0.2):
+        truth = F.nt_xent(sn.Tensor(z1), sn.Tensor(z2), tau).item()
+        expect_close(f"nt_xent(temperature={tau:g}) (compared with F.nt_xent)",
+                     nt_xent(z1.copy(), z2.copy(), tau), truth,
+                     "the mean over the 2N rows of logsumexp_{j≠i}(s_ij / τ) - s_i,p(i) / τ, "
+                     "with s the cosine similarities of z = [z1; z2].",
+                     mistakes=[(_np_nt_xent(z1, z2, tau, with_self=True),
+                                "the sum in the denominator includes j = i, each row's "
+                                "similarity with itself: leave it out (set those logits to "
+                                "-inf, or mask the diagonal)."),
+                               (_np_nt_xent(z1, z2, tau, normalise=False),
+                                "the rows were not scaled to unit length: s_ij is the cosine "
+                                "similarity, z_i · z_j / (|z_i| |z_j|)."),
+                               (_np_nt_xent(z1, z2, tau * tau),
+                                "the similarities were divided by τ twice (τ² in all)."),
+                               (_np_nt_xent(z1, z2, 1.0), "the temperature was ignored: "
+                                                          "divide the similarities by τ."),
+                               (_np_nt_xent(z1, z2, tau, with_positive=False),
+                                "the positive was left out of the denominator too: the sum "
+                                "runs over every j ≠ i, positive included, so each row is a "
+                                "(2N - 1)-way softmax."),
+                               (_np_nt_xent(z1, z2, tau, one_view=True),
+                                "only the N rows of z1 were scored: the rows of z2 are "
+                                "anchors as well, and the mean runs over all 2N rows."),
+                               (2 * len(z1) * truth, "this is the sum over the 2N rows: "
+                                                      "take the mean.")])
+    tau = 1e-3
+    expect_close(f"nt_xent(temperature={tau:g})", nt_xent(z1.copy(), z2.copy(), tau),
+                 F.nt_xent(sn.Tensor(z1), sn.Tensor(z2), tau).item(),
+                 "similarities / 0.001 reach 1000 and exp(1000) overflows to inf: subtract "
+                 "each row's largest logit before exp (logsumexp(a) = m + log Σ exp(a - m)).")
+
+
 # -- the lessons -------------------------------------------------------------------------
 
 LESSONS: dict[str, list[Exercise]] = {
@@ -1187,6 +1347,9 @@ LESSONS: dict[str, list[Exercise]] = {
     "15": [Exercise("bits_per_char", _check_bits_per_char),
            Exercise("temperature_softmax", _check_temperature_softmax),
            Exercise("bigram_counts_probabilities", _check_bigram_counts_probabilities)],
+    "16": [Exercise("rotation_targets", _check_rotation_targets),
+           Exercise("max_hamming_set", _check_max_hamming_set),
+           Exercise("nt_xent", _check_nt_xent)],
 }
 
 

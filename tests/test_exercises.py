@@ -462,6 +462,109 @@ WRONG_ANSWERS = [
             seen = np.bincount(ids, minlength=V)[:, None]
             return (counts + k) / (seen + k * V)
         """, "including the last id, which nothing follows"),
+    ("16", "rotation_targets", """
+        def rotation_targets(images):
+            rotated = np.concatenate([np.rot90(images, -k, axes=(2, 3)) for k in range(4)])
+            return rotated, np.repeat(np.arange(4), len(images))
+        """, "the images turn clockwise"),
+    ("16", "rotation_targets", """
+        def rotation_targets(images):
+            rotated = np.stack([np.rot90(images, k, axes=(2, 3)) for k in range(4)], axis=1)
+            return rotated.reshape(-1, *images.shape[1:]), np.tile(np.arange(4), len(images))
+        """, "the rows are grouped by image"),
+    ("16", "rotation_targets", """
+        def rotation_targets(images):
+            rotated = np.concatenate([np.rot90(images, k, axes=(2, 3)) for k in range(4)])
+            return rotated, np.tile(np.arange(4), len(images))
+        """, "np.repeat, not np.tile"),
+    ("16", "rotation_targets", """
+        def rotation_targets(images):
+            rotated = np.concatenate([np.rot90(images, k, axes=(2, 3)) for k in range(4)])
+            return rotated, np.repeat(90 * np.arange(4), len(images))
+        """, "these are degrees"),
+    ("16", "rotation_targets", """
+        def rotation_targets(images):
+            rotated = np.concatenate([np.rot90(images, k, axes=(2, 3)) for k in range(4)])
+            return rotated, np.repeat(np.arange(4.0), len(images))
+        """, "the labels have dtype float64, expected integers"),
+    ("16", "max_hamming_set", """
+        def max_hamming_set(first, n_permutations):
+            candidates = np.array(list(itertools.permutations(range(len(first)))))
+            total = np.zeros(len(candidates))
+            chosen = []
+            for row in [np.asarray(first)] + [None] * (n_permutations - 1):
+                if row is None:  # Noroozi & Favaro's rule: the largest total distance
+                    taken = [(candidates == c).all(axis=1) for c in chosen]
+                    row = candidates[int(np.argmax(np.where(np.any(taken, axis=0), -1, total)))]
+                chosen.append(row)
+                total = total + np.sum(candidates != row, axis=1)
+            return np.stack(chosen)
+        """, "largest *total* distance"),
+    ("16", "max_hamming_set", """
+        def max_hamming_set(first, n_permutations):
+            candidates = np.array(list(itertools.permutations(range(len(first)))))
+            chosen = [np.asarray(first)]
+            nearest = np.sum(candidates != chosen[0], axis=1)
+            for _ in range(n_permutations - 1):
+                best = len(nearest) - 1 - int(np.argmax(nearest[::-1]))
+                chosen.append(candidates[best])
+                nearest = np.minimum(nearest, np.sum(candidates != candidates[best], axis=1))
+            return np.stack(chosen)
+        """, "the last of the tied candidates"),
+    ("16", "max_hamming_set", """
+        def max_hamming_set(first, n_permutations):
+            candidates = np.array(list(itertools.permutations(range(len(first)))))
+            chosen = [candidates[0]]
+            nearest = np.sum(candidates != chosen[0], axis=1)
+            for _ in range(n_permutations - 1):
+                best = int(np.argmax(nearest))
+                chosen.append(candidates[best])
+                nearest = np.minimum(nearest, np.sum(candidates != candidates[best], axis=1))
+            return np.stack(chosen)
+        """, "starts from the permutation `first` passed in"),
+    ("16", "nt_xent", """
+        def nt_xent(z1, z2, temperature):
+            z = np.concatenate([z1, z2])
+            z = z / np.linalg.norm(z, axis=1, keepdims=True)
+            logits = z @ z.T / temperature
+            n2 = len(z)
+            positive = logits[np.arange(n2), (np.arange(n2) + n2 // 2) % n2]
+            top = logits.max(axis=1)
+            log_sum = top + np.log(np.sum(np.exp(logits - top[:, None]), axis=1))
+            return float(np.mean(log_sum - positive))
+        """, "includes j = i"),
+    ("16", "nt_xent", """
+        def nt_xent(z1, z2, temperature):
+            z = np.concatenate([z1, z2])
+            logits = z @ z.T / temperature
+            np.fill_diagonal(logits, -np.inf)
+            n2 = len(z)
+            positive = logits[np.arange(n2), (np.arange(n2) + n2 // 2) % n2]
+            top = logits.max(axis=1)
+            log_sum = top + np.log(np.sum(np.exp(logits - top[:, None]), axis=1))
+            return float(np.mean(log_sum - positive))
+        """, "not scaled to unit length"),
+    ("16", "nt_xent", """
+        def nt_xent(z1, z2, temperature):
+            z = np.concatenate([z1, z2])
+            z = z / np.linalg.norm(z, axis=1, keepdims=True)
+            logits = z @ z.T / temperature
+            np.fill_diagonal(logits, -np.inf)
+            n2 = len(z)
+            positive = logits[np.arange(n2), (np.arange(n2) + n2 // 2) % n2]
+            log_sum = np.log(np.sum(np.exp(logits / temperature), axis=1))
+            return float(np.mean(log_sum - positive / temperature))
+        """, "divided by τ twice"),
+    ("16", "nt_xent", """
+        def nt_xent(z1, z2, temperature):
+            z = np.concatenate([z1, z2])
+            z = z / np.linalg.norm(z, axis=1, keepdims=True)
+            logits = z @ z.T / temperature
+            np.fill_diagonal(logits, -np.inf)
+            n2 = len(z)
+            positive = logits[np.arange(n2), (np.arange(n2) + n2 // 2) % n2]
+            return float(np.mean(np.log(np.sum(np.exp(logits), axis=1)) - positive))
+        """, "subtract each row's largest logit before exp"),
 ]
 
 # Exercises whose reference solution calls another exercise's answer.
