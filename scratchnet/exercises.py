@@ -1311,6 +1311,184 @@ def _check_nt_xent(nt_xent: Any) -> None:
                  "each row's largest logit before exp (logsumexp(a) = m + log Σ exp(a - m)).")
 
 
+# -- lesson 17: the representation leaderboard ---------------------------------------------
+
+def _np_knn(train: np.ndarray, labels: np.ndarray, test: np.ndarray, k: int,
+            score: str = "cosine", tie: str = "similarity") -> np.ndarray:
+    """Cosine k-NN predictions by ``metrics.knn_accuracy``'s rule, or a known mistake.
+
+    ``score``: "cosine" (right), "dot" (rows not normalised), "euclidean" (nearest by
+    distance) or "least" (the k *least* similar). ``tie``: "similarity" (right: summed
+    similarity, then the smallest label) or "smallest" (the smallest tied label at once).
+    """
+    def unit(x: np.ndarray) -> np.ndarray:
+        norm = np.linalg.norm(x, axis=1, keepdims=True)
+        return x / np.where(norm > 0, norm, 1.0)
+
+    if score == "dot":
+        similarity = test @ train.T
+    elif score == "euclidean":
+        similarity = -np.linalg.norm(test[:, None, :] - train[None, :, :], axis=2)
+    else:
+        similarity = unit(test) @ unit(train).T
+    order = np.argsort(similarity if score == "least" else -similarity, axis=1,
+                       kind="stable")[:, :k]
+    classes = np.unique(labels)
+    out = np.empty(len(test), dtype=np.int64)
+    for i, row in enumerate(order):
+        votes = np.array([np.sum(labels[row] == c) for c in classes])
+        weight = np.array([similarity[i, row][labels[row] == c].sum() for c in classes])
+        if tie == "smallest":
+            weight = np.zeros(len(classes))
+        out[i] = classes[np.argmax(np.where(votes == votes.max(), weight, -np.inf))]
+    return out
+
+
+def _knn_data(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Three classes labelled 2, 5 and 7 around three directions, with rows of very
+    different lengths (so cosine and Euclidean neighbours differ): train (24, 4) with
+    labels (24,), and test (16, 4)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((3, 4))
+    labels = np.array([2, 5, 7])[rng.permutation(np.arange(24) % 3)]
+    index = np.searchsorted([2, 5, 7], labels)
+    train = (centres[index] + 0.9 * rng.standard_normal((24, 4))) \
+        * rng.uniform(0.2, 5.0, size=(24, 1))
+    test = (centres[rng.integers(0, 3, size=16)] + 0.9 * rng.standard_normal((16, 4))) \
+        * rng.uniform(0.2, 5.0, size=(16, 1))
+    return train, labels, test
+
+
+def _check_cosine_knn_predict(cosine_knn_predict: Any) -> None:
+    # Seed 0 is one where each mistake below gives an answer of its own, and k = 4 has
+    # tied votes that the summed similarity decides.
+    train, labels, test = _knn_data(0)
+    wrong_scores = [("euclidean", "these are the nearest rows by Euclidean distance: the "
+                                  "probe compares directions, the cosine u·v / (|u| |v|), so "
+                                  "that a feature vector's length does not matter."),
+                    ("dot", "the rows were not scaled to unit length: a plain dot product "
+                            "favours long training rows whatever their direction."),
+                    ("least", "these are the k *least* similar rows: sort the similarities in "
+                              "decreasing order (np.argsort(-s)).")]
+    for k in (4, 5):
+        what = f"cosine_knn_predict(k={k})"
+        truth = _np_knn(train, labels, test, k)
+        got = cosine_knn_predict(train.copy(), labels.copy(), test.copy(), k)
+        # A wrong neighbourhood often comes with the simplest vote (ties to the smallest
+        # label), so each is recognised with either tie rule.
+        mistakes = [(_np_knn(train, labels, test, k, score=score, tie=tie), hint)
+                    for score, hint in wrong_scores for tie in ("similarity", "smallest")]
+        mistakes += [(_np_knn(train, labels, test, k, tie="smallest"),
+                      "a tied vote went to the smallest label: among the tied labels, the one "
+                      "whose neighbours' similarities add up to the most wins first."),
+                     (np.searchsorted([2, 5, 7], truth),
+                      "these are class indices 0, 1, 2: return the labels themselves (here 2, "
+                      "5 and 7).")]
+        expect_close(what, got, truth,
+                     "unit rows, the k largest cosine similarities, the label most of them "
+                     "hold; a tied vote goes to the label whose neighbours' similarities sum "
+                     "highest.", mistakes=mistakes)
+
+
+def _check_draw_labels_per_class(draw_labels_per_class: Any) -> None:
+    # Classes of 8, 12, 6 and 14 examples, shuffled; m = 6 takes all of class 2.
+    labels = np.random.default_rng(45).permutation(np.repeat(np.arange(4), [8, 12, 6, 14]))
+    m = 6
+    what = f"draw_labels_per_class(m={m})"
+    raw = draw_labels_per_class(labels.copy(), m, np.random.default_rng(0))
+    got = _as_array(what, raw)
+    if got.shape != (4 * m,):
+        raise ExerciseFailure(f"{what}: expected shape {(4 * m,)}, got shape {got.shape}. "
+                              f"Hint: m indices of each of the C = 4 classes, one array.")
+    if np.array_equal(np.sort(got), np.repeat(np.arange(4), m)) and \
+            np.asarray(raw).dtype.kind in "iu":
+        raise ExerciseFailure(f"{what}: these look like labels (each class {m} times): "
+                              f"return the indices of the drawn examples, so that "
+                              f"labels[indices] gives their labels.")
+    if np.asarray(raw).dtype.kind not in "iu" or np.any(got < 0) or np.any(got >= len(labels)):
+        raise ExerciseFailure(f"{what}: expected integer indices in 0 .. {len(labels) - 1}, "
+                              f"got dtype {np.asarray(raw).dtype} with values from "
+                              f"{got.min():g} to {got.max():g}.")
+    index = got.astype(np.int64)
+    if len(np.unique(index)) < len(index):
+        repeated = int(index[np.flatnonzero(np.bincount(index) > 1)[0]])
+        raise ExerciseFailure(f"{what}: example {repeated} was drawn more than once. Hint: "
+                              f"draw without replacement, rng.choice(..., replace=False).")
+    counts = np.bincount(labels[index], minlength=4)
+    if not np.all(counts == m):
+        raise ExerciseFailure(f"{what}: the classes 0 .. 3 got {counts.tolist()} examples, "
+                              f"expected {m} each. Hint: draw m examples from every class "
+                              f"(np.flatnonzero(labels == c) lists class c's), not m in all.")
+    again = _as_array(what, draw_labels_per_class(labels.copy(), m, np.random.default_rng(0)))
+    if not np.array_equal(again, got):
+        raise ExerciseFailure(f"{what}: two calls with np.random.default_rng(0) drew different "
+                              f"examples. Hint: draw from the `rng` passed in, so that a seed "
+                              f"repeats the draw.")
+    # Over many seeds every example of a class is drawn with probability m / n_c.
+    n_draws = 300
+    chosen = np.zeros(len(labels))
+    for seed in range(1, n_draws + 1):
+        chosen[_as_array(what, draw_labels_per_class(labels.copy(), m,
+                                                     np.random.default_rng(seed))
+                         ).astype(np.int64)] += 1
+    expected = m / np.bincount(labels)[labels]
+    if np.any(chosen == n_draws) and np.any(chosen == 0):
+        raise ExerciseFailure(f"{what}: over {n_draws} seeds some examples were drawn every "
+                              f"time and some never. Hint: the m examples of a class must be "
+                              f"a random choice (rng.choice), not the first m.")
+    worst = int(np.argmax(np.abs(chosen / n_draws - expected)))
+    if abs(chosen[worst] / n_draws - expected[worst]) > 0.15:
+        raise ExerciseFailure(f"{what}: over {n_draws} seeds example {worst} (class "
+                              f"{labels[worst]}) was drawn {chosen[worst] / n_draws:.0%} of the "
+                              f"time, expected about {expected[worst]:.0%} (m / the class's "
+                              f"size). Hint: every example of a class must be equally likely.")
+
+
+def _check_standardise(standardise: Any) -> None:
+    rng = np.random.default_rng(46)
+    train = rng.normal(3.0, 2.0, size=(20, 5)) * np.array([1.0, 10.0, 0.1, 0.0, 1.0])
+    train[:, 3] = 4.0                                  # constant in the training set
+    test = rng.normal(-1.0, 5.0, size=(8, 5))
+    train_before, test_before = train.copy(), test.copy()
+    got = _expect_pair("standardise", standardise(train, test), "(train_z, test_z)")
+    if not (np.array_equal(train, train_before) and np.array_equal(test, test_before)):
+        raise ExerciseFailure("standardise: it changed the arrays passed in. Hint: compute "
+                              "new arrays ((x - mean) / std), not x -= mean in place.")
+
+    def scaled(x: np.ndarray, stats: np.ndarray, axis: int = 0, ddof: int = 0) -> np.ndarray:
+        mean = stats.mean(axis=axis, keepdims=True)
+        std = stats.std(axis=axis, ddof=ddof, keepdims=True)
+        return (x - mean) / np.where(std > 0, std, 1.0)
+
+    mean, std = train.mean(axis=0), train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    hint = ("subtract the training columns' mean and divide by their standard deviation, "
+            "or by 1 where it is 0 (a column constant in the training set), for both sets.")
+    pooled = np.concatenate([train, test])
+    expect_close("standardise: train_z", got[0], (train - mean) / std, hint,
+                 mistakes=[(scaled(train, train, axis=1), "each row was scaled by its own "
+                                                          "statistics: take the mean and std "
+                                                          "of each column (axis=0), one per "
+                                                          "feature."),
+                           (scaled(train, train, ddof=1), "this std has ddof=1 (divides by "
+                                                          "N - 1): the probe uses np.std's "
+                                                          "default, ddof=0."),
+                           (scaled(train, pooled), "the statistics came from the training "
+                                                   "and test rows together: use the "
+                                                   "training rows only.")])
+    expect_close("standardise: test_z", got[1], (test - mean) / std, hint,
+                 mistakes=[(scaled(test, test), "the test set was scaled with its own mean "
+                                                "and std: that uses the test data to fit the "
+                                                "probe. Scale it with the *training* "
+                                                "statistics."),
+                           (scaled(test, test, axis=1), "each row was scaled by its own "
+                                                        "statistics: take the mean and std "
+                                                        "of each training column (axis=0)."),
+                           (scaled(test, pooled), "the statistics came from the training and "
+                                                  "test rows together: use the training rows "
+                                                  "only.")])
+
+
 # -- the lessons -------------------------------------------------------------------------
 
 LESSONS: dict[str, list[Exercise]] = {
@@ -1350,6 +1528,9 @@ LESSONS: dict[str, list[Exercise]] = {
     "16": [Exercise("rotation_targets", _check_rotation_targets),
            Exercise("max_hamming_set", _check_max_hamming_set),
            Exercise("nt_xent", _check_nt_xent)],
+    "17": [Exercise("cosine_knn_predict", _check_cosine_knn_predict),
+           Exercise("draw_labels_per_class", _check_draw_labels_per_class),
+           Exercise("standardise", _check_standardise)],
 }
 
 

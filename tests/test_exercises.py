@@ -7,6 +7,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from scratchnet import exercises
@@ -565,6 +566,101 @@ WRONG_ANSWERS = [
             positive = logits[np.arange(n2), (np.arange(n2) + n2 // 2) % n2]
             return float(np.mean(np.log(np.sum(np.exp(logits), axis=1)) - positive))
         """, "subtract each row's largest logit before exp"),
+    ("17", "cosine_knn_predict", """
+        def cosine_knn_predict(train_features, train_labels, test_features, k):
+            distance = np.linalg.norm(test_features[:, None] - train_features[None], axis=2)
+            nearest = np.argsort(distance, axis=1)[:, :k]
+            votes = [np.bincount(train_labels[row], minlength=8) for row in nearest]
+            return np.array([np.argmax(v) for v in votes])
+        """, "nearest rows by Euclidean distance"),
+    ("17", "cosine_knn_predict", """
+        def cosine_knn_predict(train_features, train_labels, test_features, k):
+            similarity = test_features @ train_features.T
+            nearest = np.argsort(-similarity, axis=1)[:, :k]
+            votes = [np.bincount(train_labels[row], minlength=8) for row in nearest]
+            return np.array([np.argmax(v) for v in votes])
+        """, "not scaled to unit length"),
+    ("17", "cosine_knn_predict", """
+        def cosine_knn_predict(train_features, train_labels, test_features, k):
+            def unit(x):
+                return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+            nearest = np.argsort(unit(test_features) @ unit(train_features).T, axis=1)[:, :k]
+            votes = [np.bincount(train_labels[row], minlength=8) for row in nearest]
+            return np.array([np.argmax(v) for v in votes])
+        """, "the k *least* similar rows"),
+    ("17", "cosine_knn_predict", """
+        def cosine_knn_predict(train_features, train_labels, test_features, k):
+            def unit(x):
+                return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+            nearest = np.argsort(-(unit(test_features) @ unit(train_features).T), axis=1)[:, :k]
+            votes = [np.bincount(train_labels[row], minlength=8) for row in nearest]
+            return np.array([np.argmax(v) for v in votes])  # ties: the smallest label
+        """, "a tied vote went to the smallest label"),
+    ("17", "cosine_knn_predict", """
+        _right = cosine_knn_predict
+
+        def cosine_knn_predict(train_features, train_labels, test_features, k):
+            predicted = _right(train_features, train_labels, test_features, k)
+            return np.searchsorted(np.unique(train_labels), predicted)
+        """, "these are class indices 0, 1, 2"),
+    ("17", "draw_labels_per_class", """
+        def draw_labels_per_class(labels, m, rng):
+            return np.concatenate([rng.choice(np.flatnonzero(labels == c), size=m)
+                                   for c in np.unique(labels)])
+        """, "rng.choice(..., replace=False)"),
+    ("17", "draw_labels_per_class", """
+        def draw_labels_per_class(labels, m, rng):
+            return np.concatenate([np.flatnonzero(labels == c)[:m] for c in np.unique(labels)])
+        """, "not the first m"),
+    ("17", "draw_labels_per_class", """
+        def draw_labels_per_class(labels, m, rng):
+            return np.concatenate([np.random.choice(np.flatnonzero(labels == c), m, replace=False)
+                                   for c in np.unique(labels)])
+        """, "draw from the `rng` passed in"),
+    ("17", "draw_labels_per_class", """
+        def draw_labels_per_class(labels, m, rng):
+            return rng.choice(len(labels), size=m * len(np.unique(labels)), replace=False)
+        """, "not m in all"),
+    ("17", "draw_labels_per_class", """
+        def draw_labels_per_class(labels, m, rng):
+            return np.repeat(np.unique(labels), m)
+        """, "these look like labels"),
+    ("17", "standardise", """
+        def standardise(train_features, test_features):
+            def scale(x):
+                std = x.std(axis=0)
+                return (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
+
+            return scale(train_features), scale(test_features)
+        """, "scaled with its own mean and std"),
+    ("17", "standardise", """
+        def standardise(train_features, test_features):
+            mean, std = train_features.mean(axis=0), train_features.std(axis=0)
+            return (train_features - mean) / std, (test_features - mean) / std
+        """, "standardise: train_z: element (0, 3) is nan"),
+    ("17", "standardise", """
+        def standardise(train_features, test_features):
+            mean = train_features.mean(axis=0)
+            std = train_features.std(axis=0, ddof=1)
+            std = np.where(std > 0, std, 1.0)
+            return (train_features - mean) / std, (test_features - mean) / std
+        """, "ddof=1"),
+    ("17", "standardise", """
+        def standardise(train_features, test_features):
+            both = np.concatenate([train_features, test_features])
+            mean, std = both.mean(axis=0), both.std(axis=0)
+            return (train_features - mean) / std, (test_features - mean) / std
+        """, "the training rows only"),
+    ("17", "standardise", """
+        def standardise(train_features, test_features):
+            mean, std = train_features.mean(axis=0), train_features.std(axis=0)
+            std = np.where(std > 0, std, 1.0)
+            train_features -= mean
+            train_features /= std
+            return train_features, (test_features - mean) / std
+        """, "it changed the arrays passed in"),
 ]
 
 # Exercises whose reference solution calls another exercise's answer.
@@ -607,6 +703,19 @@ def test_a_wrong_answer_fails_with_its_lesson(tmp_path, lesson, name, code, mess
 def test_every_exercise_has_a_wrong_answer_tested():
     tested = {(lesson, name) for lesson, name, _, _ in WRONG_ANSWERS}
     assert tested == {(lesson, e.name) for lesson, ex in LESSONS.items() for e in ex}
+
+
+def test_the_knn_grader_keeps_to_the_rule_of_knn_accuracy():
+    # cosine_knn_predict's docstring promises the rule of metrics.knn_accuracy, ties included.
+    from scratchnet.exercises import _knn_data, _np_knn
+    from scratchnet.metrics import knn_accuracy
+    train, labels, test = _knn_data(0)
+    for k in (4, 5):
+        truth = _np_knn(train, labels, test, k)
+        assert knn_accuracy(train, labels, test, truth, k=k) == 1.0
+    # The grading data holds tied votes that the summed similarity decides.
+    assert not np.array_equal(_np_knn(train, labels, test, 4),
+                              _np_knn(train, labels, test, 4, tie="smallest"))
 
 
 def test_a_failure_names_the_element_and_both_values(tmp_path):
