@@ -45,7 +45,8 @@ def max_hamming_set(first: np.ndarray, n_permutations: int) -> np.ndarray:
     chosen has distance 0 to itself, so it is never chosen twice.) Noroozi & Favaro (2016)
     add the candidate with the largest *total* distance to the chosen rows instead; the
     minimum used here is what guarantees that no two members of the set lie closer than
-    the last distance chosen.
+    the last distance chosen. ``models.jigsaw.permutation_set`` builds the jigsaw task's
+    set the same way, but breaks ties at random.
     """
     raise NotImplementedError("exercise: max_hamming_set")
 
