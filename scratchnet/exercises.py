@@ -1191,7 +1191,7 @@ def _check_rotation_targets(rotation_targets: Any) -> None:
                                                "of quarter turns, 0 to 3, one class each.")])
 
 
-def _farthest(chosen: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+def _nearest_distance(chosen: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     """Each candidate's Hamming distance to the nearest of the ``chosen`` rows: (n!,)."""
     return np.min(np.sum(candidates[:, None, :] != chosen[None, :, :], axis=2), axis=1)
 
@@ -1217,8 +1217,8 @@ def _check_max_hamming_set(max_hamming_set: Any) -> None:
                                   f"in (not the identity).")
         candidates = np.array(list(itertools.permutations(range(n))))
         for k in range(1, count):
-            nearest = _farthest(rows[:k], candidates)
-            mine = int(_farthest(rows[:k], rows[k:k + 1])[0])
+            nearest = _nearest_distance(rows[:k], candidates)
+            mine = int(_nearest_distance(rows[:k], rows[k:k + 1])[0])
             best = int(nearest.max())
             if mine < best:
                 total = np.sum(candidates[:, None, :] != rows[None, :k, :], axis=(1, 2))
