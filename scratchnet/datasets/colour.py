@@ -17,7 +17,7 @@ import numpy as np
 from scratchnet.backend import get_array_module
 from scratchnet.random import get_generator
 
-__all__ = ["colorize", "hue_to_rgb"]
+__all__ = ["colorize", "hue_to_rgb", "rgb_to_hue"]
 
 
 def hue_to_rgb(hues: Any) -> Any:
@@ -34,6 +34,32 @@ def hue_to_rgb(hues: Any) -> Any:
     k = (offsets + 6.0 * hues[..., None]) % 6.0
     return 1.0 - xp.clip(xp.minimum(k, 4.0 - k), 0.0, 1.0)
 
+
+
+def rgb_to_hue(rgb: Any) -> Any:
+    """The hue of each RGB colour, the inverse of :func:`hue_to_rgb`: shape (..., 3) -> (...).
+
+    With M and m the largest and smallest channel and d = M − m, the HSV hue is
+    ((g − b) / d) / 6 where red is largest, (2 + (b − r) / d) / 6 where green is, and
+    (4 + (r − g) / d) / 6 where blue is, taken mod 1 into [0, 1). It depends only on the
+    ratios of the channels, so a tinted pixel g·c has the hue of c at every grey level
+    g > 0. Colours with no hue (black and greys, d = 0) get 0. Computed in float64 so that
+    a hue is recovered to about 1e-7 from float32 colours, and returned as float64.
+    """
+    xp = get_array_module(rgb)
+    rgb = xp.asarray(rgb, dtype=xp.float64)
+    if rgb.ndim < 1 or rgb.shape[-1] != 3:
+        raise ValueError(f"rgb_to_hue: expected colours of shape (..., 3), got shape "
+                         f"{tuple(rgb.shape)}")
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    largest, spread = rgb.max(axis=-1), rgb.max(axis=-1) - rgb.min(axis=-1)
+    # Greys divide by 1 instead of 0; their hue is set to 0 below.
+    d = xp.where(spread > 0, spread, 1.0)
+    sector = xp.where(largest == r, (g - b) / d,
+                      xp.where(largest == g, 2.0 + (b - r) / d, 4.0 + (r - g) / d))
+    hue = (sector / 6.0) % 1.0
+    # A tiny negative hue mod 1 rounds to exactly 1.0, which is hue 0.
+    return xp.where((spread > 0) & (hue < 1.0), hue, 0.0)
 
 def colorize(images: Any, rng: np.random.Generator | int | None = None,
              return_hues: bool = False) -> Any:
