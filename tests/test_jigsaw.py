@@ -76,6 +76,20 @@ def test_permutation_set_is_seeded_and_fast_for_a_three_by_three_grid():
     assert not np.array_equal(permutation_set(4, 24, rng=1), permutation_set(4, 24, rng=2))
 
 
+def test_the_default_sets_are_all_24_for_two_by_two_and_the_papers_1000_for_three_by_three():
+    assert flat_puzzle(grid=2).n_permutations == 24
+    model = flat_puzzle(grid=3, tile_pixels=1, rng=0)
+    assert model.permutations.shape == (1000, 9) and model.head[1].weight.shape == (256, 1000)
+    assert len({tuple(p) for p in model.permutations}) == 1000
+    # Measured: every two of the thousand differ in at least 5 of the 9 positions.
+    assert model.min_hamming_distance >= 5
+    x = np.random.default_rng(0).random((5, 1, 3, 3)).astype(np.float32)
+    tiles, labels = model.shuffled_batch(x, rng=0)
+    assert tiles.shape == (5, 9, 1, 1, 1)
+    np.testing.assert_array_equal(model.assemble(model.unshuffle(tiles, labels)).data, x)
+    assert np.isfinite(model.loss(x).item())
+
+
 def test_permutation_set_and_min_distance_reject_bad_arguments():
     with pytest.raises(ValueError, match=r"permutation_set: n_permutations .*between 2 and 24.*25"):
         permutation_set(4, 25)

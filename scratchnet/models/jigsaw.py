@@ -46,11 +46,12 @@ def permutation_set(n_tiles: int, n_permutations: int,  # host: integer search o
     The greedy "maximal Hamming distance" selection of Noroozi & Favaro (2016): start
     from one permutation drawn at random, then repeatedly add the permutation whose
     *minimum* distance to those already chosen is largest, drawing at random among the
-    permutations that tie. Permutations that are far apart make the classes of the
-    puzzle easy to tell apart, and no two of them differ by a small swap that a network
-    could only learn from one tile. (The paper's Algorithm 1 ranks the candidates by the
-    sum of their distances instead; ranking by the minimum makes the set's guarantee,
-    :func:`min_hamming_distance`, as large as the greedy search can make it.)
+    permutations that tie. Two permutations at distance d place d tiles differently, so
+    a network can tell them apart only by looking at those d tiles: a large minimum
+    distance keeps every pair of classes distinct in several places at once. (The
+    paper's Algorithm 1 ranks the candidates by the sum of their distances instead;
+    ranking by the minimum makes the set's guarantee, :func:`min_hamming_distance`, as
+    large as the greedy search can make it.)
 
     Greedy is not always optimal: for 4 tiles it reaches the largest possible minimum
     distance for up to 4 permutations (4: every tile moves) and for 13 or more (2), but
@@ -99,6 +100,7 @@ def min_hamming_distance(perms: Any) -> int:
     """
     perms = perms.data if isinstance(perms, Tensor) else perms
     xp = get_array_module(perms)
+    perms = xp.asarray(perms)
     if np.ndim(perms) != 2 or perms.shape[0] < 2:
         raise ValueError(f"min_hamming_distance: expected at least two permutations as rows "
                          f"of a (P, n_tiles) array, got shape {np.shape(perms)}")
@@ -148,12 +150,15 @@ class JigsawPuzzle(nn.Module):
         encoder: any module, tiles (M, C, h, w) -> features (M, n_features).
         n_features: the width of the encoder's output.
         grid: tiles per side, 2 or 3 (9 tiles is the paper's puzzle).
-        n_permutations: the number of classes. ``None`` takes every permutation of a
-            2 × 2 grid (24, whose minimum distance is 2: each pair of tiles must be told
-            apart) and 1000 for a 3 × 3 grid, the number Noroozi & Favaro chose: in their
+        n_permutations: the number of classes. ``None`` takes all 24 permutations of a
+            2 × 2 grid, so that swapping any two tiles changes the class and the network
+            must place every tile (a small set far apart, such as 4 that each move every
+            tile, is solved perfectly on MNIST within an epoch and then teaches nothing),
+            and 1000 for a 3 × 3 grid, the number Noroozi & Favaro chose: in their
             comparison the features transferred better with more permutations, and with
             permutations further apart on average, even though the puzzle got harder.
-        hidden: the width of the head's hidden layer.
+        hidden: the width of the head's hidden layer (it reads T·n_features numbers; the
+            head's cost stays small beside the encoder's pass over N·T tiles).
         jitter: the largest random shift of a training tile, in pixels (0: none).
         rng: generator or seed for the permutation set, the head's initial weights, the
             permutations drawn in training and the jitter; None draws from the global
