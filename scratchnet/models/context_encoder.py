@@ -183,6 +183,14 @@ class ContextEncoder(nn.Module):
         if tuple(masks.shape) != expected:
             raise ValueError(f"ContextEncoder: masks must have shape (N, 1, H, W) = "
                              f"{expected}, got {tuple(masks.shape)}")
+        xp = get_array_module(x.data)
+        masks = xp.asarray(masks).astype(x.data.dtype)
+        if not bool(((masks == 0) | (masks == 1)).all()):
+            raise ValueError("ContextEncoder: masks must hold only 0 (known) and 1 (hidden)")
+        # The fill needs a known pixel in every image, the loss a hidden pixel somewhere.
+        if bool((masks.reshape(len(masks), -1).min(axis=1) == 1).any()) or not masks.any():
+            raise ValueError("ContextEncoder: masks must leave some pixels of every image "
+                             "known and hide at least one pixel")
         return masks
 
     def hide(self, x: Any, masks: Any) -> Tensor:
