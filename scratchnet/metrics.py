@@ -2,8 +2,8 @@
 
 These work on plain arrays (NumPy or CuPy) and record no graph, except the linear probe,
 which fits its classifier with scratchnet's autograd. The probes that read what features
-know about labels, ``linear_probe`` and ``knn_accuracy``, live in :mod:`scratchnet.probes`
-and are re-exported here.
+know about labels, ``linear_probe`` and ``knn_accuracy`` (with ``labelled_examples``, the
+probe's draws of labels), live in :mod:`scratchnet.probes` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import numpy as np
 from scratchnet.autograd import Tensor
 from scratchnet.backend import as_numpy
 from scratchnet.datasets.synthetic import ShapeFactors
-from scratchnet.probes import knn_accuracy, linear_probe
+from scratchnet.probes import knn_accuracy, labelled_examples, linear_probe
 
-__all__ = ["classifier_score", "knn_accuracy", "linear_probe", "mig", "mutual_information",
-           "psnr", "ring_coverage", "subspace_angles"]
+__all__ = ["classifier_score", "knn_accuracy", "labelled_examples", "linear_probe", "mig",
+           "mutual_information", "psnr", "ring_coverage", "subspace_angles"]
 
 
 def _orthonormal_basis(A: np.ndarray, name: str) -> np.ndarray:

@@ -21,7 +21,7 @@ import numpy as np
 from scratchnet.autograd import Tensor
 from scratchnet.backend import as_numpy
 
-__all__ = ["knn_accuracy", "linear_probe"]
+__all__ = ["knn_accuracy", "labelled_examples", "linear_probe"]
 
 #: The L2 strengths the probe chooses from, spaced by factors of ten.
 L2_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
@@ -148,6 +148,39 @@ def _logits(x: np.ndarray, mean: np.ndarray, std: np.ndarray, weight: np.ndarray
     return np.einsum("nd,sgdc->sgnc", x, scaled) - shift + bias
 
 
+def _labelled_draws(fn: str, y_train: np.ndarray, labels_per_class: int | str | None,
+                    n_seeds: int, validation_fraction: float,
+                    ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """The classes, each label's class index, and every seed's fitting and validation indices."""
+    classes, y_index = np.unique(y_train, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(f"{fn}: the training labels hold {len(classes)} class; a classifier "
+                         f"needs at least 2")
+    by_class = [np.flatnonzero(y_index == c) for c in range(len(classes))]
+    smallest = min(len(members) for members in by_class)
+    if labels_per_class is None or labels_per_class == "all":
+        per_class = None
+        if smallest < 2:
+            raise ValueError(f"{fn}: every class needs at least 2 training examples (one to "
+                             f"fit, one to validate), the smallest has {smallest}")
+    else:
+        if isinstance(labels_per_class, str):
+            raise ValueError(f"{fn}: labels_per_class must be an integer >= 2, None or "
+                             f"'all', got {labels_per_class!r}")
+        per_class = _check_count(fn, "labels_per_class", labels_per_class, 2)
+        if per_class > smallest:
+            raise ValueError(f"{fn}: labels_per_class={per_class} is more than the smallest "
+                             f"class has ({smallest} training examples)")
+
+    fits, validations = [], []
+    for seed in range(n_seeds):
+        fit, validation = _draw(np.random.default_rng(seed), by_class, per_class,
+                                validation_fraction)
+        fits.append(fit)
+        validations.append(validation)
+    return classes, y_index, fits, validations
+
+
 def linear_probe(train_features: Any, train_labels: Any, test_features: Any, test_labels: Any,
                  labels_per_class: int | str | None = 10, seeds: int = 5,
                  l2_grid: tuple[float, ...] = L2_GRID, validation_fraction: float = 0.2,
@@ -197,33 +230,9 @@ def linear_probe(train_features: Any, train_labels: Any, test_features: Any, tes
     if grid.ndim != 1 or grid.size == 0 or not (np.isfinite(grid).all() and (grid >= 0).all()):
         raise ValueError(f"{fn}: l2_grid must be a non-empty sequence of finite strengths >= 0, "
                          f"got {l2_grid!r}")
-    classes, y_index = np.unique(y_train, return_inverse=True)
-    if len(classes) < 2:
-        raise ValueError(f"{fn}: the training labels hold {len(classes)} class; a classifier "
-                         f"needs at least 2")
-    by_class = [np.flatnonzero(y_index == c) for c in range(len(classes))]
-    smallest = min(len(members) for members in by_class)
-    if labels_per_class is None or labels_per_class == "all":
-        per_class = None
-        if smallest < 2:
-            raise ValueError(f"{fn}: every class needs at least 2 training examples (one to "
-                             f"fit, one to validate), the smallest has {smallest}")
-    else:
-        if isinstance(labels_per_class, str):
-            raise ValueError(f"{fn}: labels_per_class must be an integer >= 2, None or "
-                             f"'all', got {labels_per_class!r}")
-        per_class = _check_count(fn, "labels_per_class", labels_per_class, 2)
-        if per_class > smallest:
-            raise ValueError(f"{fn}: labels_per_class={per_class} is more than the smallest "
-                             f"class has ({smallest} training examples)")
-
-    fits, validations, labelled = [], [], []
-    for seed in range(n_seeds):
-        fit, validation = _draw(np.random.default_rng(seed), by_class, per_class,
-                                validation_fraction)
-        fits.append(fit)
-        validations.append(validation)
-        labelled.append(np.concatenate([fit, validation]))
+    classes, y_index, fits, validations = _labelled_draws(fn, y_train, labels_per_class,
+                                                          n_seeds, validation_fraction)
+    labelled = [np.concatenate(pair) for pair in zip(fits, validations, strict=True)]
     fit_idx, val_idx, all_idx = np.stack(fits), np.stack(validations), np.stack(labelled)
     n_classes = len(classes)
 
@@ -256,6 +265,27 @@ def linear_probe(train_features: Any, train_labels: Any, test_features: Any, tes
             "spread": (min(accuracies), max(accuracies)),
             "all": accuracies,
             "l2": [float(v) for v in l2]}
+
+
+def labelled_examples(train_labels: Any, labels_per_class: int | str | None = 10,
+                      seeds: int = 5, validation_fraction: float = 0.2) -> list[np.ndarray]:
+    """The indices of the labelled examples :func:`linear_probe` draws, one array per seed.
+
+    With the same arguments, seed ``s``'s array holds exactly the training examples whose
+    labels the probe's draw ``s`` uses (to fit and to choose λ), so that another learner,
+    such as a classifier trained from scratch, can be given the very same labels. Each
+    array has ``labels_per_class`` examples of every class (all of them for None or
+    ``"all"``), as int64 indices into ``train_labels``.
+    """
+    fn = "labelled_examples"
+    labels = _as_host(train_labels)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise ValueError(f"{fn}: train_labels must be integers of shape (N,), got dtype "
+                         f"{labels.dtype} and shape {labels.shape}")
+    n_seeds = _check_count(fn, "seeds", seeds, 1)
+    _, _, fits, validations = _labelled_draws(fn, labels.astype(np.int64), labels_per_class,
+                                              n_seeds, validation_fraction)
+    return [np.concatenate(pair) for pair in zip(fits, validations, strict=True)]
 
 
 def knn_accuracy(train_features: Any, train_labels: Any, test_features: Any, test_labels: Any,

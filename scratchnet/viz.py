@@ -44,6 +44,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from scratchnet.autograd import no_grad
@@ -62,6 +63,7 @@ __all__ = [
     "plot_filters",
     "plot_history",
     "plot_monitor",
+    "probe_bars",
     "save_figure",
     "show",
 ]
@@ -662,4 +664,64 @@ def plot_filters(
     ax.set_axis_off()
     if title is not None:
         ax.set_title(title)
+    return fig
+
+
+# ---- probe_bars ------------------------------------------------------------------------------
+def probe_bars(results: Mapping[str, Mapping[Any, Any]], budgets: Sequence[int] = (10, 100),
+               families: Mapping[str, str] | None = None, reference: str | None = None,
+               title: str | None = None) -> Figure:
+    """Linear-probe accuracy of several representations: one panel per label budget.
+
+    Args:
+        results: ``{name: {budget: probe}}``, each probe a dict with ``"median"`` and
+            ``"spread"`` = (min, max), as :func:`scratchnet.metrics.linear_probe` returns
+            (extra keys such as ``"k-NN"`` are ignored). Entries run top to bottom in order.
+        budgets: the labels-per-class budgets to draw, one panel each.
+        families: ``{name: family}``; bars of one family share a colour, with a legend.
+        reference: the name whose median is drawn as a dashed line across each panel
+            (e.g. ``"raw pixels"``), so that what beats it is seen at a glance.
+        title: the figure title.
+
+    Each bar is the median test accuracy (%) over the label draws; its whisker spans the
+    lowest to the highest draw. Whiskers that overlap mean the two are not told apart.
+    """
+    if not results:
+        raise ValueError("probe_bars: results is empty; expected {name: {budget: probe}}")
+    names = list(results)
+    missing = [(name, m) for name in names for m in budgets if m not in results[name]]
+    if missing:
+        raise ValueError(f"probe_bars: no probe for (entry, budget) {missing[0]}; every entry "
+                         f"needs a result for each budget in {tuple(budgets)}")
+    if reference is not None and reference not in results:
+        raise ValueError(f"probe_bars: reference {reference!r} is not one of the entries")
+    family_of = dict(families or {})
+    palette = plt.get_cmap("tab10")
+    family_names = list(dict.fromkeys(family_of.get(name, "") for name in names))
+    colour = {family: palette(i % 10) for i, family in enumerate(family_names)}
+    fig, axes = plt.subplots(1, len(budgets), figsize=(5.0 * len(budgets), 0.32 * len(names)
+                                                      + 1.6), sharey=True, squeeze=False)
+    positions = np.arange(len(names))[::-1]
+    for ax, m in zip(axes[0], budgets, strict=True):
+        medians = np.array([100 * results[name][m]["median"] for name in names])
+        lows = np.array([100 * results[name][m]["spread"][0] for name in names])
+        highs = np.array([100 * results[name][m]["spread"][1] for name in names])
+        ax.barh(positions, medians, color=[colour[family_of.get(name, "")] for name in names],
+                xerr=np.stack([medians - lows, highs - medians]), capsize=2, height=0.7)
+        if reference is not None:
+            ax.axvline(100 * results[reference][m]["median"], color="0.3", linestyle="--",
+                       linewidth=1, label=f"{reference} (median)")
+        low_edge = max(0.0, 5 * math.floor((lows.min() - 5) / 5))
+        ax.set_xlim(low_edge, 100)
+        ax.set_xlabel(f"test accuracy (%), {m} labels per class")
+        ax.set_yticks(positions, names)
+        ax.grid(axis="x", alpha=0.3)
+    handles = [Patch(color=colour[f], label=f) for f in family_names if f]
+    if reference is not None:
+        handles += axes[0][0].get_legend_handles_labels()[0]
+    if handles:
+        axes[0][-1].legend(handles=handles, loc="lower right", fontsize=8)
+    if title is not None:
+        fig.suptitle(title)
+    fig.tight_layout()
     return fig

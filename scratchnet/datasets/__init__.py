@@ -6,7 +6,7 @@ The synthetic sets are generated from a seed.
 """
 
 from scratchnet.datasets.augment import random_binarize, random_shift
-from scratchnet.datasets.colour import colorize, hue_to_rgb
+from scratchnet.datasets.colour import colorize, hue_to_rgb, rgb_to_hue
 from scratchnet.datasets.download import DownloadError, download_mnist
 from scratchnet.datasets.idx import IDXError, read_idx, write_idx
 from scratchnet.datasets.loader import DataLoader, StreamLoader
@@ -26,5 +26,5 @@ __all__ = [
     "colorize", "data_home", "download_mnist", "hue_to_rgb", "load_mnist", "load_text",
     "make_bars_and_stripes",
     "make_circle", "make_grid", "make_ring", "make_shapes", "make_swiss_roll",
-    "random_binarize", "random_shift", "read_idx", "split_blocks", "write_idx",
+    "random_binarize", "random_shift", "read_idx", "rgb_to_hue", "split_blocks", "write_idx",
 ]

@@ -15,6 +15,8 @@ from scratchnet.models.classifier import (
     mnist_cnn,
     train_mnist_cnn,
 )
+from scratchnet.models.colorization import Colorization
+from scratchnet.models.context_encoder import ContextEncoder
 from scratchnet.models.gan import (
     GAN,
     dcgan_discriminator,
@@ -22,6 +24,7 @@ from scratchnet.models.gan import (
     mlp_discriminator,
     mlp_generator,
 )
+from scratchnet.models.jigsaw import JigsawPuzzle, min_hamming_distance, permutation_set
 from scratchnet.models.ngram import NGramModel
 from scratchnet.models.pca import PCA
 from scratchnet.models.pretext import RotationPrediction, SimCLR
@@ -29,10 +32,11 @@ from scratchnet.models.rbm import DBN, RBM, ais_schedule
 from scratchnet.models.sequence_autoencoder import SequenceAutoencoder
 from scratchnet.models.vae import VAE, conv_vae, mlp_vae, reparameterize
 
-__all__ = ["DBN", "GAN", "PCA", "RBM", "VAE", "Autoencoder", "CharRNN", "LinearAutoencoder",
-           "NGramModel", "RotationPrediction", "SequenceAutoencoder", "SimCLR", "TiedDense",
-           "accuracy", "ais_schedule", "conv_autoencoder", "conv_vae",
-           "dcgan_discriminator", "dcgan_generator", "deep_autoencoder",
-           "default_classifier_path", "mlp_discriminator", "mlp_generator", "mlp_vae",
-           "mnist_classifier", "mnist_cnn", "reparameterize",
+__all__ = ["DBN", "GAN", "PCA", "RBM", "VAE", "Autoencoder", "CharRNN", "Colorization",
+           "ContextEncoder", "JigsawPuzzle", "LinearAutoencoder", "NGramModel",
+           "RotationPrediction", "SequenceAutoencoder", "SimCLR", "TiedDense", "accuracy",
+           "ais_schedule", "conv_autoencoder", "conv_vae", "dcgan_discriminator",
+           "dcgan_generator", "deep_autoencoder", "default_classifier_path",
+           "min_hamming_distance", "mlp_discriminator", "mlp_generator", "mlp_vae",
+           "mnist_classifier", "mnist_cnn", "permutation_set", "reparameterize",
            "train_mnist_cnn"]

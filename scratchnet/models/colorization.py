@@ -105,7 +105,7 @@ class Colorization(nn.Module):
 
     def bin_centres(self) -> np.ndarray:
         """The hue at the centre of each bin, (k + ½) / n_bins: shape (n_bins,) float64."""
-        return (np.arange(self.n_bins) + 0.5) / self.n_bins
+        return (np.arange(self.n_bins) + 0.5) / self.n_bins  # host: a small constant table
 
     # -- the network ------------------------------------------------------------------------
     def _grey(self, images: Any) -> Tensor:

@@ -163,15 +163,17 @@ class ContextEncoder(nn.Module):
         xp = get_array_module(x.data)
         n, _, height, width = x.shape
         side = self._side(x)
+        # The squares' places are drawn and laid out on the host (the generator is NumPy's);
+        # only the finished masks move to the images' device.
         if self.mask == "center":
-            tops = np.full(n, (height - side) // 2)
-            lefts = np.full(n, (width - side) // 2)
+            tops = np.full(n, (height - side) // 2)  # host: see above
+            lefts = np.full(n, (width - side) // 2)  # host: see above
         else:
             generator = get_generator(self.rng if rng is None else rng)
             tops = generator.integers(0, height - side + 1, size=n)
             lefts = generator.integers(0, width - side + 1, size=n)
-        rows = np.arange(height)[None, :] - tops[:, None]          # (N, H)
-        cols = np.arange(width)[None, :] - lefts[:, None]          # (N, W)
+        rows = np.arange(height)[None, :] - tops[:, None]  # host: (N, H)
+        cols = np.arange(width)[None, :] - lefts[:, None]  # host: (N, W)
         inside_rows = (rows >= 0) & (rows < side)
         inside_cols = (cols >= 0) & (cols < side)
         masks = inside_rows[:, None, :, None] & inside_cols[:, None, None, :]
