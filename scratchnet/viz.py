@@ -719,9 +719,12 @@ def probe_bars(results: Mapping[str, Mapping[Any, Any]], budgets: Sequence[int] 
     handles = [Patch(color=colour[f], label=f) for f in family_names if f]
     if reference is not None:
         handles += axes[0][0].get_legend_handles_labels()[0]
-    if handles:
-        axes[0][-1].legend(handles=handles, loc="lower right", fontsize=8)
     if title is not None:
         fig.suptitle(title)
-    fig.tight_layout()
+    if handles:
+        # Below the panels, so that no bar is hidden behind it.
+        fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), fontsize=8)
+        fig.tight_layout(rect=(0, 0.035 * (1 + len(handles) // 4) + 0.02, 1, 1))
+    else:
+        fig.tight_layout()
     return fig
