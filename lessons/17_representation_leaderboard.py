@@ -23,7 +23,7 @@
 #   architecture gives for free. The classic models keep the architectures of their own
 #   lessons, at code sizes shown in the table.
 # * **Short training.** Each model gets seconds to a minute (`representations.LEADERBOARD`
-#   holds every recipe): equal effort, not each model at its best. Lessons 05–16 train
+#   holds every recipe): equal effort, not each model at its best. Lessons 03–16 train
 #   them at length.
 #
 # A probe measures what a *linear* reader can get out of the features. A representation
@@ -98,8 +98,8 @@ print(representations.results_table({reference: results[reference]}, BUDGETS))
 
 # %%
 print(representations.results_table(results, BUDGETS))
-fig = viz.probe_bars(results, BUDGETS, families=families, reference="raw pixels",
-                     title="Every representation, one linear probe: bars are medians, "
+fig = viz.plot_probes(results, BUDGETS, families=families, reference="raw pixels",
+                     title="Every representation, one linear probe: dots are medians, "
                      f"whiskers the range over {SEEDS} label draws")
 print("saved", viz.save_figure(fig, FIGURES / "leaderboard.png"))
 
@@ -182,7 +182,8 @@ for family in dict.fromkeys(families.values()):
 # the 32 directions of largest variance, and much of a digit's variance is stroke
 # thickness and slant, which say little about its class. There is a second, subtler
 # effect. The probe standardises every feature to unit variance before fitting, so in
-# PCA's basis the 32nd component, mostly noise, weighs as much as the first.
+# PCA's basis the 32nd component, a direction of small variance, weighs as much as the
+# first. Whether PCA's row differs from the pixels' at all, the family lines above say.
 #
 # **The autoencoders.** A reconstruction loss asks the code to keep whatever is needed to
 # redraw the digit, class or not. The linear autoencoder spans the same subspace as PCA
@@ -213,9 +214,9 @@ for family in dict.fromkeys(families.values()):
 # rotation and the jigsaw can be solved from low-level cues; colorization's hue is
 # unpredictable, and training on it can only move the encoder away from the random
 # features it started from (the untrained encoder's row) without teaching it. SimCLR is
-# the one objective here that *removes* information on purpose: two views must map
-# together, so what a shift, tilt or noise changes is dropped, and what remains is close to
-# what the probe needs.
+# the objective that removes information most directly: it names the changes to ignore
+# (a shift, a tilt, noise) and maps the two views of a digit together, so what those
+# changes alter is dropped, and what remains is close to what the probe needs.
 #
 # **The supervised reference.** Trained end to end on the probe's own labels and nothing
 # else. With few labels a network this size can memorise its training digits; with more it

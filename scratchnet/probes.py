@@ -268,7 +268,7 @@ def linear_probe(train_features: Any, train_labels: Any, test_features: Any, tes
 
 
 def labelled_examples(train_labels: Any, labels_per_class: int | str | None = 10,
-                      seeds: int = 5, validation_fraction: float = 0.2) -> list[np.ndarray]:
+                      seeds: int = 5) -> list[np.ndarray]:
     """The indices of the labelled examples :func:`linear_probe` draws, one array per seed.
 
     With the same arguments, seed ``s``'s array holds exactly the training examples whose
@@ -283,8 +283,10 @@ def labelled_examples(train_labels: Any, labels_per_class: int | str | None = 10
         raise ValueError(f"{fn}: train_labels must be integers of shape (N,), got dtype "
                          f"{labels.dtype} and shape {labels.shape}")
     n_seeds = _check_count(fn, "seeds", seeds, 1)
+    # Which examples a draw labels does not depend on how it is split; 0.2 is
+    # linear_probe's default fraction, so the order within each draw matches too.
     _, _, fits, validations = _labelled_draws(fn, labels.astype(np.int64), labels_per_class,
-                                              n_seeds, validation_fraction)
+                                              n_seeds, 0.2)
     return [np.concatenate(pair) for pair in zip(fits, validations, strict=True)]
 
 

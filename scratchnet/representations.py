@@ -18,7 +18,7 @@ each recipe is written once:
 * :func:`extract_features`: any feature function applied in batches.
 
 The budgets are short (seconds to a minute per model on a laptop core): the aim is a fair
-comparison at equal effort, not each model's best result; lessons 05–13 train the classic
+comparison at equal effort, not each model's best result; lessons 03–13 train the classic
 models at length.
 """
 
@@ -51,7 +51,8 @@ from scratchnet.probes import knn_accuracy, labelled_examples, linear_probe
 from scratchnet.random import own_generator
 from scratchnet.train import fit
 
-__all__ = ["LEADERBOARD", "PRETEXT_TASKS", "Representation", "digit_decoder", "digit_encoder",
+__all__ = ["HUE_BINS", "LEADERBOARD", "N_FEATURES", "PRETEXT_TASKS", "SIMCLR_BATCH",
+           "Representation", "digit_decoder", "digit_encoder",
            "evaluate", "extract_features", "indistinguishable", "pretext_model",
            "results_table", "score_features", "supervised_reference", "train_pretext"]
 
@@ -61,6 +62,8 @@ FeatureFn = Callable[[np.ndarray], np.ndarray]
 N_FEATURES = 128
 #: The colorization task's hue classes: one per 30° of the colour wheel.
 HUE_BINS = 12
+#: The smallest batch SimCLR trains on: each view is told apart from 2·128 − 1 others.
+SIMCLR_BATCH = 128
 
 
 def digit_encoder(n_features: int = N_FEATURES, image_size: int = 28, in_channels: int = 1,
@@ -170,6 +173,9 @@ def indistinguishable(results: dict[str, dict[Any, Any]], budget: int) -> list[s
     apart, so these share first place. The best entry comes first.
     """
     scored = {name: s[budget] for name, s in results.items() if s.get(budget) is not None}
+    if not scored:
+        raise ValueError(f"indistinguishable: no entry has a probe at budget {budget!r}; got "
+                         f"entries {list(results)}")
     best = max(scored, key=lambda name: scored[name]["median"])
     low, high = scored[best]["spread"]
     return [best] + [name for name, probe in scored.items() if name != best
@@ -211,11 +217,11 @@ def train_pretext(model: nn.Module, images: np.ndarray, epochs: int, batch_size:
                   lr: float = 1e-3, seed: int = 0, progress: bool = False) -> Any:
     """Train a pretext task on unlabelled ``images`` (N, C, H, W) with Adam; the History.
 
-    SimCLR gets batches of 128 (its loss contrasts each view with the whole batch, so a
-    larger batch is a harder task); the others ``batch_size``.
+    SimCLR gets batches of at least :data:`SIMCLR_BATCH` (its loss contrasts each view with
+    the whole batch, so a larger batch is a harder task); the others ``batch_size``.
     """
     if isinstance(model, SimCLR):
-        batch_size = max(batch_size, 128)
+        batch_size = max(batch_size, SIMCLR_BATCH)
     loader = DataLoader(images, batch_size=batch_size, rng=seed)
     if getattr(model, "training_step", None) is not None:
         # A task with its own step (an adversarial context encoder) brings its optimizers.
@@ -236,7 +242,7 @@ class Representation:
         family: the course's family (``"baseline"``, ``"autoencoder"``,
             ``"probabilistic"``, ``"adversarial"``, ``"self-supervised"``).
         learn: ``learn(images, quick, seed) -> features``: trains on the unlabelled images
-            (N, 1, 28, 28) in [0, 1] (a few steps if ``quick``) and returns the function that
+            (N, 1, 28, 28) in [0, 1] (one epoch if ``quick``) and returns the function that
             maps images to their features (N, D).
     """
 
@@ -427,9 +433,15 @@ def supervised_reference(train_images: np.ndarray, train_labels: np.ndarray,
     scores the test set. Returns ``{"median", "spread", "all"}`` like the probe, so that
     the two read side by side.
     """
+    fn = "supervised_reference"
+    labels_per_class = check_int(fn, "labels_per_class", labels_per_class, minimum=2)
+    seeds = check_int(fn, "seeds", seeds)
     accuracies = []
     for seed, chosen in enumerate(labelled_examples(train_labels, labels_per_class, seeds)):
-        model = nn.Sequential(digit_encoder(rng=seed), nn.Dense(N_FEATURES, 10, rng=seed))
+        # One generator for the whole network: two generators made from the same seed
+        # would give the head the very numbers of the first convolution.
+        rng = np.random.default_rng(seed)
+        model = nn.Sequential(digit_encoder(rng=rng), nn.Dense(N_FEATURES, 10, rng=rng))
         fit(model, lambda m, x, y: F.cross_entropy(m(x), y), optim.Adam(model.parameters()),
             DataLoader(train_images[chosen], train_labels[chosen], batch_size=32, rng=seed),
             _epochs(quick, epochs), progress=False)

@@ -44,7 +44,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from scratchnet.autograd import no_grad
@@ -63,7 +63,7 @@ __all__ = [
     "plot_filters",
     "plot_history",
     "plot_monitor",
-    "probe_bars",
+    "plot_probes",
     "save_figure",
     "show",
 ]
@@ -667,8 +667,8 @@ def plot_filters(
     return fig
 
 
-# ---- probe_bars ------------------------------------------------------------------------------
-def probe_bars(results: Mapping[str, Mapping[Any, Any]], budgets: Sequence[int] = (10, 100),
+# ---- plot_probes ------------------------------------------------------------------------------
+def plot_probes(results: Mapping[str, Mapping[Any, Any]], budgets: Sequence[int] = (10, 100),
                families: Mapping[str, str] | None = None, reference: str | None = None,
                title: str | None = None) -> Figure:
     """Linear-probe accuracy of several representations: one panel per label budget.
@@ -683,18 +683,20 @@ def probe_bars(results: Mapping[str, Mapping[Any, Any]], budgets: Sequence[int] 
             (e.g. ``"raw pixels"``), so that what beats it is seen at a glance.
         title: the figure title.
 
-    Each bar is the median test accuracy (%) over the label draws; its whisker spans the
+    Each dot is the median test accuracy (%) over the label draws; its whisker spans the
     lowest to the highest draw. Whiskers that overlap mean the two are not told apart.
+    Dots rather than bars: the axis starts near the lowest draw, not at 0, so that close
+    entries stay apart, and a bar's length would then mislead.
     """
     if not results:
-        raise ValueError("probe_bars: results is empty; expected {name: {budget: probe}}")
+        raise ValueError("plot_probes: results is empty; expected {name: {budget: probe}}")
     names = list(results)
     missing = [(name, m) for name in names for m in budgets if m not in results[name]]
     if missing:
-        raise ValueError(f"probe_bars: no probe for (entry, budget) {missing[0]}; every entry "
+        raise ValueError(f"plot_probes: no probe for (entry, budget) {missing[0]}; every entry "
                          f"needs a result for each budget in {tuple(budgets)}")
     if reference is not None and reference not in results:
-        raise ValueError(f"probe_bars: reference {reference!r} is not one of the entries")
+        raise ValueError(f"plot_probes: reference {reference!r} is not one of the entries")
     family_of = dict(families or {})
     palette = plt.get_cmap("tab10")
     family_names = list(dict.fromkeys(family_of.get(name, "") for name in names))
@@ -706,8 +708,10 @@ def probe_bars(results: Mapping[str, Mapping[Any, Any]], budgets: Sequence[int] 
         medians = np.array([100 * results[name][m]["median"] for name in names])
         lows = np.array([100 * results[name][m]["spread"][0] for name in names])
         highs = np.array([100 * results[name][m]["spread"][1] for name in names])
-        ax.barh(positions, medians, color=[colour[family_of.get(name, "")] for name in names],
-                xerr=np.stack([medians - lows, highs - medians]), capsize=2, height=0.7)
+        for name, y, median, low, high in zip(names, positions, medians, lows, highs,
+                                              strict=True):
+            ax.errorbar(median, y, xerr=[[median - low], [high - median]], fmt="o",
+                        color=colour[family_of.get(name, "")], capsize=3, markersize=6)
         if reference is not None:
             ax.axvline(100 * results[reference][m]["median"], color="0.3", linestyle="--",
                        linewidth=1, label=f"{reference} (median)")
@@ -715,8 +719,10 @@ def probe_bars(results: Mapping[str, Mapping[Any, Any]], budgets: Sequence[int] 
         ax.set_xlim(low_edge, 100)
         ax.set_xlabel(f"test accuracy (%), {m} labels per class")
         ax.set_yticks(positions, names)
-        ax.grid(axis="x", alpha=0.3)
-    handles = [Patch(color=colour[f], label=f) for f in family_names if f]
+        ax.set_ylim(-0.7, len(names) - 0.3)
+        ax.grid(axis="both", alpha=0.3)
+    handles = [Line2D([], [], color=colour[f], marker="o", linestyle="", label=f)
+               for f in family_names if f]
     if reference is not None:
         handles += axes[0][0].get_legend_handles_labels()[0]
     if title is not None:

@@ -98,7 +98,7 @@ def test_the_loss_is_the_ink_weighted_cross_entropy_and_ignores_the_background()
     assert np.all(np.abs(grad).sum(axis=1)[~background] > 0)
 
 
-def test_colourize_with_the_true_bins_gives_back_the_colour_image_up_to_the_bin_width():
+def test_paint_with_the_true_bins_gives_back_the_colour_image_up_to_the_bin_width():
     grey_in = digits(5)
     colour, hues = colorize(grey_in, rng=7, return_hues=True)
     n_bins = 8
@@ -109,7 +109,7 @@ def test_colourize_with_the_true_bins_gives_back_the_colour_image_up_to_the_bin_
     half_bin = 0.5 / n_bins
     ink = grey_in[:, 0] > 0
     for temperature in (0.0, 0.38):
-        painted = model.colourize(grey_in, temperature=temperature).data
+        painted = model.paint(grey_in, temperature=temperature).data
         assert painted.shape == (5, 3, 28, 28) and painted.dtype == np.float32
         np.testing.assert_array_equal(painted.max(axis=1, keepdims=True), grey_in)
         painted_hues = rgb_to_hue(np.moveaxis(painted, 1, -1))
@@ -127,7 +127,7 @@ def test_annealed_mean_goes_around_the_circle():
     oracle = Oracle(np.zeros((1, 1, 1), np.int64), n_bins)
     oracle.logits = logits
     model = Colorization(nn.Identity(), oracle, n_bins=n_bins)
-    painted = model.colourize(np.ones((1, 1, 1, 1), np.float32), temperature=0.38).data
+    painted = model.paint(np.ones((1, 1, 1, 1), np.float32), temperature=0.38).data
     # Their mean on the circle is red, hue 0, not the cyan of the plain mean 0.5.
     np.testing.assert_allclose(painted[0, :, 0, 0], [1.0, 0.0, 0.0], atol=1e-5)
 
@@ -195,5 +195,5 @@ def test_bad_input_gets_errors_naming_colorization():
     with pytest.raises(ValueError, match=r"the decoder must output logits \(N, n_bins, H, W\) "
                                          r"= \(2, 6, 28, 28\), got \(2, 12, 28, 28\)"):
         Colorization(encoder, decoder, n_bins=6).loss(colorize(digits(2), rng=0))
-    with pytest.raises(ValueError, match=r"Colorization\.colourize: temperature"):
-        model.colourize(digits(2), temperature=-1.0)
+    with pytest.raises(ValueError, match=r"Colorization\.paint: temperature"):
+        model.paint(digits(2), temperature=-1.0)

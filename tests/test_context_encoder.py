@@ -233,9 +233,13 @@ def test_bad_input_gets_errors_naming_the_context_encoder():
     with pytest.raises(ValueError, match=r"masks must have shape \(N, 1, H, W\) = "
                                          r"\(4, 1, 6, 6\), got \(4, 1, 5, 5\)"):
         ContextEncoder(encoder, decoder).hide(images(), np.zeros((4, 1, 5, 5)))
-    for bad, why in ((np.full((4, 1, 6, 6), 0.5), "only 0 .known. and 1 .hidden."),
-                     (np.ones((4, 1, 6, 6)), "leave some pixels of every image known"),
-                     (np.zeros((4, 1, 6, 6)), "hide at least one pixel")):
+    one_full = np.zeros((4, 1, 6, 6))
+    one_full[2] = 1
+    one_full[0, 0, 0, 0] = 1
+    for bad, why in ((np.full((4, 1, 6, 6), 0.5),
+                      r"only 0 \(known\) and 1 \(hidden\), got the value 0.5"),
+                     (one_full, "leave some pixels of every image known, got image 2 hidden"),
+                     (np.zeros((4, 1, 6, 6)), "hide at least one pixel, got none")):
         with pytest.raises(ValueError, match=why):
             ContextEncoder(encoder, decoder).loss(images(), bad)
     wrong = ContextEncoder(encoder, nn.Sequential(nn.Dense(8, 25, rng=0), nn.Reshape((1, 5, 5))))

@@ -99,7 +99,8 @@ def test_permutation_set_and_min_distance_reject_bad_arguments():
         permutation_set(16, 10)
     with pytest.raises(ValueError, match=r"min_hamming_distance: .*two permutations.*\(1, 4\)"):
         min_hamming_distance(np.arange(4)[None])
-    with pytest.raises(ValueError, match=r"min_hamming_distance: .*permutation of 0 … 2"):
+    with pytest.raises(ValueError, match=r"min_hamming_distance: .*permutation of 0 … 2, "
+                                         r"got row 1 = \[0, 0, 2\]"):
         min_hamming_distance(np.array([[0, 1, 2], [0, 0, 2]]))
 
 

@@ -116,6 +116,8 @@ def test_results_table_and_ties():
     assert "—" in table[3]                         # b has neither dim nor k-NN
     assert len({len(line) for line in table}) == 1  # columns line up
     assert representations.indistinguishable(results, 10) == ["a", "b"]
+    with pytest.raises(ValueError, match="indistinguishable: no entry has a probe at budget"):
+        representations.indistinguishable(results, 100)
 
 
 def test_pretext_models_share_the_encoder_and_unknown_names_fail():
@@ -144,11 +146,48 @@ def test_every_leaderboard_entry_learns_features(digits):
     assert len(names) == len(set(names)) == 19
     assert {entry.family for entry in representations.LEADERBOARD} == {
         "baseline", "autoencoder", "probabilistic", "adversarial", "self-supervised"}
+    widths = {"raw pixels": 784, "PCA (32)": 32, "untrained encoder (128)": 128,
+              "linear AE (32)": 32, "deep AE (64)": 64, "denoising AE (64)": 64,
+              "contractive AE (16)": 16, "sparse AE (256)": 256, "conv AE (128)": 128,
+              "VAE μ (20)": 20, "β-VAE μ (20, β = 4)": 20, "RBM (256)": 256,
+              "DBN (256-256)": 256, "DCGAN discriminator (768)": 768, "rotation (128)": 128,
+              "jigsaw (4 × 128)": 512, "context encoder (128)": 128,
+              "colorization (128)": 128, "SimCLR (128)": 128}
+    assert names == list(widths)
     for entry in representations.LEADERBOARD:
         features = representations.extract_features(entry.learn(x, True, 0), x[:10])
         assert features.ndim == 2 and len(features) == 10, entry.name
+        expected = widths[entry.name]          # the width each name promises
+        assert features.shape[1] == expected, entry.name
         assert np.isfinite(features).all(), entry.name
         assert features.std(axis=0).max() > 0, entry.name   # not a constant map
+
+
+def test_every_pretext_task_starts_from_the_untrained_encoder():
+    untrained = representations.digit_encoder(rng=0)
+    for name in representations.PRETEXT_TASKS:
+        encoder = representations.pretext_model(name, rng=0).encoder
+        layers = 2 if name == "jigsaw" else 4      # the jigsaw's Dense reads 14 × 14 tiles
+        for mine, theirs in list(zip(encoder.parameters(), untrained.parameters()))[:layers]:
+            np.testing.assert_array_equal(mine.data, theirs.data)
+
+
+def test_supervised_reference_sees_only_the_probes_labelled_examples():
+    x, y = load_mnist("train", source="bundled")
+    xt, yt = load_mnist("test", source="bundled")
+    x, y, xt, yt = x[:300], y[:300], xt[:200], yt[:200]
+    one = representations.supervised_reference(x, y, xt, yt, labels_per_class=10, seeds=2,
+                                               epochs=3)
+    drawn = np.concatenate(metrics.labelled_examples(y, 10, 2))
+    others = np.setdiff1d(np.arange(len(x)), drawn)
+    scrambled = x.copy()
+    scrambled[others] = np.random.default_rng(0).random(scrambled[others].shape,
+                                                        dtype=np.float32)
+    two = representations.supervised_reference(scrambled, y, xt, yt, labels_per_class=10,
+                                               seeds=2, epochs=3)
+    assert one["all"] == two["all"]
+    with pytest.raises(ValueError, match="supervised_reference: labels_per_class"):
+        representations.supervised_reference(x, y, xt, yt, labels_per_class=1)
 
 
 def test_supervised_reference_learns_from_the_probes_labels(digits):
@@ -162,21 +201,25 @@ def test_supervised_reference_learns_from_the_probes_labels(digits):
     assert result["median"] > 0.3                   # chance is 0.1
 
 
-def test_probe_bars_draws_a_bar_and_whisker_per_entry():
+def test_plot_probes_draws_a_dot_and_whisker_per_entry():
     results = {"raw": {10: _probe(0.7, 0.65, 0.75), 100: _probe(0.9, 0.88, 0.91)},
                "ssl": {10: _probe(0.8, 0.7, 0.85), 100: _probe(0.92, 0.9, 0.95)}}
-    fig = viz.probe_bars(results, (10, 100), families={"raw": "baseline", "ssl": "pretext"},
-                         reference="raw", title="t")
+    fig = viz.plot_probes(results, (10, 100), families={"raw": "baseline", "ssl": "pretext"},
+                          reference="raw", title="t")
     axes = fig.axes
     assert len(axes) == 2
-    widths = sorted(round(p.get_width(), 6) for p in axes[0].patches)
-    assert widths == [70.0, 80.0]
+    bars = axes[0].containers                       # one errorbar per entry, top to bottom
+    assert [float(c.lines[0].get_xdata()[0]) for c in bars] == [70.0, 80.0]
+    assert [float(c.lines[0].get_ydata()[0]) for c in bars] == [1.0, 0.0]
+    whisker = bars[1].lines[2][0].get_segments()[0]
+    np.testing.assert_allclose(whisker[:, 0], [70.0, 85.0])
+    assert bars[0].lines[0].get_color() != bars[1].lines[0].get_color()   # by family
     assert "labels per class" in axes[1].get_xlabel()
-    with pytest.raises(ValueError, match="probe_bars: no probe"):
-        viz.probe_bars({"raw": {10: _probe(0.7, 0.6, 0.8)}}, (10, 100))
+    with pytest.raises(ValueError, match="plot_probes: no probe"):
+        viz.plot_probes({"raw": {10: _probe(0.7, 0.6, 0.8)}}, (10, 100))
     with pytest.raises(ValueError, match="reference"):
-        viz.probe_bars(results, (10,), reference="pca")
+        viz.plot_probes(results, (10,), reference="pca")
     with pytest.raises(ValueError, match="empty"):
-        viz.probe_bars({}, (10,))
+        viz.plot_probes({}, (10,))
     matplotlib.pyplot.close("all")
 

@@ -35,7 +35,6 @@ def hue_to_rgb(hues: Any) -> Any:
     return 1.0 - xp.clip(xp.minimum(k, 4.0 - k), 0.0, 1.0)
 
 
-
 def rgb_to_hue(rgb: Any) -> Any:
     """The hue of each RGB colour, the inverse of :func:`hue_to_rgb`: shape (..., 3) -> (...).
 
@@ -60,6 +59,7 @@ def rgb_to_hue(rgb: Any) -> Any:
     hue = (sector / 6.0) % 1.0
     # A tiny negative hue mod 1 rounds to exactly 1.0, which is hue 0.
     return xp.where((spread > 0) & (hue < 1.0), hue, 0.0)
+
 
 def colorize(images: Any, rng: np.random.Generator | int | None = None,
              return_hues: bool = False) -> Any:

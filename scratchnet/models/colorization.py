@@ -50,7 +50,7 @@ class Colorization(nn.Module):
     here the hues are uniform and the weight has another job.) Chance is log K nats and an
     accuracy of 1/K.
 
-    **Colourizing.** :meth:`colourize` paints each pixel with the hue of its most likely
+    **Painting.** :meth:`paint` colours each pixel with the hue of its most likely
     bin's centre (or, with a temperature, Zhang et al.'s annealed mean adapted to a circle)
     at the pixel's grey level: RGB = g · hue_to_rgb(ĥ).
 
@@ -183,7 +183,7 @@ class Colorization(nn.Module):
         plogp = xp.where(p > 0, p * xp.log(xp.where(p > 0, p, 1.0)), 0.0)
         return float((ink * -plogp.sum(axis=1)).sum() / ink.sum())
 
-    def colourize(self, grey: Any, temperature: float = 0.0) -> Tensor:
+    def paint(self, grey: Any, temperature: float = 0.0) -> Tensor:
         """Colour images from grey ones: (N, 1, H, W) -> RGB (N, 3, H, W), no graph.
 
         Each pixel gets the hue ĥ of its predicted distribution p, at its grey level:
@@ -194,7 +194,7 @@ class Colorization(nn.Module):
         at 0.95 at cyan, 0.5). Zhang et al. use T = 0.38: T → 0 gives the mode, T = 1 the
         mean.
         """
-        temperature = check_number("Colorization.colourize", "temperature", temperature,
+        temperature = check_number("Colorization.paint", "temperature", temperature,
                                    low=0.0)
         grey = self._grey(grey)
         p = self.probabilities(grey)

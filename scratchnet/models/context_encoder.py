@@ -187,12 +187,18 @@ class ContextEncoder(nn.Module):
                              f"{expected}, got {tuple(masks.shape)}")
         xp = get_array_module(x.data)
         masks = xp.asarray(masks).astype(x.data.dtype)
-        if not bool(((masks == 0) | (masks == 1)).all()):
-            raise ValueError("ContextEncoder: masks must hold only 0 (known) and 1 (hidden)")
+        odd = masks[(masks != 0) & (masks != 1)]
+        if odd.size:
+            raise ValueError(f"ContextEncoder: masks must hold only 0 (known) and 1 (hidden), "
+                             f"got the value {float(odd[0])}")
         # The fill needs a known pixel in every image, the loss a hidden pixel somewhere.
-        if bool((masks.reshape(len(masks), -1).min(axis=1) == 1).any()) or not masks.any():
-            raise ValueError("ContextEncoder: masks must leave some pixels of every image "
-                             "known and hide at least one pixel")
+        full = masks.reshape(len(masks), -1).min(axis=1) == 1
+        if bool(full.any()):
+            raise ValueError(f"ContextEncoder: masks must leave some pixels of every image "
+                             f"known, got image {int(xp.flatnonzero(full)[0])} hidden entirely")
+        if not masks.any():
+            raise ValueError("ContextEncoder: masks must hide at least one pixel, got none "
+                             "hidden in any image")
         return masks
 
     def hide(self, x: Any, masks: Any) -> Tensor:

@@ -105,9 +105,11 @@ def min_hamming_distance(perms: Any) -> int:
         raise ValueError(f"min_hamming_distance: expected at least two permutations as rows "
                          f"of a (P, n_tiles) array, got shape {np.shape(perms)}")
     n_tiles = perms.shape[1]
-    if not bool((xp.sort(perms, axis=1) == xp.arange(n_tiles)).all()):
+    valid = (xp.sort(perms, axis=1) == xp.arange(n_tiles)).all(axis=1)
+    if not bool(valid.all()):
+        row = int(xp.flatnonzero(~valid)[0])
         raise ValueError(f"min_hamming_distance: every row must be a permutation of "
-                         f"0 … {n_tiles - 1}, got a row that is not")
+                         f"0 … {n_tiles - 1}, got row {row} = {perms[row].tolist()}")
     distances = (perms[:, None, :] != perms[None, :, :]).sum(axis=2)
     # A row's distance to itself is 0 and does not count.
     distances[xp.arange(len(perms)), xp.arange(len(perms))] = n_tiles + 1
