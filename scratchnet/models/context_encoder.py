@@ -15,7 +15,6 @@ completion over the blurred mean of many.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -25,7 +24,7 @@ from scratchnet import nn, optim
 from scratchnet.autograd import Tensor, as_tensor, no_grad
 from scratchnet.backend import get_array_module
 from scratchnet.checks import check_int, check_number
-from scratchnet.models.gan import _constants
+from scratchnet.models.gan import _constants, _players
 from scratchnet.models.pretext import _check_rank, _evaluation
 from scratchnet.random import get_generator, own_generator
 from scratchnet.train import minimize
@@ -285,7 +284,7 @@ class ContextEncoder(nn.Module):
         """The adversarial step that :attr:`training_step` returns."""
         x = _check_rank("ContextEncoder", batch[0] if isinstance(batch, (tuple, list))
                         else batch)
-        g_optimizer, d_optimizer = self._players(optimizers)
+        g_optimizer, d_optimizer = _players("ContextEncoder", optimizers)
         rec, completed = self._reconstruct(x)
         real_score = self._score(x)
         fake_score = self._score(completed.detach())
@@ -314,20 +313,6 @@ class ContextEncoder(nn.Module):
         return {"generator": optim.Adam(players, lr=lr, betas=betas),
                 "discriminator": optim.Adam(self.discriminator.parameters(), lr=lr,
                                             betas=betas)}
-
-    @staticmethod
-    def _players(optimizers: Any) -> tuple[Any, Any]:
-        if isinstance(optimizers, Mapping):
-            missing = {"generator", "discriminator"} - set(optimizers)
-            if missing:
-                raise KeyError(f"ContextEncoder: the optimizers dict has no {sorted(missing)}; "
-                               "expected keys 'generator' and 'discriminator'")
-            return optimizers["generator"], optimizers["discriminator"]
-        if isinstance(optimizers, (tuple, list)) and len(optimizers) == 2:
-            return optimizers[0], optimizers[1]
-        raise TypeError("ContextEncoder: optimizers must be {'generator': ..., "
-                        "'discriminator': ...} or a pair, got "
-                        f"{type(optimizers).__name__}")
 
     # -- evaluation -------------------------------------------------------------------------
     def inpaint(self, x: Any, masks: Any = None) -> Tensor:

@@ -101,6 +101,24 @@ def _output_range(generator: nn.Module) -> tuple[float, float] | None:
     return OUTPUT_RANGES.get(type(last))
 
 
+def _players(owner: str, optimizers: Any) -> tuple[Any, Any]:
+    """(generator's, discriminator's) optimizer from a dict or a pair; errors name ``owner``.
+
+    Every two-player model (the GAN, the adversarial context encoder) takes its optimizers
+    as ``{"generator": ..., "discriminator": ...}`` or as that pair, in that order.
+    """
+    if isinstance(optimizers, Mapping):
+        missing = {"generator", "discriminator"} - set(optimizers)
+        if missing:
+            raise KeyError(f"{owner}: the optimizers dict has no {sorted(missing)}; expected "
+                           "keys 'generator' and 'discriminator'")
+        return optimizers["generator"], optimizers["discriminator"]
+    if isinstance(optimizers, (tuple, list)) and len(optimizers) == 2:
+        return optimizers[0], optimizers[1]
+    raise TypeError(f"{owner}: optimizers must be {{'generator': ..., 'discriminator': ...}} "
+                    f"or a pair (generator's, discriminator's), got {type(optimizers).__name__}")
+
+
 @contextlib.contextmanager
 def _constants(module: nn.Module) -> Iterator[None]:
     """Treat ``module``'s weights as constants for a while.
@@ -282,7 +300,7 @@ class GAN(LatentVariableModel):
         Wasserstein estimate and penalty), and the generator's loss: ``fit`` logs them.
         """
         real, labels = batch if isinstance(batch, (tuple, list)) else (batch, None)
-        g_optimizer, d_optimizer = self._players(optimizers)
+        g_optimizer, d_optimizer = _players("GAN", optimizers)
         real = as_tensor(real)
         if real.shape[0] % self.pack:
             raise ValueError(f"GAN: a batch of {real.shape[0]} cannot be split into packs of "
@@ -294,20 +312,6 @@ class GAN(LatentVariableModel):
         with _constants(self.discriminator):
             logs["g_loss"] = minimize(self.generator_loss(real.shape[0], labels), g_optimizer)
         return logs
-
-    @staticmethod
-    def _players(optimizers: Any) -> tuple[Any, Any]:
-        """(generator's, discriminator's) optimizer from a dict or a pair."""
-        if isinstance(optimizers, Mapping):
-            missing = {"generator", "discriminator"} - set(optimizers)
-            if missing:
-                raise KeyError(f"GAN: the optimizers dict has no {sorted(missing)}; expected "
-                               "keys 'generator' and 'discriminator'")
-            return optimizers["generator"], optimizers["discriminator"]
-        if isinstance(optimizers, (tuple, list)) and len(optimizers) == 2:
-            return optimizers[0], optimizers[1]
-        raise TypeError("GAN: optimizers must be {'generator': ..., 'discriminator': ...} or "
-                        f"a pair (generator's, discriminator's), got {type(optimizers).__name__}")
 
     def sample(self, n: int, labels: Any = None, z: Tensor | None = None,
                rng: np.random.Generator | int | None = None) -> Tensor:
