@@ -197,3 +197,7 @@ def test_bad_input_gets_errors_naming_colorization():
         Colorization(encoder, decoder, n_bins=6).loss(colorize(digits(2), rng=0))
     with pytest.raises(ValueError, match=r"Colorization\.paint: temperature"):
         model.paint(digits(2), temperature=-1.0)
+    with pytest.raises(ValueError, match=r"Colorization: the network reads grey images "
+                                         r"\(N, 1, H, W\), got shape \(2, 3, 28, 28\)"):
+        model(colorize(digits(2), rng=0))
+    assert "n_bins=12" in repr(model)

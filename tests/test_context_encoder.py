@@ -223,6 +223,13 @@ def test_bad_input_gets_errors_naming_the_context_encoder():
         ContextEncoder(encoder, decoder, discriminator=nn.Flatten())
     with pytest.raises(ValueError, match=r"ContextEncoder: image_shape must be \(C, H, W\)"):
         ContextEncoder(encoder, decoder, adversarial=0.1, image_shape=(28, 28))
+    with pytest.raises(ValueError, match=r"needs H, W >= 4, got image_shape \(1, 3, 3\)"):
+        ContextEncoder(encoder, decoder, adversarial=0.1, image_shape=(1, 3, 3))
+    with pytest.raises(TypeError, match=r"ContextEncoder: discriminator must be an nn\.Module, "
+                                        r"got function"):
+        ContextEncoder(encoder, decoder, adversarial=0.1, discriminator=lambda x: x)
+    assert "mask='center', mask_size=None, adversarial=0.0" in repr(
+        ContextEncoder(encoder, decoder))
     model = ContextEncoder(encoder, decoder, mask_size=6)
     with pytest.raises(ValueError, match=r"side must be between 1 and min\(H, W\) - 1 = 5.*"
                                          r"got 6"):

@@ -140,6 +140,9 @@ GOOD = blobs(n_train=40, n_test=10, dim=3, n_classes=2)
     (lambda a: (np.where(a[0] > 1, np.nan, a[0]), a[1], a[2], a[3]), ValueError,
      "train_features contains NaN"),
     (lambda a: (a[0], a[1], a[2] * np.inf, a[3]), ValueError, "test_features contains NaN"),
+    (lambda a: (a[0][:0], a[1][:0], a[2], a[3]), ValueError, "train_features is empty"),
+    (lambda a: (a[0].astype(str), a[1], a[2], a[3]), TypeError,
+     "train_features must be numbers, got dtype <U"),
 ])
 def test_bad_inputs_are_named(fn, change, error, message):
     with pytest.raises(error, match=fn.__name__ + ".*" + message):

@@ -140,6 +140,17 @@ def test_train_pretext_lowers_the_rotation_loss(digits):
     assert history["loss"][-1] < history["loss"][0] < 1.5
 
 
+def test_train_pretext_trains_an_adversarial_context_encoder_with_its_own_step(digits):
+    x, _ = digits
+    model = models.ContextEncoder(representations.digit_encoder(rng=0),
+                                  representations.digit_decoder(rng=0), adversarial=0.1, rng=0)
+    before = [p.data.copy() for p in model.discriminator.parameters()]
+    history = representations.train_pretext(model, x[:32], epochs=1)
+    assert {"d_loss", "rec_loss", "adv_loss"} <= set(history)
+    assert any(not np.array_equal(b, p.data)
+               for b, p in zip(before, model.discriminator.parameters(), strict=True))
+
+
 def test_every_leaderboard_entry_learns_features(digits):
     x, _ = digits
     names = [entry.name for entry in representations.LEADERBOARD]
