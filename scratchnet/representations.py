@@ -15,7 +15,10 @@ each recipe is written once:
   function that maps images to features;
 * :func:`supervised_reference`: the same encoder trained with the labels the probe sees,
   the yardstick for what those few labels can do on their own;
-* :func:`extract_features`: any feature function applied in batches.
+* :func:`extract_features`: any feature function applied in batches;
+* :func:`evaluate` (or :func:`score_features` on features already extracted): the linear
+  probe at each label budget and k-NN; :func:`results_table` prints them, and
+  :func:`indistinguishable` lists the entries whose range overlaps the best one's.
 
 The budgets are short (seconds to a minute per model on a laptop core): the aim is a fair
 comparison at equal effort, not each model's best result; lessons 03–13 train the classic
