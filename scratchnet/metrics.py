@@ -17,8 +17,9 @@ from scratchnet.backend import as_numpy
 from scratchnet.datasets.synthetic import ShapeFactors
 from scratchnet.probes import knn_accuracy, labelled_examples, linear_probe
 
-__all__ = ["classifier_score", "knn_accuracy", "labelled_examples", "linear_probe", "mig",
-           "mutual_information", "psnr", "ring_coverage", "subspace_angles"]
+__all__ = ["classifier_score", "frechet_distance", "gaussian_frechet_distance", "knn_accuracy",
+           "labelled_examples", "linear_probe", "mig", "mutual_information", "psnr",
+           "ring_coverage", "subspace_angles"]
 
 
 def _orthonormal_basis(A: np.ndarray, name: str) -> np.ndarray:
@@ -297,3 +298,124 @@ def classifier_score(images: Any, labels: Any = None, classifier: Any = None,
                              f"labels for {len(predicted)} images")
         score["matches_label"] = float((predicted == wanted).mean())
     return score
+
+
+def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:  # host: small float64 matrices
+    """The symmetric square root of a symmetric positive semi-definite matrix.
+
+    By its eigendecomposition V diag(λ) Vᵀ -> V diag(√λ) Vᵀ, with the tiny negative λ
+    that rounding leaves clipped to 0: symmetric eigensolvers only, never the general
+    ``sqrtm`` of a non-symmetric product, which can return complex noise.
+    """
+    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+
+
+def gaussian_frechet_distance(mean_a: Any, cov_a: Any, mean_b: Any, cov_b: Any) -> float:
+    """The squared Fréchet (2-Wasserstein) distance between N(μ_a, Σ_a) and N(μ_b, Σ_b).
+
+        d² = ‖μ_a − μ_b‖² + tr(Σ_a) + tr(Σ_b) − 2 tr((Σ_a^½ Σ_b Σ_a^½)^½)
+
+    Shapes: means (D,), covariances (D, D), symmetric positive semi-definite. The last
+    trace is computed from the eigenvalues of the symmetric matrix Σ_a^½ Σ_b Σ_a^½ (it has
+    the same eigenvalues as Σ_a Σ_b, whose square roots the formula sums), so the result is
+    real and, up to rounding, symmetric in a and b; it is clipped at 0.
+    """
+    fn = "gaussian_frechet_distance"
+    mean_a, mean_b = (np.asarray(as_numpy(m), dtype=np.float64) for m in (mean_a, mean_b))
+    cov_a, cov_b = (np.asarray(as_numpy(c), dtype=np.float64) for c in (cov_a, cov_b))
+    d = mean_a.shape[0] if mean_a.ndim == 1 else -1
+    if (mean_a.ndim != 1 or mean_b.shape != (d,) or cov_a.shape != (d, d)
+            or cov_b.shape != (d, d)):
+        raise ValueError(f"{fn}: expected means (D,) and covariances (D, D) of one D, got "
+                         f"{mean_a.shape}, {cov_a.shape}, {mean_b.shape}, {cov_b.shape}")
+    root_a = _psd_sqrt(cov_a)
+    middle = root_a @ cov_b @ root_a
+    cross = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0.0, None)).sum()
+    distance = float(((mean_a - mean_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b)
+                     - 2.0 * cross)
+    return max(distance, 0.0)
+
+
+def _classifier_features(classifier: Any) -> Any:
+    """The classifier's penultimate activations: every layer but the last, in eval mode."""
+    layers = list(classifier)[:-1]
+
+    def features(x: Any) -> Any:
+        h = Tensor(x)
+        for layer in layers:
+            h = layer(h)
+        return h
+    return features
+
+
+def _feature_rows(features: Any, x: Any, batch_size: int) -> np.ndarray:
+    """``features`` of ``x`` in batches, as float64 rows (N, D) on the host."""
+    rows = []
+    for start in range(0, len(x), batch_size):
+        out = features(x[start:start + batch_size])
+        out = np.asarray(as_numpy(getattr(out, "data", out)), dtype=np.float64)
+        rows.append(out.reshape(len(out), -1))
+    return np.concatenate(rows)
+
+
+def frechet_distance(a: Any, b: Any, features: Any = None, batch_size: int = 500) -> float:
+    """The Fréchet distance between two sets of samples, as FID computes it (Heusel et al., 2017).
+
+    Each set is mapped to features, a Gaussian is fitted to each (sample mean and covariance,
+    with N − 1), and :func:`gaussian_frechet_distance` of the two is returned: the squared
+    distance, the number papers report as "FID". Lower is closer; 0 for identical sets.
+
+    Args:
+        a, b: the two sets, (N_a, ...) and (N_b, ...), each at least 2 samples.
+        features: None for the MNIST classifier's penultimate layer
+            (:func:`scratchnet.models.mnist_classifier`, trained on first use and cached),
+            which needs images (N, 1, 28, 28) in [0, 1]; or any callable mapping a batch to
+            features (Tensors or arrays, flattened to one row per sample), e.g.
+            ``lambda x: x`` to compare the samples themselves.
+        batch_size: samples per call of ``features``.
+
+    The estimate is biased upwards for finite sets, and more so in more dimensions: two
+    samples of the *same* distribution score above 0. Report that floor (real against real,
+    at the sample sizes used) beside any comparison.
+    """
+    from scratchnet.autograd import no_grad
+
+    fn = "frechet_distance"
+    if batch_size < 1:
+        raise ValueError(f"{fn}: batch_size must be >= 1, got {batch_size}")
+    classifier = None
+    if features is None:
+        from scratchnet.models import mnist_classifier
+
+        classifier = mnist_classifier(progress=False)
+        features = _classifier_features(classifier)
+    elif not callable(features):
+        raise TypeError(f"{fn}: features must be None or a callable, got "
+                        f"{type(features).__name__}")
+    stats = []
+    was_training = None if classifier is None else classifier.training
+    if classifier is not None:
+        classifier.eval()
+    try:
+        for name, samples in (("a", a), ("b", b)):
+            x = getattr(samples, "data", samples)
+            if np.ndim(x) < 1 or len(x) < 2:
+                raise ValueError(f"{fn}: {name} needs at least 2 samples to fit a covariance, "
+                                 f"got shape {tuple(np.shape(x))}")
+            if classifier is not None and tuple(np.shape(x)[1:]) != (1, 28, 28):
+                raise ValueError(f"{fn}: the default features read MNIST images "
+                                 f"(N, 1, 28, 28); {name} has shape {tuple(np.shape(x))}")
+            with no_grad():
+                rows = _feature_rows(features, x, batch_size)
+            if not np.isfinite(rows).all():
+                raise ValueError(f"{fn}: the features of {name} contain NaN or infinite values")
+            stats.append((rows.mean(axis=0), np.atleast_2d(np.cov(rows, rowvar=False))))
+    finally:
+        if classifier is not None:
+            classifier.train(was_training)
+    (mean_a, cov_a), (mean_b, cov_b) = stats
+    if mean_a.shape != mean_b.shape:
+        raise ValueError(f"{fn}: a's features have {mean_a.shape[0]} dimensions but b's "
+                         f"{mean_b.shape[0]}")
+    return gaussian_frechet_distance(mean_a, cov_a, mean_b, cov_b)
