@@ -25,6 +25,7 @@ from scratchnet.models.gan import (
     mlp_generator,
 )
 from scratchnet.models.jigsaw import JigsawPuzzle, min_hamming_distance, permutation_set
+from scratchnet.models.latent import interpolate
 from scratchnet.models.ngram import NGramModel
 from scratchnet.models.pca import PCA
 from scratchnet.models.pretext import RotationPrediction, SimCLR
@@ -36,7 +37,7 @@ __all__ = ["DBN", "GAN", "PCA", "RBM", "VAE", "Autoencoder", "CharRNN", "Coloriz
            "ContextEncoder", "JigsawPuzzle", "LinearAutoencoder", "NGramModel",
            "RotationPrediction", "SequenceAutoencoder", "SimCLR", "TiedDense", "accuracy",
            "ais_schedule", "conv_autoencoder", "conv_vae", "dcgan_discriminator",
-           "dcgan_generator", "deep_autoencoder", "default_classifier_path",
+           "dcgan_generator", "deep_autoencoder", "default_classifier_path", "interpolate",
            "min_hamming_distance", "mlp_discriminator", "mlp_generator", "mlp_vae",
            "mnist_classifier", "mnist_cnn", "permutation_set", "reparameterize",
            "train_mnist_cnn"]
