@@ -52,6 +52,8 @@ from scratchnet.functional.conv import (
     MaxPoolGather,
     MaxUnpool2d,
     Pad2d,
+    PixelShuffle,
+    PixelUnshuffle,
 )
 from scratchnet.functional.losses import BinaryCrossEntropy
 from scratchnet.functional.math import (
@@ -512,4 +514,18 @@ CATALOGUE: list[OpCase] = [
            lambda x: F.pad2d(x, ((0, 2), (1, 0)))),
     OpCase("crop2d", GetItem, inputs(normal((1, 2, 5, 6))),
            lambda x: F.crop2d(x, ((1, 0), (2, 1)))),
+    # ---- pixel shuffle: each backward is the other op, so the vjp cases check the pair
+    # through each other's graphs (what a second derivative differentiates)
+    OpCase("pixel-shuffle-r=2", PixelShuffle, inputs(normal((2, 8, 2, 3))),
+           lambda x: F.pixel_shuffle(x, 2)),
+    OpCase("pixel-shuffle-r=3", PixelShuffle, inputs(normal((1, 9, 2, 1))),
+           lambda x: F.pixel_shuffle(x, 3)),
+    OpCase("pixel-unshuffle-r=2", PixelUnshuffle, inputs(normal((2, 2, 4, 6))),
+           lambda x: F.pixel_unshuffle(x, 2)),
+    OpCase("pixel-shuffle-grad", PixelUnshuffle,
+           inputs(normal((1, 8, 2, 2)), normal((1, 2, 4, 4))),
+           vjp(lambda x: F.pixel_shuffle(x, 2), wrt=0)),
+    OpCase("pixel-unshuffle-grad", PixelShuffle,
+           inputs(normal((1, 1, 6, 3)), normal((1, 9, 2, 1))),
+           vjp(lambda x: F.pixel_unshuffle(x, 3), wrt=0)),
 ]

@@ -23,6 +23,8 @@ from scratchnet.functional.conv import (
     crop2d,
     max_pool2d,
     pad2d,
+    pixel_shuffle,
+    pixel_unshuffle,
 )
 from scratchnet.functional.losses import (
     binary_cross_entropy,
@@ -85,7 +87,7 @@ __all__ = [
     "expand_dims", "gaussian_kl", "getitem", "gru_cell", "gru_cell_fused", "leaky_relu", "log",
     "log_sigmoid", "log_softmax", "logsumexp", "lstm_cell", "lstm_cell_fused", "masked",
     "matmul", "max", "max_pool2d", "maximum", "mean", "min", "minimum", "mse_loss", "mul",
-    "neg", "nt_xent", "pad2d", "permute", "pow", "relu", "reshape", "result_type", "sigmoid",
-    "softmax", "softplus", "split", "sqrt", "squeeze", "stack", "sub", "sum", "sum_to", "tanh",
-    "transpose", "unstack", "var", "where",
+    "neg", "nt_xent", "pad2d", "permute", "pixel_shuffle", "pixel_unshuffle", "pow", "relu",
+    "reshape", "result_type", "sigmoid", "softmax", "softplus", "split", "sqrt", "squeeze",
+    "stack", "sub", "sum", "sum_to", "tanh", "transpose", "unstack", "var", "where",
 ]

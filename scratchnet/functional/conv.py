@@ -34,6 +34,10 @@ Pooling is built the same way, as adjoint pairs: ``MaxPool2d`` finds each window
 and remembers which pixel won; ``MaxUnpool2d`` sends values back to the winners, and
 ``MaxPoolGather`` reads the winners again (MaxUnpool2d's own gradient). ``AvgPool2d`` and
 ``AvgPool2dTranspose`` average over a window and spread evenly over it.
+
+Pixel shuffle (Shi et al., CVPR 2016) is a pair too: ``PixelShuffle`` moves r² channels
+into an r×r block of pixels, ``PixelUnshuffle`` moves them back; each is the other's
+inverse, and, being a permutation, its adjoint as well.
 """
 
 from __future__ import annotations
@@ -50,7 +54,8 @@ from scratchnet.functional._conv_layout import Geometry, Pads, Pair
 from scratchnet.functional.math import getitem
 from scratchnet.functional.math import sum as sum_
 
-__all__ = ["avg_pool2d", "conv2d", "conv_transpose2d", "crop2d", "max_pool2d", "pad2d"]
+__all__ = ["avg_pool2d", "conv2d", "conv_transpose2d", "crop2d", "max_pool2d", "pad2d",
+           "pixel_shuffle", "pixel_unshuffle"]
 
 
 # --------------------------------------------------------------------------------------
@@ -481,3 +486,85 @@ def crop2d(x: Tensor, cropping: Any) -> Tensor:
                          f"an input of shape {x.shape}")
     return getitem(x, (slice(None), slice(None), slice(top, x.shape[2] - bottom),
                        slice(left, x.shape[3] - right)))
+
+
+# --------------------------------------------------------------------------------------
+# Pixel shuffle: channels to space and back
+# --------------------------------------------------------------------------------------
+class PixelShuffle(Function):
+    """(N, C·r², H, W) -> (N, C, H·r, W·r), with
+    ``out[n, c, h·r + i, w·r + j] = x[n, c·r² + i·r + j, h, w]``."""
+
+    def __init__(self, r: int) -> None:
+        self.r = r
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        r = self.r
+        # Split the channel axis into (c, i, j), then interleave i with h and j with w:
+        # axes (n, c, h, i, w, j) flatten row-major to the rows h·r + i and columns w·r + j.
+        blocks = x.reshape(n, c // (r * r), r, r, h, w).transpose(0, 1, 4, 2, 5, 3)
+        return blocks.reshape(n, c // (r * r), h * r, w * r)
+
+    def backward(self, gy):
+        return pixel_unshuffle(gy, self.r)
+
+
+class PixelUnshuffle(Function):
+    """(N, C, H·r, W·r) -> (N, C·r², H, W), with
+    ``out[n, c·r² + i·r + j, h, w] = x[n, c, h·r + i, w·r + j]``."""
+
+    def __init__(self, r: int) -> None:
+        self.r = r
+
+    def forward(self, x):
+        n, c, hr, wr = x.shape
+        r = self.r
+        # The exact reverse of PixelShuffle.forward: split rows into (h, i) and columns
+        # into (w, j), then gather (i, j) next to the channel.
+        blocks = x.reshape(n, c, hr // r, r, wr // r, r).transpose(0, 1, 3, 5, 2, 4)
+        return blocks.reshape(n, c * r * r, hr // r, wr // r)
+
+    def backward(self, gx):
+        return pixel_shuffle(gx, self.r)
+
+
+def _upscale_factor(r: Any, func: str) -> int:
+    if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 1:
+        raise ValueError(f"{func}: the factor must be an integer >= 1, got {r!r}")
+    return int(r)
+
+
+def pixel_shuffle(x: Tensor, upscale_factor: int) -> Tensor:
+    """Rearrange channels into space: (N, C·r², H, W) -> (N, C, H·r, W·r), r = upscale_factor.
+
+    ``out[n, c, h·r + i, w·r + j] = x[n, c·r² + i·r + j, h, w]`` (PyTorch's order): the r²
+    channels ``c·r² .. c·r² + r² - 1`` fill, row by row, the r×r block of output channel c
+    at pixel (h, w). A convolution to C·r² channels followed by this op is Shi et al.'s
+    sub-pixel convolution: it upsamples by r, with every kernel applied at the low
+    resolution. The gradient is ``pixel_unshuffle`` of the upstream gradient.
+    """
+    x = as_tensor(x)
+    _check_input(x, "pixel_shuffle")
+    r = _upscale_factor(upscale_factor, "pixel_shuffle")
+    if x.shape[1] % (r * r):
+        raise ValueError(f"pixel_shuffle: the input has {x.shape[1]} channels (shape "
+                         f"{x.shape}), expected a multiple of upscale_factor² = {r * r}")
+    return PixelShuffle(r)(x)
+
+
+def pixel_unshuffle(x: Tensor, downscale_factor: int) -> Tensor:
+    """Rearrange space into channels: (N, C, H·r, W·r) -> (N, C·r², H, W), r = downscale_factor.
+
+    ``out[n, c·r² + i·r + j, h, w] = x[n, c, h·r + i, w·r + j]``: the exact inverse of
+    ``pixel_shuffle``, and (a permutation of the entries) also its adjoint,
+    ``<pixel_shuffle(x), y> = <x, pixel_unshuffle(y)>``. The gradient is ``pixel_shuffle``
+    of the upstream gradient.
+    """
+    x = as_tensor(x)
+    _check_input(x, "pixel_unshuffle")
+    r = _upscale_factor(downscale_factor, "pixel_unshuffle")
+    if x.shape[2] % r or x.shape[3] % r:
+        raise ValueError(f"pixel_unshuffle: the input's height and width {x.shape[2:]} "
+                         f"(shape {x.shape}) must both be multiples of downscale_factor = {r}")
+    return PixelUnshuffle(r)(x)
