@@ -24,6 +24,7 @@ from scratchnet.models.gan import (
     mlp_discriminator,
     mlp_generator,
 )
+from scratchnet.models.inpainting import inpainting_loss, semantic_inpainting
 from scratchnet.models.jigsaw import JigsawPuzzle, min_hamming_distance, permutation_set
 from scratchnet.models.latent import interpolate
 from scratchnet.models.ngram import NGramModel
@@ -37,7 +38,7 @@ __all__ = ["DBN", "GAN", "PCA", "RBM", "VAE", "Autoencoder", "CharRNN", "Coloriz
            "ContextEncoder", "JigsawPuzzle", "LinearAutoencoder", "NGramModel",
            "RotationPrediction", "SequenceAutoencoder", "SimCLR", "TiedDense", "accuracy",
            "ais_schedule", "conv_autoencoder", "conv_vae", "dcgan_discriminator",
-           "dcgan_generator", "deep_autoencoder", "default_classifier_path", "interpolate",
-           "min_hamming_distance", "mlp_discriminator", "mlp_generator", "mlp_vae",
-           "mnist_classifier", "mnist_cnn", "permutation_set", "reparameterize",
-           "train_mnist_cnn"]
+           "dcgan_generator", "deep_autoencoder", "default_classifier_path", "inpainting_loss",
+           "interpolate", "min_hamming_distance", "mlp_discriminator", "mlp_generator",
+           "mlp_vae", "mnist_classifier", "mnist_cnn", "permutation_set", "reparameterize",
+           "semantic_inpainting", "train_mnist_cnn"]
