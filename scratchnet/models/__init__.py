@@ -24,6 +24,7 @@ from scratchnet.models.gan import (
     mlp_discriminator,
     mlp_generator,
 )
+from scratchnet.models.image_to_image import UNet, patchgan_discriminator
 from scratchnet.models.inpainting import inpainting_loss, semantic_inpainting
 from scratchnet.models.jigsaw import JigsawPuzzle, min_hamming_distance, permutation_set
 from scratchnet.models.latent import interpolate
@@ -36,9 +37,9 @@ from scratchnet.models.vae import VAE, conv_vae, mlp_vae, reparameterize
 
 __all__ = ["DBN", "GAN", "PCA", "RBM", "VAE", "Autoencoder", "CharRNN", "Colorization",
            "ContextEncoder", "JigsawPuzzle", "LinearAutoencoder", "NGramModel",
-           "RotationPrediction", "SequenceAutoencoder", "SimCLR", "TiedDense", "accuracy",
+           "RotationPrediction", "SequenceAutoencoder", "SimCLR", "TiedDense", "UNet", "accuracy",
            "ais_schedule", "conv_autoencoder", "conv_vae", "dcgan_discriminator",
            "dcgan_generator", "deep_autoencoder", "default_classifier_path", "inpainting_loss",
            "interpolate", "min_hamming_distance", "mlp_discriminator", "mlp_generator",
-           "mlp_vae", "mnist_classifier", "mnist_cnn", "permutation_set", "reparameterize",
-           "semantic_inpainting", "train_mnist_cnn"]
+           "mlp_vae", "mnist_classifier", "mnist_cnn", "patchgan_discriminator",
+           "permutation_set", "reparameterize", "semantic_inpainting", "train_mnist_cnn"]
