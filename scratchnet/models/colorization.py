@@ -26,7 +26,7 @@ from scratchnet.autograd import Tensor, as_tensor, no_grad
 from scratchnet.backend import get_array_module
 from scratchnet.checks import check_int, check_number
 from scratchnet.datasets.colour import hue_to_rgb, rgb_to_hue
-from scratchnet.models.pretext import _check_rank, _evaluation
+from scratchnet.models.pretext import _check_modules, _check_rank, _evaluation
 
 __all__ = ["Colorization"]
 
@@ -74,10 +74,7 @@ class Colorization(nn.Module):
 
     def __init__(self, encoder: nn.Module, decoder: nn.Module, n_bins: int = 12) -> None:
         super().__init__()
-        for name, module in (("encoder", encoder), ("decoder", decoder)):
-            if not isinstance(module, nn.Module):
-                raise TypeError(f"Colorization: {name} must be an nn.Module, got "
-                                f"{type(module).__name__}")
+        _check_modules("Colorization", encoder=encoder, decoder=decoder)
         self.n_bins = check_int("Colorization", "n_bins", n_bins, minimum=2)
         self.encoder, self.decoder = encoder, decoder
 

@@ -25,7 +25,7 @@ from scratchnet.autograd import Tensor, as_tensor, no_grad
 from scratchnet.backend import get_array_module
 from scratchnet.checks import check_int, check_number
 from scratchnet.models.gan import _constants, _players
-from scratchnet.models.pretext import _check_rank, _evaluation
+from scratchnet.models.pretext import _check_modules, _check_rank, _evaluation
 from scratchnet.random import get_generator, own_generator
 from scratchnet.train import minimize
 
@@ -100,10 +100,7 @@ class ContextEncoder(nn.Module):
                  image_shape: tuple[int, int, int] = (1, 28, 28),
                  rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        for name, module in (("encoder", encoder), ("decoder", decoder)):
-            if not isinstance(module, nn.Module):
-                raise TypeError(f"ContextEncoder: {name} must be an nn.Module, got "
-                                f"{type(module).__name__}")
+        _check_modules("ContextEncoder", encoder=encoder, decoder=decoder)
         if mask not in MASKS:
             raise ValueError(f"ContextEncoder: mask must be one of {MASKS}, got {mask!r}")
         self.mask = mask
@@ -121,9 +118,8 @@ class ContextEncoder(nn.Module):
             return
         if discriminator is None:
             discriminator = self._default_discriminator(image_shape)
-        elif not isinstance(discriminator, nn.Module):
-            raise TypeError(f"ContextEncoder: discriminator must be an nn.Module, got "
-                            f"{type(discriminator).__name__}")
+        else:
+            _check_modules("ContextEncoder", discriminator=discriminator)
         self.discriminator = discriminator
 
     def _default_discriminator(self, image_shape: Any) -> nn.Sequential:

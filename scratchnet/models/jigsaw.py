@@ -25,7 +25,7 @@ from scratchnet.autograd import Tensor, as_tensor, no_grad
 from scratchnet.backend import get_array_module
 from scratchnet.checks import check_int
 from scratchnet.datasets.augment import random_shift
-from scratchnet.models.pretext import _check_rank, _encode, _evaluation
+from scratchnet.models.pretext import _check_modules, _check_rank, _encode, _evaluation
 from scratchnet.random import get_generator, own_generator
 
 __all__ = ["JigsawPuzzle", "min_hamming_distance", "permutation_set"]
@@ -171,9 +171,7 @@ class JigsawPuzzle(nn.Module):
                  n_permutations: int | None = None, hidden: int = 256, jitter: int = 0,
                  rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        if not isinstance(encoder, nn.Module):
-            raise TypeError(f"JigsawPuzzle: encoder must be an nn.Module, got "
-                            f"{type(encoder).__name__}")
+        _check_modules("JigsawPuzzle", encoder=encoder)
         self.n_features = check_int("JigsawPuzzle", "n_features", n_features)
         self.grid = check_int("JigsawPuzzle", "grid", grid, minimum=2, maximum=3)
         self.n_tiles = self.grid ** 2

@@ -60,9 +60,7 @@ class RotationPrediction(nn.Module):
     def __init__(self, encoder: nn.Module, n_features: int,
                  rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        if not isinstance(encoder, nn.Module):
-            raise TypeError(f"RotationPrediction: encoder must be an nn.Module, got "
-                            f"{type(encoder).__name__}")
+        _check_modules("RotationPrediction", encoder=encoder)
         self.n_features = check_int("RotationPrediction", "n_features", n_features)
         self.encoder = encoder
         self.head = nn.Dense(self.n_features, N_ROTATIONS, rng=rng)
@@ -170,9 +168,7 @@ class SimCLR(nn.Module):
                  temperature: float = 0.5,
                  rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        if not isinstance(encoder, nn.Module):
-            raise TypeError(f"SimCLR: encoder must be an nn.Module, got "
-                            f"{type(encoder).__name__}")
+        _check_modules("SimCLR", encoder=encoder)
         self.n_features = check_int("SimCLR", "n_features", n_features)
         self.projection_dim = check_int("SimCLR", "projection_dim", projection_dim)
         self.temperature = check_number("SimCLR", "temperature", temperature, low=0,
@@ -224,6 +220,14 @@ class SimCLR(nn.Module):
         """
         with _evaluation(self), no_grad():
             return self.encode(x)
+
+
+def _check_modules(owner: str, **modules: Any) -> None:
+    """Each keyword argument must be an ``nn.Module``, else a TypeError naming ``owner``."""
+    for name, module in modules.items():
+        if not isinstance(module, nn.Module):
+            raise TypeError(f"{owner}: {name} must be an nn.Module, got "
+                            f"{type(module).__name__}")
 
 
 def _check_rank(owner: str, x: Any) -> Tensor:
