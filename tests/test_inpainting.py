@@ -1,4 +1,5 @@
-"""Semantic inpainting (Yeh et al., 2017): the objective's gradient in z, and the search."""
+"""Semantic inpainting (Yeh et al., 2017): the objective's gradient in z, the search through a
+GAN or a VAE, the masks, the two copying baselines and the hole's PSNR."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import pytest
 
 import scratchnet as sn
 from scratchnet import models, nn
-from scratchnet.models.inpainting import inpainting_loss, semantic_inpainting
+from scratchnet.models.inpainting import (
+    hole_psnr,
+    inpainting_loss,
+    inpainting_mask,
+    mean_fill,
+    nearest_neighbour_fill,
+    semantic_inpainting,
+)
 
 
 def tiny_gan(dtype=np.float64, latent=2, pixels=6):
@@ -68,3 +76,97 @@ def test_bad_input_is_named():
         inpainting_loss(gan, np.zeros((2, 2)), np.zeros((2, 3)), np.ones((2, 3)))
     with pytest.raises(ValueError, match="semantic_inpainting: steps"):
         semantic_inpainting(gan, y, np.ones_like(y), steps=0)
+
+
+# -- the same search through a VAE's decoder -------------------------------------------------
+def tiny_vae(latent=2, pixels=6):
+    encoder = nn.Sequential(nn.Dense(pixels, 2 * latent, rng=4))
+    decoder = nn.Sequential(nn.Dense(latent, pixels, rng=5))           # linear decoder
+    vae = models.VAE(encoder, decoder, latent, likelihood="gaussian", rng=6)
+    for p in vae.parameters():
+        p.data = p.data.astype(np.float64)
+    return vae
+
+
+def test_the_vae_objective_is_contextual_l1_plus_half_the_squared_code():
+    vae = tiny_vae()
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=(3, 6))
+    known = (rng.random((3, 6)) < 0.6).astype(np.float64)
+    z = sn.Tensor(rng.normal(size=(3, 2)), requires_grad=True)
+    with sn.no_grad():
+        drawn = vae.decode(z).data
+    expected = np.abs((drawn - y) * known).sum(axis=1) + 0.7 * (z.data ** 2).sum(axis=1) / 2
+    np.testing.assert_allclose(inpainting_loss(vae, z, y, known, 0.7).data, expected)
+    upstream = rng.normal(size=3)
+    assert sn.gradcheck(lambda z: (inpainting_loss(vae, z, y, known, 0.7)
+                                   * sn.Tensor(upstream)).sum(), [z])
+
+
+def test_the_vae_search_recovers_the_hole_and_the_prior_pulls_codes_in():
+    vae = tiny_vae()
+    truth_z = np.array([[0.7, -1.2], [-0.4, 0.9]])
+    with sn.no_grad():
+        truth = vae.decode(sn.Tensor(truth_z)).data
+    known = np.array([[1, 1, 1, 0, 0, 1], [0, 1, 1, 1, 1, 0]], dtype=np.float64)
+    corrupted = np.where(known > 0, truth, 0.0)
+    result = semantic_inpainting(vae, corrupted, known, steps=600, lr=0.05, prior_weight=0.0,
+                                 rng=0)
+    np.testing.assert_allclose(result["completed"], truth, atol=2e-2)
+    strong = semantic_inpainting(vae, corrupted, known, steps=600, lr=0.05, prior_weight=50.0,
+                                 rng=0)
+    assert np.linalg.norm(strong["z"]) < 0.5 * np.linalg.norm(result["z"])
+    assert all(p.requires_grad for p in vae.parameters())
+
+
+# -- masks, baselines and the measure --------------------------------------------------------
+def test_masks_hide_the_centre_square_the_left_half_or_random_pixels():
+    centre = inpainting_mask("center", 2)
+    assert centre.shape == (2, 1, 28, 28) and centre.dtype == np.float32
+    assert (centre[:, :, 7:21, 7:21] == 0).all() and centre.sum() == 2 * (784 - 196)
+    # The same square ContextEncoder hides by default.
+    encoder = models.ContextEncoder(nn.Sequential(nn.Flatten()), nn.Sequential(nn.Flatten()))
+    np.testing.assert_array_equal(1 - centre, encoder.masks(np.zeros((2, 1, 28, 28),
+                                                                     np.float32)))
+    left = inpainting_mask("left", 1, (3, 4, 6))
+    np.testing.assert_array_equal(left[0, 1], [[0, 0, 0, 1, 1, 1]] * 4)
+    random = inpainting_mask("random", 3, rng=0)
+    assert (random.reshape(3, -1).sum(axis=1) == 392).all()
+    assert not np.array_equal(random[0], random[1])                   # one draw per image
+    np.testing.assert_array_equal(random, inpainting_mask("random", 3, rng=0))
+    assert inpainting_mask("center", 1, (1, 9, 9), size=3)[0, 0, 3:6, 3:6].sum() == 0
+    with pytest.raises(ValueError, match="inpainting_mask: kind must be one of"):
+        inpainting_mask("top", 1)
+    with pytest.raises(ValueError, match="inpainting_mask: size must be < min"):
+        inpainting_mask("center", 1, size=28)
+
+
+def test_the_baselines_keep_the_known_pixels_and_fill_as_described():
+    rng = np.random.default_rng(2)
+    references = rng.random((5, 1, 4, 4)).astype(np.float32)
+    known = inpainting_mask("left", 3, (1, 4, 4))
+    truth = references[[3, 0, 3]] + np.where(known > 0, 0.0, 0.5).astype(np.float32)
+    corrupted = np.where(known > 0, truth, 0.0)
+    filled, chosen = nearest_neighbour_fill(corrupted, known, references, batch_size=2)
+    np.testing.assert_array_equal(chosen, [3, 0, 3])                 # matched on the right half
+    np.testing.assert_array_equal(filled, np.where(known > 0, truth, references[chosen]))
+    brute = [int(np.argmin([((k * (r - c)) ** 2).sum() for r in references]))
+             for c, k in zip(corrupted, known, strict=True)]
+    assert brute == chosen.tolist()
+    mean = references.mean(axis=0)
+    np.testing.assert_array_equal(mean_fill(corrupted, known, mean),
+                                  np.where(known > 0, truth, mean[None]))
+    with pytest.raises(ValueError, match="mean_fill: mean_image must have one image's shape"):
+        mean_fill(corrupted, known, references)
+    with pytest.raises(ValueError, match="nearest_neighbour_fill: references must be"):
+        nearest_neighbour_fill(corrupted, known, references[:, :, :2])
+
+
+def test_hole_psnr_reads_only_the_hole():
+    truth = np.zeros((2, 1, 4, 4))
+    known = inpainting_mask("left", 2, (1, 4, 4))
+    completed = np.where(known > 0, 0.9, 0.1)          # error 0.9 outside, 0.1 in the hole
+    assert hole_psnr(truth, completed, known) == pytest.approx(20.0)
+    assert hole_psnr(truth, truth, known) == float("inf")
+    with pytest.raises(ValueError, match="hole_psnr: known has no hole"):
+        hole_psnr(truth, truth, np.ones_like(truth))
