@@ -1489,6 +1489,295 @@ def _check_standardise(standardise: Any) -> None:
                                                   "only.")])
 
 
+# -- lesson 18: GANs at work, inpainting and super-resolution ------------------------------
+
+def _inpainting_data(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(reference, estimate, hole) of shape (3, 2, 6, 5): holes of different sizes, and an
+    estimate that errs a lot inside each hole and a little outside, differently per image."""
+    rng = np.random.default_rng(seed)
+    reference = rng.uniform(0, 1, (3, 2, 6, 5))
+    hole = np.zeros(reference.shape)
+    hole[0, :, 1:4, 1:4] = 1.0                            # a 3×3 square in both channels
+    hole[1, :, 0:5, 2:5] = 1.0                            # a 5×3 block
+    hole[2] = rng.random((2, 6, 5)) < 0.4                 # scattered pixels
+    inside = np.array([0.3, 0.1, 0.2])[:, None, None, None]
+    estimate = reference + np.where(hole > 0, inside, 0.02) * rng.standard_normal(hole.shape)
+    return reference, estimate, hole
+
+
+def _check_hole_psnr(hole_psnr: Any) -> None:
+    reference, estimate, hole = _inpainting_data(47)
+    args = (reference.copy(), estimate.copy(), hole.copy())
+    got = _as_array("hole_psnr", hole_psnr(*args))
+    n = len(reference)
+    if got.shape == ():
+        raise ExerciseFailure(f"hole_psnr: expected one PSNR per image, shape ({n},), got a "
+                              f"single number ({got:.6g}). Hint: reduce over every axis but "
+                              f"the batch axis 0, e.g. .sum(axis=(1, 2, 3)).")
+    axes = (1, 2, 3)
+    squared = (reference - estimate) ** 2
+    per_hole = np.sum(hole * squared, axis=axes) / np.sum(hole, axis=axes)
+    truth = 10 * np.log10(1 / per_hole)
+    all_pixels = np.sum(hole * squared, axis=axes) / hole[0].size
+    known = 1 - hole
+    expect_close("hole_psnr", got, truth,
+                 "MSE_n = Σ hole·(reference − estimate)² / Σ hole over image n's axes, then "
+                 "10·log10(1 / MSE_n).", atol=1e-6, rtol=1e-6,
+                 mistakes=[(10 * np.log10(1 / all_pixels),
+                            "the hole's squared errors were averaged over all the pixels of "
+                            "the image: divide their sum by the number of hole pixels, "
+                            "Σ hole, so that the given pixels (error 0 by design) do not "
+                            "dilute it."),
+                           (10 * np.log10(1 / np.mean(squared, axis=axes)),
+                            "this is the PSNR of the whole image: only the hole pixels "
+                            "count (multiply by hole, divide by Σ hole)."),
+                           (20 * np.log10(1 / per_hole),
+                            "the factor is 10 for a ratio of *squared* quantities (MSE): "
+                            "10·log10(1 / MSE), which equals 20·log10(1 / RMSE)."),
+                           (10 * np.log10(1 / np.sqrt(per_hole)),
+                            "this is 10·log10(1 / RMSE): with the root the factor is 20, "
+                            "or keep the MSE and use 10."),
+                           (10 * np.log(1 / per_hole),
+                            "decibels use the base-10 logarithm: np.log10, not np.log."),
+                           (10 * np.log10(1 / (np.sum(known * squared, axis=axes)
+                                               / np.sum(known, axis=axes))),
+                            "this is measured on the given pixels: hole is 1 where the "
+                            "pixel was *missing*, and that is where to measure.")])
+
+
+def _np_contextual(generated: np.ndarray, corrupted: np.ndarray,
+                   known: np.ndarray) -> np.ndarray:
+    """‖M ⊙ (G(z) − y)‖₁ of each image: the first term of ``models.inpainting_loss``."""
+    return np.sum(np.abs(known * (generated - corrupted)), axis=(1, 2, 3))
+
+
+def _check_contextual_loss(contextual_loss: Any) -> None:
+    reference, _, hole = _inpainting_data(48)
+    known = 1 - hole
+    corrupted = reference * known                         # the hole blanked out, as in the lesson
+    rng = np.random.default_rng(49)
+    # G(z) stays at least 0.05 away from y, so that |·| has no kink near the gradcheck's steps.
+    generated = corrupted + rng.choice([-1.0, 1.0], hole.shape) * rng.uniform(0.05, 0.5,
+                                                                                  hole.shape)
+    n = len(generated)
+    got = contextual_loss(sn.Tensor(generated, requires_grad=True), sn.Tensor(corrupted),
+                          sn.Tensor(known))
+    if not isinstance(got, sn.Tensor):
+        raise ExerciseFailure(f"contextual_loss: expected a Tensor, got {type(got).__name__}. "
+                              f"Hint: the search differentiates this loss with respect to z, "
+                              f"so compute with tensor operations (F.abs, *, .sum), not NumPy.")
+    values = _as_array("contextual_loss", got)
+    if values.shape == ():
+        raise ExerciseFailure(f"contextual_loss: expected one loss per image, shape ({n},), "
+                              f"got a single number. Hint: sum over every axis but the batch "
+                              f"axis 0; each image has its own z, and the search averages the "
+                              f"N losses itself.")
+    truth = _np_contextual(generated, corrupted, known)
+    expect_close("contextual_loss (compared with models.inpainting_loss at prior_weight=0)",
+                 values, truth, "Σ over image n's pixels of known · |generated − corrupted|.",
+                 mistakes=[(np.sum(known * (generated - corrupted) ** 2, axis=(1, 2, 3)),
+                            "the differences were squared: the contextual loss is an L1 "
+                            "norm (F.abs), which lets a few known pixels disagree without "
+                            "dragging the rest."),
+                           (_np_contextual(generated, corrupted, hole),
+                            "this compares the hole: y holds nothing there. Weigh by the "
+                            "*known* mask M, which is 1 where the pixel was given."),
+                           (_np_contextual(generated, corrupted, np.ones(hole.shape)),
+                            "the mask is missing: every pixel counts, the hole included. "
+                            "Multiply by known before summing."),
+                           (truth / hole[0].size,
+                            "this is the mean over the pixels: the L1 norm is a sum.")])
+    if not got.requires_grad:
+        raise ExerciseFailure("contextual_loss: the result is not connected to `generated`'s "
+                              "graph. Hint: do not go through .data or .numpy(); use tensor "
+                              "ops.")
+    upstream = sn.Tensor(rng.standard_normal(n))
+    expect_gradcheck("contextual_loss gradient with respect to generated",
+                     lambda g: (contextual_loss(g, sn.Tensor(corrupted), sn.Tensor(known))
+                                * upstream).sum(), [generated],
+                     "the value is right, so keep every step a tensor operation.")
+
+
+def _check_pixel_shuffle(pixel_shuffle: Any) -> None:
+    rng = np.random.default_rng(50)
+    for r in (2, 3):
+        n, c, h, w = 2, 2, 3, 4                       # C ≠ r² and H ≠ W, so mix-ups show
+        x = rng.standard_normal((n, c * r * r, h, w))
+        what = f"pixel_shuffle(x of shape {x.shape}, r={r}) (compared with F.pixel_shuffle)"
+        got = pixel_shuffle(x.copy(), r)
+        truth = F.pixel_shuffle(sn.Tensor(x), r).numpy()
+        split = x.reshape(n, c, r, r, h, w)           # axes n, c, i, j, h, w
+        outer = x.reshape(n, r, r, c, h, w)           # channel (i·r + j)·C + c: i, j outermost
+        expect_close(what, got, truth,
+                     "out[n, c, h·r + i, w·r + j] = x[n, c·r² + i·r + j, h, w]: reshape to "
+                     "(N, C, r, r, H, W), transpose to (N, C, H, r, W, r), reshape.",
+                     mistakes=[(x.reshape(truth.shape),
+                                "a reshape alone moves no value: the channels' entries stay "
+                                "in memory order, so rows come out stacked, not interleaved. "
+                                "Transpose between the two reshapes."),
+                               (outer.transpose(0, 3, 4, 1, 5, 2).reshape(truth.shape),
+                                "the channel axis was split as (r, r, C), so output channel c "
+                                "took channels c, C + c, 2C + c, ... (TensorFlow's "
+                                "depth_to_space order). PyTorch's order keeps each output "
+                                "channel's r² inputs together: split it as (C, r, r)."),
+                               (split.transpose(0, 1, 4, 3, 5, 2).reshape(truth.shape),
+                                "each r×r block is transposed: the first sub-pixel index i "
+                                "(channel c·r² + i·r + j) is the row offset, so it goes "
+                                "after H, and j after W: transpose (0, 1, 4, 2, 5, 3)."),
+                               (split.transpose(0, 1, 2, 4, 3, 5).reshape(truth.shape),
+                                "the output is r×r tiles, each a whole low-resolution image: "
+                                "the sub-pixel index must come *after* h (row h·r + i, not "
+                                "i·H + h), so transpose to (N, C, H, r, W, r).")])
+
+
+# -- lesson 19: image-to-image translation ------------------------------------------------
+
+_SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+
+
+def _sobel_pair(image: np.ndarray, kernel_x: np.ndarray = _SOBEL_X,
+                pad: str = "constant") -> tuple[np.ndarray, np.ndarray]:
+    """(G_x, G_y) by F.conv2d (a cross-correlation) on the image padded by one pixel."""
+    padded = np.pad(image, 1, mode=pad)[None, None]
+    kernels = np.stack([kernel_x, kernel_x.T])[:, None]    # (2, 1, 3, 3)
+    out = F.conv2d(padded, kernels).numpy()[0]
+    return out[0], out[1]
+
+
+def _check_sobel_magnitude(sobel_magnitude: Any) -> None:
+    rng = np.random.default_rng(51)
+    image = rng.uniform(0, 1, (7, 9))
+    image[2:5, 3:6] += 2.0                      # a bright square: strong edges inside
+    before = image.copy()
+    got = _as_array("sobel_magnitude", sobel_magnitude(image))
+    if not np.array_equal(image, before):
+        raise ExerciseFailure("sobel_magnitude: it changed the image passed in. Hint: pad "
+                              "into a new array (np.pad), and leave the input as it is.")
+    if got.shape == (image.shape[0] - 2, image.shape[1] - 2):
+        raise ExerciseFailure(f"sobel_magnitude: expected shape {image.shape}, got shape "
+                              f"{got.shape}. Hint: without padding a 3×3 kernel fits only "
+                              f"H − 2 by W − 2 times; pad one pixel of zeros on every side "
+                              f"(np.pad(image, 1)) to keep the image's size.")
+    gx, gy = _sobel_pair(image)
+    truth = np.sqrt(gx ** 2 + gy ** 2)
+    prewitt = np.array([[-1.0, 0.0, 1.0]] * 3)
+    mistakes = [(gx ** 2 + gy ** 2, "the square root is missing: the magnitude is the "
+                                    "length √(G_x² + G_y²), not its square."),
+                (np.abs(gx) + np.abs(gy), "this is |G_x| + |G_y|, a cheaper stand-in: the "
+                                          "magnitude is √(G_x² + G_y²)."),
+                (np.abs(gx), "only G_x was used: edges along the rows need G_y = the "
+                             "response to S_y = S_xᵀ, and the magnitude combines both."),
+                (truth / 8, "the kernels were scaled by 1/8: use them as given."),
+                (np.hypot(*_sobel_pair(image, prewitt)),
+                 "these are the Prewitt kernels (all weights ±1): Sobel weighs the middle "
+                 "row (of S_x) and column (of S_y) by 2.")]
+    for mode in ("edge", "reflect", "symmetric", "wrap"):
+        mistakes.append((np.hypot(*_sobel_pair(image, pad=mode)),
+                         f"the border is padded with np.pad's mode={mode!r}: pad with zeros "
+                         f"(the default mode, 'constant'), as F.conv2d's padding does."))
+    expect_close("sobel_magnitude (compared with F.conv2d of the two kernels, padding=1)",
+                 got, truth, "correlate the zero-padded image with S_x and S_y, then "
+                 "√(G_x² + G_y²) at each pixel.", mistakes=mistakes)
+
+
+def _check_cycle_consistency_loss(cycle_consistency_loss: Any) -> None:
+    rng = np.random.default_rng(52)
+    x = rng.uniform(-1, 1, (2, 1, 4, 3))
+    # Round trips that miss by 0.05 .. 0.6, both ways: no kink of |·| near x_back, and
+    # signed errors that cancel in part if the absolute value is left out.
+    x_back = x + rng.choice([-1.0, 1.0], x.shape) * rng.uniform(0.05, 0.6, x.shape)
+    diff = x_back - x
+    value, grad = _value_and_grad(lambda b, a: cycle_consistency_loss(a, b),
+                                  "cycle_consistency_loss", x_back, sn.Tensor(x))
+    truth = float(np.mean(np.abs(diff)))
+    expect_close("cycle_consistency_loss", value, truth,
+                 "the mean over every entry of |x_back − x|.",
+                 mistakes=[(np.mean(diff ** 2),
+                            "this is the mean squared error: CycleGAN's cycle loss is the "
+                            "L1 distance, mean |x_back − x|, which blurs less."),
+                           (np.sum(np.abs(diff)), "this is the sum: take the mean over all "
+                                                  "N·C·H·W entries."),
+                           (truth * x[0].size, "this sums each image and averages the "
+                                               "images: take the mean over all entries."),
+                           (float(np.mean(diff)), "the absolute value is missing: errors of "
+                                                  "opposite sign cancel."),
+                           (float(np.mean(-diff)), "the absolute value is missing: errors "
+                                                   "of opposite sign cancel.")])
+    expect_close("cycle_consistency_loss gradient with respect to x_back", grad,
+                 np.sign(diff) / diff.size,
+                 "the value is right, so keep every step a tensor operation.")
+
+
+def _np_receptive_field(kernel_sizes: Sequence[int], strides: Sequence[int],
+                        own_stride: bool = False, minus_one: bool = True) -> int:
+    """1 + Σ (k_l − 1) Π_{i<l} s_i, or one of the known mistakes in writing it."""
+    field, step = 1, 1
+    for k, s in zip(kernel_sizes, strides):
+        if own_stride:
+            step *= s
+        field += (k - 1 if minus_one else k) * step
+        if not own_stride:
+            step *= s
+    return field
+
+
+def _patchgan_layers() -> tuple[list[int], list[int], int]:
+    """The PatchGAN's convolutions (kernels, strides) and the field measured by autodiff.
+
+    In evaluation mode a logit depends only on its patch: the rows where the gradient of
+    an interior logit with respect to the input is nonzero span that patch.
+    """
+    from scratchnet.models.image_to_image import patchgan_discriminator
+    critic = patchgan_discriminator(2, width=4, rng=0).eval()
+    convs = [m for m in critic if isinstance(m, sn.nn.Conv2D)]
+    kernels = [m.kernel_size[0] for m in convs]
+    strides = [m.stride for m in convs]
+    x = sn.Tensor(np.random.default_rng(53).uniform(-1, 1, (1, 2, 28, 28)), requires_grad=True)
+    (g,) = sn.grad(critic(x)[0, 0, 3, 3], x)
+    rows = np.flatnonzero(np.abs(g.numpy()).sum(axis=(0, 1, 3)) > 0)
+    return kernels, strides, int(rows[-1] - rows[0] + 1)
+
+
+def _check_patch_receptive_field(patch_receptive_field: Any) -> None:
+    kernels, strides, measured = _patchgan_layers()
+    rng = np.random.default_rng(54)
+    cases = [(kernels, strides, measured, "the PatchGAN discriminator's layers, whose logits "
+                                          "autodiff shows to see")]
+    cases += [([3, 3, 3], [1, 1, 1], _np_receptive_field([3, 3, 3], [1, 1, 1]), ""),
+              ([7], [2], 7, ""),
+              ([3, 3, 3, 3], [2, 2, 2, 2], _np_receptive_field([3, 3, 3, 3], [2, 2, 2, 2]), "")]
+    for _ in range(4):
+        depth = int(rng.integers(2, 6))
+        ks = [int(k) for k in rng.integers(1, 8, depth)]
+        ss = [int(s) for s in rng.integers(1, 4, depth)]
+        cases.append((ks, ss, _np_receptive_field(ks, ss), ""))
+    for ks, ss, truth, note in cases:
+        got = patch_receptive_field(list(ks), list(ss))
+        what = f"patch_receptive_field(kernel_sizes={ks}, strides={ss})"
+        if note:
+            what += f" ({note} {truth}×{truth}-pixel patches)"
+        hint = "r = 1 + Σ_l (k_l − 1) · Π_{i<l} s_i, the layers listed from the input."
+        known = [(_np_receptive_field(ks, [1] * len(ss)),
+                  "the strides were ignored: after a layer of stride s, one step of the next "
+                  "layer's input spans s input pixels, so later kernels reach further."),
+                 (_np_receptive_field(ks, ss, own_stride=True),
+                  "each layer's own stride was counted: layer l's kernel moves over its own "
+                  "input, whose step is the product of the *earlier* strides, Π_{i<l} s_i."),
+                 (_np_receptive_field(ks[::-1], ss[::-1]),
+                  "the layers were taken from the output end: the lists run from the input, "
+                  "and the strides that stretch layer l are those of the layers before it."),
+                 (_np_receptive_field(ks, ss, minus_one=False),
+                  "each layer added k_l steps: a kernel of size k spans k pixels, k − 1 "
+                  "steps beyond the first, so it adds (k_l − 1) · Π_{i<l} s_i."),
+                 (_np_receptive_field(ks, ss) - 1,
+                  "the 1 is missing: a stack of 1×1 kernels still sees one pixel.")]
+        for wrong, mistake_hint in known:
+            if wrong != truth and isinstance(got, (int, np.integer)) and got == wrong:
+                hint = mistake_hint
+                break
+        _expect_int(what, got, truth, hint)
+
+
 # -- the lessons -------------------------------------------------------------------------
 
 LESSONS: dict[str, list[Exercise]] = {
@@ -1531,6 +1820,12 @@ LESSONS: dict[str, list[Exercise]] = {
     "17": [Exercise("cosine_knn_predict", _check_cosine_knn_predict),
            Exercise("draw_labels_per_class", _check_draw_labels_per_class),
            Exercise("standardise", _check_standardise)],
+    "18": [Exercise("hole_psnr", _check_hole_psnr),
+           Exercise("contextual_loss", _check_contextual_loss),
+           Exercise("pixel_shuffle", _check_pixel_shuffle)],
+    "19": [Exercise("sobel_magnitude", _check_sobel_magnitude),
+           Exercise("cycle_consistency_loss", _check_cycle_consistency_loss),
+           Exercise("patch_receptive_field", _check_patch_receptive_field)],
 }
 
 

@@ -661,6 +661,164 @@ WRONG_ANSWERS = [
             train_features /= std
             return train_features, (test_features - mean) / std
         """, "it changed the arrays passed in"),
+    ("18", "hole_psnr", """
+        def hole_psnr(reference, estimate, hole):
+            squared = hole * (reference - estimate) ** 2
+            return 10.0 * np.log10(1.0 / squared.mean(axis=(1, 2, 3)))
+        """, "averaged over all the pixels of the image"),
+    ("18", "hole_psnr", """
+        def hole_psnr(reference, estimate, hole):
+            return 10.0 * np.log10(1.0 / ((reference - estimate) ** 2).mean(axis=(1, 2, 3)))
+        """, "the PSNR of the whole image"),
+    ("18", "hole_psnr", """
+        def hole_psnr(reference, estimate, hole):
+            axes = (1, 2, 3)
+            mse = (hole * (reference - estimate) ** 2).sum(axis=axes) / hole.sum(axis=axes)
+            return 20.0 * np.log10(1.0 / mse)
+        """, "the factor is 10 for a ratio of *squared* quantities"),
+    ("18", "hole_psnr", """
+        def hole_psnr(reference, estimate, hole):
+            axes = (1, 2, 3)
+            mse = (hole * (reference - estimate) ** 2).sum(axis=axes) / hole.sum(axis=axes)
+            return 10.0 * np.log10(1.0 / np.sqrt(mse))
+        """, "this is 10·log10(1 / RMSE)"),
+    ("18", "hole_psnr", """
+        def hole_psnr(reference, estimate, hole):
+            axes = (1, 2, 3)
+            known = 1.0 - hole
+            mse = (known * (reference - estimate) ** 2).sum(axis=axes) / known.sum(axis=axes)
+            return 10.0 * np.log10(1.0 / mse)
+        """, "this is measured on the given pixels"),
+    ("18", "hole_psnr", """
+        def hole_psnr(reference, estimate, hole):
+            mse = np.sum(hole * (reference - estimate) ** 2) / np.sum(hole)
+            return 10.0 * np.log10(1.0 / mse)
+        """, "expected one PSNR per image, shape (3,), got a single number"),
+    ("18", "contextual_loss", """
+        def contextual_loss(generated, corrupted, known):
+            return (((generated - corrupted) * known) ** 2).reshape(len(generated), -1).sum(axis=1)
+        """, "the differences were squared"),
+    ("18", "contextual_loss", """
+        def contextual_loss(generated, corrupted, known):
+            hole = 1.0 - known
+            return F.abs((generated - corrupted) * hole).reshape(len(generated), -1).sum(axis=1)
+        """, "this compares the hole"),
+    ("18", "contextual_loss", """
+        def contextual_loss(generated, corrupted, known):
+            return F.abs((generated - corrupted) * known).reshape(len(generated), -1).mean(axis=1)
+        """, "the L1 norm is a sum"),
+    ("18", "contextual_loss", """
+        def contextual_loss(generated, corrupted, known):
+            return F.abs((generated - corrupted) * known).sum()
+        """, "expected one loss per image"),
+    ("18", "contextual_loss", """
+        def contextual_loss(generated, corrupted, known):
+            diff = (generated.numpy() - corrupted.numpy()) * known.numpy()
+            return sn.Tensor(np.abs(diff).sum(axis=(1, 2, 3)))
+        """, "not connected to `generated`'s graph"),
+    ("18", "pixel_shuffle", """
+        def pixel_shuffle(x, r):
+            n, _, h, w = x.shape
+            blocks = x.reshape(n, r, r, -1, h, w)
+            return blocks.transpose(0, 3, 4, 1, 5, 2).reshape(n, -1, h * r, w * r)
+        """, "TensorFlow's depth_to_space order"),
+    ("18", "pixel_shuffle", """
+        def pixel_shuffle(x, r):
+            n, _, h, w = x.shape
+            blocks = x.reshape(n, -1, r, r, h, w)
+            return blocks.transpose(0, 1, 4, 3, 5, 2).reshape(n, -1, h * r, w * r)
+        """, "each r×r block is transposed"),
+    ("18", "pixel_shuffle", """
+        def pixel_shuffle(x, r):
+            n, _, h, w = x.shape
+            blocks = x.reshape(n, -1, r, r, h, w)
+            return blocks.transpose(0, 1, 2, 4, 3, 5).reshape(n, -1, h * r, w * r)
+        """, "the output is r×r tiles"),
+    ("18", "pixel_shuffle", """
+        def pixel_shuffle(x, r):
+            n, channels, h, w = x.shape
+            return x.reshape(n, channels // (r * r), h * r, w * r)
+        """, "a reshape alone moves no value"),
+    ("19", "sobel_magnitude", """
+        _right = sobel_magnitude
+
+        def sobel_magnitude(image):
+            return _right(image) ** 2
+        """, "the square root is missing"),
+    ("19", "sobel_magnitude", """
+        def sobel_magnitude(image):
+            h, w = image.shape
+            gx, gy = np.zeros((h - 2, w - 2)), np.zeros((h - 2, w - 2))
+            for a in range(3):
+                for b in range(3):
+                    window = image[a:a + h - 2, b:b + w - 2]
+                    gx += SOBEL_X[a, b] * window
+                    gy += SOBEL_X.T[a, b] * window
+            return np.sqrt(gx ** 2 + gy ** 2)
+        """, "expected shape (7, 9), got shape (5, 7). Hint: without padding"),
+    ("19", "sobel_magnitude", """
+        def sobel_magnitude(image):
+            h, w = image.shape
+            padded = np.pad(image, 1, mode="edge")
+            gx, gy = np.zeros((h, w)), np.zeros((h, w))
+            for a in range(3):
+                for b in range(3):
+                    gx += SOBEL_X[a, b] * padded[a:a + h, b:b + w]
+                    gy += SOBEL_X.T[a, b] * padded[a:a + h, b:b + w]
+            return np.sqrt(gx ** 2 + gy ** 2)
+        """, "padded with np.pad's mode='edge'"),
+    ("19", "sobel_magnitude", """
+        def sobel_magnitude(image):
+            h, w = image.shape
+            padded = np.pad(image, 1)
+            windows = [padded[a:a + h, b:b + w] for a in range(3) for b in range(3)]
+            gx = sum(k * window for k, window in zip(SOBEL_X.ravel(), windows))
+            gy = sum(k * window for k, window in zip(SOBEL_X.T.ravel(), windows))
+            return np.abs(gx) + np.abs(gy)  # the cheap L1 stand-in
+        """, "this is |G_x| + |G_y|"),
+    ("19", "sobel_magnitude", """
+        _right = sobel_magnitude
+
+        def sobel_magnitude(image):
+            image[:] = _right(image)  # overwrites the input
+            return image
+        """, "it changed the image passed in"),
+    ("19", "cycle_consistency_loss", """
+        def cycle_consistency_loss(x, x_back):
+            return F.mean((x_back - x) ** 2)
+        """, "this is the mean squared error"),
+    ("19", "cycle_consistency_loss", """
+        def cycle_consistency_loss(x, x_back):
+            return F.mean(x_back - x)
+        """, "the absolute value is missing"),
+    ("19", "cycle_consistency_loss", """
+        def cycle_consistency_loss(x, x_back):
+            return F.mean(F.abs(x_back - x).reshape(len(x), -1).sum(axis=1))
+        """, "this sums each image and averages the images"),
+    ("19", "patch_receptive_field", """
+        def patch_receptive_field(kernel_sizes, strides):
+            return 1 + sum(k - 1 for k in kernel_sizes)
+        """, "the strides were ignored"),
+    ("19", "patch_receptive_field", """
+        def patch_receptive_field(kernel_sizes, strides):
+            field, step = 1, 1
+            for k, s in zip(kernel_sizes, strides):
+                step *= s
+                field += (k - 1) * step
+            return field
+        """, "each layer's own stride was counted"),
+    ("19", "patch_receptive_field", """
+        def patch_receptive_field(kernel_sizes, strides):
+            field = 1
+            for k, s in zip(kernel_sizes, strides):  # the recursion, but from the input end
+                field = (field - 1) * s + k
+            return field
+        """, "the layers were taken from the output end"),
+    ("19", "patch_receptive_field", """
+        def patch_receptive_field(kernel_sizes, strides):
+            return float(1 + sum((k - 1) * int(np.prod(strides[:j]))
+                                 for j, k in enumerate(kernel_sizes)))
+        """, "expected the int 18, got 18.0"),
 ]
 
 # Exercises whose reference solution calls another exercise's answer.
@@ -716,6 +874,34 @@ def test_the_knn_grader_keeps_to_the_rule_of_knn_accuracy():
     # The grading data holds tied votes that the summed similarity decides.
     assert not np.array_equal(_np_knn(train, labels, test, 4),
                               _np_knn(train, labels, test, 4, tie="smallest"))
+
+
+def test_the_contextual_loss_grader_matches_models_inpainting_loss():
+    # contextual_loss's grader computes Yeh et al.'s contextual term in NumPy; it must be
+    # the term that models.inpainting_loss (at prior_weight=0) gives a generator's images.
+    import scratchnet as sn
+    from scratchnet import models, nn
+    from scratchnet.exercises import _inpainting_data, _np_contextual
+    from scratchnet.models.inpainting import inpainting_loss
+    reference, _, hole = _inpainting_data(0)
+    generator = nn.Sequential(nn.Dense(3, reference[0].size, rng=0),
+                              nn.Reshape(reference.shape[1:]))
+    discriminator = nn.Sequential(nn.Reshape((-1,)), nn.Dense(reference[0].size, 1, rng=1))
+    gan = models.GAN(generator, discriminator, 3, rng=2)
+    z = sn.Tensor(np.random.default_rng(3).standard_normal((len(reference), 3)))
+    generated = gan.generate(z).numpy()
+    np.testing.assert_allclose(_np_contextual(generated, reference, 1 - hole),
+                               inpainting_loss(gan, z, reference, 1 - hole, 0.0).numpy(),
+                               rtol=1e-6)
+
+
+def test_the_receptive_field_grader_measures_the_patchgan():
+    # The PatchGAN case is graded against the field that autodiff measures, which is the
+    # 18×18 patch that models.image_to_image documents.
+    from scratchnet.exercises import _np_receptive_field, _patchgan_layers
+    kernels, strides, measured = _patchgan_layers()
+    assert (kernels, strides, measured) == ([4, 4, 3], [2, 2, 1], 18)
+    assert _np_receptive_field(kernels, strides) == measured
 
 
 def test_a_failure_names_the_element_and_both_values(tmp_path):
