@@ -80,10 +80,24 @@ def test_dilation_by_hand():
     assert big[0, 0] == pytest.approx(0.7) and big[4, 4] == pytest.approx(0.7)
 
 
+def test_the_diamond_reaches_the_four_neighbours_only():
+    x = np.zeros((1, 1, 5, 5), np.float32)
+    x[0, 0, 2, 2] = 1.0
+    plus = dilate(x, footprint="diamond")[0, 0]
+    expected = np.zeros((5, 5), np.float32)
+    expected[2, 1:4] = expected[1:4, 2] = 1.0
+    np.testing.assert_array_equal(plus, expected)
+    # Size 5: the offsets with |u| + |v| <= 2, 13 pixels, a diamond.
+    diamond = dilate(x, size=5, footprint="diamond")[0, 0]
+    assert diamond.sum() == 13 and diamond[0, 2] == 1 and diamond[1, 1] == 1
+    assert diamond[0, 1] == 0
+
+
 def test_dilation_only_grows_strokes():
     x = np.random.default_rng(3).random((5, 1, 10, 10)).astype(np.float32) ** 4
     out = dilate(x)
     assert np.all(out >= x) and out.max() == x.max()
+    assert np.all(out >= dilate(x, footprint="diamond"))   # the square holds the diamond
     np.testing.assert_array_equal(dilate(x, size=1), x)
 
 
@@ -103,3 +117,8 @@ def test_bad_images_are_refused(fn, images, error, words):
 def test_dilation_needs_an_odd_size(size):
     with pytest.raises(ValueError, match="dilate: size must be an odd integer"):
         dilate(np.zeros((1, 1, 4, 4), np.float32), size=size)
+
+
+def test_dilation_needs_a_known_footprint():
+    with pytest.raises(ValueError, match=r"dilate: footprint must be one of .*'disk'"):
+        dilate(np.zeros((1, 1, 4, 4), np.float32), footprint="disk")
