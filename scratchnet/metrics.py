@@ -253,20 +253,32 @@ def classifier_score(images: Any, labels: Any = None, classifier: Any = None,
 
     Shapes: images (N, 1, 28, 28) in [0, 1]; labels (N,) the digits a conditional model
     was asked for. ``classifier`` defaults to :func:`scratchnet.models.mnist_classifier`
-    (trained on first use and cached). Returns:
+    (trained on first use and cached), whose eleventh output (class 10,
+    :data:`scratchnet.models.classifier.NOT_A_DIGIT`) means "not a digit". The softmax is
+    taken over all of a classifier's outputs. Returns:
 
-    * ``confident``: the fraction of images whose largest softmax probability > threshold;
+    * ``confident``: the fraction of images whose largest probability > threshold *and*
+      whose top class is a digit (0-9);
+    * ``rejected``: the fraction whose top class is "not a digit" (always 0 for a
+      classifier with only ten outputs);
     * ``classes``: how many of the 10 digits occur among the confident images (a collapsed
       generator draws few);
     * ``matches_label`` (with ``labels``): the fraction classified as the requested digit.
 
-    Read ``confident`` together with ``classes``: a classifier trained only on digits has
-    no "none of these" answer, and it can be sure that pure noise is a digit (the default
-    CNN calls uniform noise an 8), so a collapsed generator of junk can score high on
-    ``confident`` alone.
+    What the reject class catches: images that are no digit at all, of the kinds it was
+    trained to refuse (uniform and Gaussian noise, blank, white and constant grey images,
+    smooth blobs, digits cut into shuffled tiles); these score almost never confident,
+    where a ten-class CNN called uniform noise an 8 with near certainty. What it still
+    misses: anything that looks like handwriting but is no digit. A few random pen strokes,
+    two digits drawn on top of each other, a digit turned upside down or mirrored are
+    often still called a digit with confidence, and a small adversarial change of the
+    pixels can make any image confident. So ``confident`` says "reads as a digit to this
+    CNN", not "a person would accept it"; look at the samples, and read it together with
+    ``classes`` and, for conditional models, ``matches_label``.
     """
     from scratchnet.autograd import no_grad
     from scratchnet.functional import softmax
+    from scratchnet.models.classifier import NOT_A_DIGIT
 
     if classifier is None:
         from scratchnet.models import mnist_classifier
@@ -288,8 +300,11 @@ def classifier_score(images: Any, labels: Any = None, classifier: Any = None,
     finally:
         classifier.train(was_training)
     predicted = probabilities.argmax(axis=1)
-    confident = probabilities.max(axis=1) > threshold
-    score = {"confident": float(confident.mean()),
+    # Class 10 exists only in a classifier with a reject output; for one with ten outputs
+    # no image is rejected.
+    rejected = predicted == NOT_A_DIGIT
+    confident = (probabilities.max(axis=1) > threshold) & ~rejected
+    score = {"confident": float(confident.mean()), "rejected": float(rejected.mean()),
              "classes": len(np.unique(predicted[confident]))}
     if labels is not None:
         wanted = np.asarray(as_numpy(getattr(labels, "data", labels)))

@@ -67,7 +67,9 @@ def test_the_default_features_tell_digits_from_noise():
     noise = np.random.default_rng(0).random(real_b.shape).astype(np.float32)
     floor = metrics.frechet_distance(real_a, real_b)
     far = metrics.frechet_distance(real_a, noise)
-    assert 0 < floor < 0.2 * far
+    # Measured with the 11-output classifier (reject class): 171.9 and 2667 (the ten-class
+    # one gave 167.5 and 2321); its penultimate features are still the 1,568 flattened maps.
+    assert 0 < floor < 0.1 * far
     assert classifier.training is False          # left as it was found: evaluation mode
 
 

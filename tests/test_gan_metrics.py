@@ -1,5 +1,5 @@
 """The GAN metrics: ring_coverage on constructed samples (and against a plain-Python
-recount), and classifier_score on real digits, noise and shuffled labels."""
+recount), and classifier_score on real digits, noise, blank and grey images, shuffled labels."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import scratchnet.functional as F
 from scratchnet.datasets.synthetic import make_grid, make_ring
 from scratchnet.metrics import classifier_score, ring_coverage
 from scratchnet.models import mnist_classifier
+from scratchnet.models.classifier import NOT_A_DIGIT
 
 STD = 0.01
 
@@ -116,10 +117,11 @@ def digits():
 def test_real_digits_are_confident_varied_and_match_their_labels(classifier, digits):
     images, labels = digits
     score = classifier_score(images, labels, classifier=classifier)
-    assert set(score) == {"confident", "classes", "matches_label"}
-    assert score["confident"] > 0.8
+    assert set(score) == {"confident", "rejected", "classes", "matches_label"}
+    assert score["confident"] > 0.85          # measured: 0.907
+    assert score["rejected"] < 0.01           # measured: 0.0
     assert score["classes"] == 10
-    assert score["matches_label"] > 0.9
+    assert score["matches_label"] > 0.93      # measured: 0.967
 
 
 def test_shuffled_labels_no_longer_match(classifier, digits):
@@ -134,11 +136,20 @@ def test_the_score_is_recomputed_from_the_softmax(classifier, digits):
     images, labels = digits[0][:120], digits[1][:120]
     with sn.no_grad():
         probabilities = F.softmax(classifier(sn.Tensor(images)), axis=1).numpy()
+    assert probabilities.shape == (120, NOT_A_DIGIT + 1)
+    # Two of the images made into noise, which the classifier calls "not a digit".
+    images = images.copy()
+    images[:2] = np.random.default_rng(3).random((2, 1, 28, 28))
+    with sn.no_grad():
+        probabilities = F.softmax(classifier(sn.Tensor(images)), axis=1).numpy()
+    is_digit = probabilities.argmax(axis=1) != NOT_A_DIGIT
+    assert is_digit.sum() == 118
     for threshold in (0.5, 0.99):
-        confident = probabilities.max(axis=1) > threshold
+        confident = (probabilities.max(axis=1) > threshold) & is_digit
         score = classifier_score(images, labels, classifier=classifier, threshold=threshold,
                                  batch_size=7)
         assert score["confident"] == pytest.approx(confident.mean())
+        assert score["rejected"] == pytest.approx(2 / 120)
         assert score["classes"] == len(set(probabilities.argmax(axis=1)[confident]))
         assert score["matches_label"] == pytest.approx(
             (probabilities.argmax(axis=1) == labels).mean())
@@ -147,17 +158,50 @@ def test_the_score_is_recomputed_from_the_softmax(classifier, digits):
     assert strict < loose
 
 
-def test_faint_noise_is_rarely_confident(classifier, digits):
-    # Noise as bright on average as a digit (MNIST's mean pixel is about 0.13).
-    noise = 0.3 * np.random.default_rng(0).random((300, 1, 28, 28)).astype(np.float32)
-    real = classifier_score(digits[0], classifier=classifier)
-    fake = classifier_score(noise, classifier=classifier)
-    assert fake["confident"] < 0.2 < 0.8 < real["confident"]
+def _not_digits() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    shape = (300, 1, 28, 28)
+    cases = {
+        "uniform noise": rng.random(shape),
+        # As bright on average as a digit (MNIST's mean pixel is about 0.13).
+        "faint uniform noise": 0.3 * rng.random(shape),
+        "Gaussian noise": np.clip(0.5 + 0.25 * rng.standard_normal(shape), 0, 1),
+        "unclipped standard Gaussian noise": rng.standard_normal(shape),
+        "blank": np.zeros((4, 1, 28, 28)),
+    }
+    for level in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0):
+        cases[f"grey {level}"] = np.full((4, 1, 28, 28), level)
+    return {name: x.astype(np.float32) for name, x in cases.items()}
 
 
-def test_uniform_noise_collapses_onto_few_classes(classifier):
-    noise = np.random.default_rng(1).random((300, 1, 28, 28)).astype(np.float32)
-    assert classifier_score(noise, classifier=classifier)["classes"] <= 2
+@pytest.mark.parametrize("name", list(_not_digits()))
+def test_noise_blank_and_grey_images_are_rejected_not_confident(classifier, name):
+    # The ten-class classifier called uniform noise an 8 with 100% "confidence".
+    score = classifier_score(_not_digits()[name], classifier=classifier)
+    assert score["confident"] < 0.05          # measured: 0.0 for every case
+    assert score["rejected"] > 0.95           # measured: 1.0 for every case
+    assert score["classes"] == 0
+
+
+def test_a_ten_output_classifier_rejects_nothing(digits):
+    # Without a reject output, class 10 never occurs: confident is the old definition.
+    from scratchnet import nn
+
+    ten = nn.Sequential(nn.Flatten(), nn.Dense(784, 10, rng=0))
+    images = digits[0][:50]
+    with sn.no_grad():
+        top = F.softmax(ten(sn.Tensor(images)), axis=1).numpy().max(axis=1)
+    score = classifier_score(images, classifier=ten, threshold=0.2)
+    assert score["rejected"] == 0.0
+    assert score["confident"] == pytest.approx((top > 0.2).mean())
+
+
+def test_what_the_reject_class_cannot_catch(classifier, digits):
+    # Two digits drawn over each other are no digit, yet look like handwriting: still
+    # mostly confident (the docstring's caveat; measured: 0.853).
+    overlaid = np.maximum(digits[0][:150], digits[0][150:])
+    score = classifier_score(overlaid, classifier=classifier)
+    assert score["confident"] > 0.5 and score["rejected"] < 0.05
 
 
 def test_the_default_classifier_is_the_cached_one_and_its_mode_is_restored(classifier, digits):

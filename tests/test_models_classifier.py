@@ -1,12 +1,21 @@
-"""The cached MNIST classifier and the shift augmentation it trains with."""
+"""The cached MNIST classifier, its "not a digit" class, and the images it trains on."""
 
 import numpy as np
 import pytest
 
 import scratchnet as sn
+from scratchnet.checkpoint import CheckpointError
 from scratchnet.datasets import random_shift
+from scratchnet.metrics import classifier_score
 from scratchnet.models import classifier
-from scratchnet.models.classifier import accuracy, mnist_classifier, mnist_cnn
+from scratchnet.models.classifier import (
+    NOT_A_DIGIT,
+    accuracy,
+    default_classifier_path,
+    mnist_classifier,
+    mnist_cnn,
+    not_digit_images,
+)
 
 
 def test_random_shift_moves_each_image_within_the_limit_and_is_seeded():
@@ -32,8 +41,64 @@ def test_random_shift_zeroes_the_vacated_border():
 
 def test_the_cnn_has_the_documented_size_and_output():
     model = mnist_cnn(rng=0)
-    assert model.num_parameters() == 20_490
-    assert model(sn.Tensor(np.zeros((2, 1, 28, 28), np.float32))).shape == (2, 10)
+    assert NOT_A_DIGIT == 10
+    assert model.num_parameters() == 160 + 4640 + 1568 * 11 + 11 == 22_059
+    assert model(sn.Tensor(np.zeros((2, 1, 28, 28), np.float32))).shape == (2, NOT_A_DIGIT + 1)
+
+
+def test_the_cache_path_is_versioned_so_an_old_ten_class_file_is_never_read():
+    path = default_classifier_path()
+    assert path.name == "mnist_cnn_reject_v2.npz"
+    assert path.parent == sn.datasets.data_home() / "models"
+
+
+def test_a_cache_of_the_wrong_shape_is_refused_with_a_clear_error(tmp_path):
+    old = sn.nn.Sequential(
+        sn.nn.Conv2D(1, 16, 3, padding="same", activation="relu", rng=0), sn.nn.MaxPool2D(2),
+        sn.nn.Conv2D(16, 32, 3, padding="same", activation="relu", rng=0), sn.nn.MaxPool2D(2),
+        sn.nn.Flatten(), sn.nn.Dense(32 * 7 * 7, 10, rng=0))      # the ten-class network
+    path = tmp_path / "mnist_cnn.npz"
+    sn.save(old, path)
+    with pytest.raises(CheckpointError, match=r"mnist_classifier: the weights cached at .*"
+                       r"mnist_cnn\.npz do not fit the 11-output classifier"):
+        mnist_classifier(path)
+
+
+@pytest.fixture(scope="module")
+def test_digits():
+    return sn.datasets.load_mnist("test", source="bundled")
+
+
+def test_not_digit_images_are_seeded_in_range_and_of_every_kind(test_digits):
+    digits = test_digits[0][:20]
+    images = not_digit_images(700, digits, rng=0)
+    assert images.shape == (700, 1, 28, 28) and images.dtype == np.float32
+    assert images.min() >= 0.0 and images.max() <= 1.0
+    np.testing.assert_array_equal(images, not_digit_images(700, digits, rng=0))
+    assert not np.array_equal(images, not_digit_images(700, digits, rng=1))
+    flat = images.reshape(700, -1)
+    spread = flat.max(axis=1) - flat.min(axis=1)
+    constant = flat[spread == 0, 0]
+    assert (constant == 0).sum() > 50 and (constant == 1).sum() > 50     # blank and white
+    assert ((constant > 0) & (constant < 1)).sum() > 50                    # grey levels
+    # A shuffled-tile image holds exactly the pixels of one of the digits, rearranged.
+    digit_pixels = {tuple(np.sort(d.ravel())) for d in digits}
+    tiled = [im for im in flat if tuple(np.sort(im)) in digit_pixels]
+    assert len(tiled) > 50
+    assert not any(np.array_equal(im, d.ravel()) for im in tiled for d in digits)
+    # Noise and blobs: everything else varies across the image.
+    assert (spread > 0).sum() - len(tiled) > 200
+    assert not_digit_images(0, digits).shape == (0, 1, 28, 28)
+
+
+def test_not_digit_images_errors(test_digits):
+    with pytest.raises(ValueError, match="not_digit_images: n must be >= 0, got -1"):
+        not_digit_images(-1, test_digits[0][:5])
+    with pytest.raises(ValueError, match=r"not_digit_images: digits must have shape "
+                                         r"\(M, 1, 28, 28\) with M >= 1, got \(5, 28, 28\)"):
+        not_digit_images(3, test_digits[0][:5, 0])
+    with pytest.raises(ValueError, match="M >= 1"):
+        not_digit_images(3, test_digits[0][:0])
 
 
 def test_mnist_classifier_trains_once_then_loads_the_cache(tmp_path, monkeypatch):
@@ -54,10 +119,29 @@ def test_mnist_classifier_trains_once_then_loads_the_cache(tmp_path, monkeypatch
         mnist_classifier(path, retrain=True)
 
 
-def test_a_short_training_run_beats_chance_by_far():
-    model = mnist_cnn(rng=0)
-    history = classifier.train_mnist_cnn(model, epochs=2, train_size=600, progress=False,
-                                         source="bundled")
-    assert history["val_accuracy"][-1] > 0.7
-    images, labels = sn.datasets.load_mnist("test", source="bundled")
-    assert accuracy(model.eval(), images, labels) == pytest.approx(history["val_accuracy"][-1])
+def test_a_short_run_beats_chance_and_learns_to_reject_noise_only_from_the_rejects(test_digits):
+    images, labels = test_digits
+    noise = np.random.default_rng(0).random((100, 1, 28, 28)).astype(np.float32)
+    rejected = {}
+    for rejects in (16, 0):
+        model = mnist_cnn(rng=0)
+        history = classifier.train_mnist_cnn(model, epochs=3, train_size=600, progress=False,
+                                             source="bundled", rejects_per_batch=rejects)
+        model.eval()
+        rejected[rejects] = classifier_score(noise, classifier=model)["rejected"]
+        if rejects:
+            assert history["val_accuracy"][-1] > 0.7          # measured: 0.764
+            assert accuracy(model, images, labels) == pytest.approx(history["val_accuracy"][-1])
+    assert rejected[16] > 0.9 and rejected[0] < 0.1           # measured: 1.0 and 0.0
+    with pytest.raises(ValueError, match="train_mnist_cnn: rejects_per_batch must be >= 0"):
+        classifier.train_mnist_cnn(mnist_cnn(rng=0), rejects_per_batch=-1)
+
+
+def test_the_default_classifier_reads_test_digits_and_never_calls_them_rejects(test_digits):
+    images, labels = test_digits
+    model = mnist_classifier(progress=False)
+    # Labels are digits 0-9; measured on the 1,000 bundled test digits: 0.977.
+    assert accuracy(model, images, labels) > 0.95
+    with sn.no_grad():
+        predicted = model(sn.Tensor(images)).numpy().argmax(axis=1)
+    assert (predicted == NOT_A_DIGIT).mean() < 0.01                       # measured: 0.0
