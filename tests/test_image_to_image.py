@@ -7,7 +7,7 @@ import scratchnet as sn
 import scratchnet.functional as F
 from scratchnet import optim
 from scratchnet.datasets import load_mnist
-from scratchnet.models.image_to_image import UNet, patchgan_discriminator
+from scratchnet.models.image_to_image import UNet, encoder_decoder, patchgan_discriminator
 
 
 def images(n: int = 2, c: int = 1, h: int = 28, w: int = 28, seed: int = 0) -> np.ndarray:
@@ -198,3 +198,48 @@ def test_patchgan_rejects_bad_settings():
         patchgan_discriminator(0)
     with pytest.raises(TypeError, match="patchgan_discriminator: width must be an integer"):
         patchgan_discriminator(2, width=2.0)
+
+
+# -- the encoder-decoder without skips -------------------------------------------------------
+@pytest.mark.parametrize(("depth", "c_in", "c_out", "width", "h", "w"), [
+    (1, 1, 1, 4, 28, 28), (2, 1, 3, 8, 28, 28), (2, 3, 1, 4, 28, 12), (3, 2, 2, 4, 16, 8)])
+def test_encoder_decoder_keeps_the_image_size_and_sets_the_channels(depth, c_in, c_out,
+                                                                     width, h, w):
+    net = encoder_decoder(c_in, c_out, width=width, depth=depth, rng=0)
+    assert net(images(3, c_in, h, w)).shape == (3, c_out, h, w)
+
+
+def test_encoder_decoder_is_a_unet_without_its_skips():
+    # Same layers as the U-Net, but each decoder step reads only the step below: with the
+    # same widths it has fewer weights, exactly the skips' input channels fewer.
+    expected = (conv_size(4, 1, 8)                            # e1
+                + conv_size(4, 8, 16, bias=False) + 2 * 16    # e2 + BatchNorm
+                + conv_size(4, 16, 8, bias=False) + 2 * 8     # up from the bottleneck
+                + conv_size(4, 8, 8, bias=False) + 2 * 8      # up to 28×28 (no e1 beside)
+                + conv_size(3, 8, 1))                         # the head (no input beside)
+    assert encoder_decoder(1, 1, width=8, depth=2).num_parameters() == expected
+
+
+def test_with_the_bottleneck_zeroed_the_encoder_decoder_forgets_its_input():
+    # The contrast with the U-Net's test above: nothing passes around the bottleneck.
+    net = encoder_decoder(1, 1, width=8, depth=2, output=None, rng=0)
+    net[4].register_forward_hook(lambda m, i, out: out * 0.0)   # the LeakyReLU after e2
+    np.testing.assert_allclose(net(images(seed=1)).numpy(), net(images(seed=2)).numpy(),
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize(("output", "low", "high"), [("sigmoid", 0.0, 1.0), ("tanh", -1.0, 1.0)])
+def test_encoder_decoder_output_range(output, low, high):
+    y = encoder_decoder(1, 1, width=4, depth=1, output=output, rng=0)(
+        50.0 * (images() - 0.5)).numpy()
+    assert y.min() >= low and y.max() <= high
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), [
+    ({"output": "relu"}, ValueError, "encoder_decoder: output must be one of"),
+    ({"depth": 0}, ValueError, "encoder_decoder: depth"),
+    ({"width": 2.5}, TypeError, "encoder_decoder: width must be an integer"),
+])
+def test_encoder_decoder_rejects_bad_settings(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        encoder_decoder(1, 1, **kwargs)

@@ -26,7 +26,7 @@ from scratchnet.autograd import Tensor
 from scratchnet.checks import check_int
 from scratchnet.random import own_generator
 
-__all__ = ["UNet", "patchgan_discriminator"]
+__all__ = ["UNet", "encoder_decoder", "patchgan_discriminator"]
 
 OUTPUTS = ("sigmoid", "tanh", None)
 
@@ -171,3 +171,44 @@ def patchgan_discriminator(in_channels: int, width: int = 32,
         nn.Conv2D(width, 2 * width, 4, stride=2, padding=1, bias=False, rng=rng),
         nn.BatchNorm2D(2 * width), nn.LeakyReLU(0.2),
         nn.Conv2D(2 * width, 1, 3, padding=1, rng=rng))
+
+
+def encoder_decoder(in_channels: int, out_channels: int, width: int = 32, depth: int = 2,
+                    output: str | None = "sigmoid",
+                    rng: np.random.Generator | int | None = None) -> nn.Sequential:
+    """A U-Net without its skip connections: (N, C_in, H, W) -> (N, C_out, H, W).
+
+    The same encoder and decoder as :class:`UNet` (``width`` w, ``depth`` d): d steps
+    Conv4×4 stride 2 + [BatchNorm] + LeakyReLU(0.2) down to w·2^{d−1} channels at
+    H/2^d × W/2^d, d steps ConvTranspose4×4 stride 2 + BatchNorm + ReLU back up (to w
+    channels at the top), then Conv3×3 to ``out_channels`` and ``output``. Each decoder
+    step reads only the step below it, so everything the output knows about the input has
+    passed through the bottleneck (w·2^{d−1} × H/2^d × W/2^d numbers; 64 × 7 × 7 for
+    w = 32, d = 2 on 28×28). With no path around it, the network cannot simply copy its
+    input: this is the generator to use where one wants to see what a loss, rather than
+    the architecture, makes it keep (CycleGAN without its cycle loss, in lesson 19).
+    """
+    in_channels = check_int("encoder_decoder", "in_channels", in_channels)
+    out_channels = check_int("encoder_decoder", "out_channels", out_channels)
+    width = check_int("encoder_decoder", "width", width)
+    depth = check_int("encoder_decoder", "depth", depth)
+    if output not in OUTPUTS:
+        raise ValueError(f"encoder_decoder: output must be one of {OUTPUTS}, got {output!r}")
+    rng = own_generator(rng)
+    channels = [in_channels] + [width * 2 ** k for k in range(depth)]
+    layers: list[nn.Module] = []
+    for k in range(1, depth + 1):
+        # A bias before BatchNorm would be subtracted again with the batch mean.
+        layers.append(nn.Conv2D(channels[k - 1], channels[k], 4, stride=2, padding=1,
+                                bias=k == 1, rng=rng))
+        if k > 1:
+            layers.append(nn.BatchNorm2D(channels[k]))
+        layers.append(nn.LeakyReLU(0.2))
+    # Climbing back, step k goes from e_k's channels to e_{k−1}'s (w at the top).
+    up = [width, *channels[1:]]
+    for k in range(depth, 0, -1):
+        layers += [nn.ConvTranspose2D(up[k], up[k - 1], 4, stride=2, padding=1, bias=False,
+                                      rng=rng),
+                   nn.BatchNorm2D(up[k - 1]), nn.ReLU()]
+    layers.append(nn.Conv2D(width, out_channels, 3, padding=1, activation=output, rng=rng))
+    return nn.Sequential(*layers)
