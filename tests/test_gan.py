@@ -737,3 +737,66 @@ def test_generator_step_leaves_the_discriminator_weights_constant():
         assert p.requires_grad
         np.testing.assert_array_equal(p.grad.data, snapshot[id(p)])  # G added nothing
     assert all(p.grad is not None for p in gan.generator.parameters())
+
+
+# -- the DCGAN builders' options: the paper's initialisation, no bias before BatchNorm ------
+def _layers(module, kind):
+    return [m for m in module.modules() if isinstance(m, kind)]
+
+
+def test_dcgan_init_draws_weights_from_n_0_002_and_batchnorm_scales_from_n_1_002():
+    g = dcgan_generator(latent_dim=64, width=16, init="dcgan", rng=0)
+    d = dcgan_discriminator(width=16, init="dcgan", rng=1)
+    for layer in _layers(g, (nn.Dense, nn.ConvTranspose2D)) + _layers(d, (nn.Dense, nn.Conv2D)):
+        w = layer.weight.data
+        # std 0.02 to within 5 standard errors of a sample std, and mean 0 likewise
+        tolerance = 5 * 0.02 / np.sqrt(2 * w.size)
+        assert abs(w.std() - 0.02) < max(tolerance, 0.004), type(layer).__name__
+        assert abs(w.mean()) < 5 * 0.02 / np.sqrt(w.size)
+        assert np.all(layer.bias.data == 0)
+    for bn in _layers(g, (nn.BatchNorm1D, nn.BatchNorm2D)):
+        gamma = bn.weight.data
+        assert abs(gamma.mean() - 1) < 5 * 0.02 / np.sqrt(gamma.size)
+        assert 0.01 < gamma.std() < 0.03 and np.all(bn.bias.data == 0)
+
+
+def test_the_default_init_keeps_each_layers_own_initialiser():
+    g = dcgan_generator(latent_dim=64, width=16, rng=0)
+    dense = _layers(g, nn.Dense)[0].weight.data
+    limit = np.sqrt(6 / (64 + 2 * 16 * 49))                  # Glorot uniform's bound
+    assert np.abs(dense).max() <= limit and dense.std() > 0.5 * limit / np.sqrt(3)
+    assert all(np.all(bn.weight.data == 1) for bn in _layers(g, (nn.BatchNorm1D,
+                                                                  nn.BatchNorm2D)))
+    # the options' defaults draw exactly what the builder drew before they existed
+    same = dcgan_generator(latent_dim=64, width=16, init="default", bias=True, rng=0)
+    for p, q in zip(g.parameters(), same.parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+@pytest.mark.parametrize("latent, width, classes", [(64, 16, 0), (8, 4, 10)])
+def test_dcgan_generator_parameter_counts_with_and_without_the_biases_before_batchnorm(
+        latent, width, classes):
+    w = width
+    weights = (latent + classes) * 98 * w + 2 * w * w * 16 + w * 16 + 1   # + output bias
+    batchnorm = 2 * (98 * w + w)
+    with_bias = dcgan_generator(latent, width, n_classes=classes, rng=0)
+    without = dcgan_generator(latent, width, n_classes=classes, bias=False, rng=0)
+    assert with_bias.num_parameters() == weights + batchnorm + 98 * w + w
+    assert without.num_parameters() == weights + batchnorm
+    dense, conv = _layers(without, nn.Dense)[0], _layers(without, nn.ConvTranspose2D)
+    assert dense.bias is None and conv[0].bias is None and conv[1].bias is not None
+
+
+def test_a_bias_before_batchnorm_has_no_effect_on_the_generators_output():
+    g = dcgan_generator(latent_dim=4, width=4, rng=0)
+    z = sn.Tensor(np.random.default_rng(0).standard_normal((8, 4)))
+    before = g(z).data.copy()                                   # training mode: batch stats
+    for layer in (_layers(g, nn.Dense)[0], _layers(g, nn.ConvTranspose2D)[0]):
+        layer.bias.data[...] = np.random.default_rng(1).normal(0, 3, layer.bias.shape)
+    np.testing.assert_allclose(g(z).data, before, atol=1e-5)
+
+
+@pytest.mark.parametrize("builder", [dcgan_generator, dcgan_discriminator])
+def test_an_unknown_init_is_refused_with_the_builders_name(builder):
+    with pytest.raises(ValueError, match=f"{builder.__name__}: init must be one of"):
+        builder(init="xavier")

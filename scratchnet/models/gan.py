@@ -370,41 +370,82 @@ def mlp_discriminator(in_dim: int = 2, hidden: tuple[int, ...] = (128, 128), pac
     return nn.Sequential(*layers)
 
 
+INITS = ("default", "dcgan")
+DCGAN_STD = 0.02  # Radford et al. (2016): "all weights were initialized from N(0, 0.02)"
+
+
+def _dcgan_init(name: str, init: str) -> Any:
+    """The weight initialiser for ``init``: None (each layer's own default) or N(0, 0.02²)."""
+    if init not in INITS:
+        raise ValueError(f"{name}: init must be one of {INITS}, got {init!r}")
+    return nn.init.normal(DCGAN_STD) if init == "dcgan" else None
+
+
 def dcgan_generator(latent_dim: int = 64, width: int = 64, n_classes: int = 0,
-                    output: str = "sigmoid", rng: np.random.Generator | int | None = None
-                    ) -> nn.Sequential:
+                    output: str = "sigmoid", init: str = "default", bias: bool = True,
+                    rng: np.random.Generator | int | None = None) -> nn.Sequential:
     """The DCGAN generator for 28×28 images (Radford et al., 2016), sized for MNIST.
 
     Dense(latent (+K) -> 2w·7·7) + BatchNorm + ReLU, reshape to (2w, 7, 7);
     ConvTranspose2D 4×4 stride 2 -> (w, 14, 14) + BatchNorm2D + ReLU;
     ConvTranspose2D 4×4 stride 2 -> (1, 28, 28) + ``output`` (sigmoid for [0, 1] images,
     tanh for [−1, 1]).
+
+    Args:
+        init: ``"default"`` keeps each layer's own initialiser (Glorot uniform for the
+            Dense and the linear transposed convolutions, BatchNorm's γ = 1); ``"dcgan"``
+            is the paper's: every Dense and convolution weight from N(0, 0.02²) and every
+            BatchNorm scale γ from N(1, 0.02²), biases and shifts β at 0.
+        bias: False drops the bias of the two layers that BatchNorm follows. BatchNorm
+            subtracts the batch mean of each feature, so a constant added before it
+            cancels: such a bias is a parameter with no effect on the output and zero
+            gradient. The output layer keeps its bias either way.
+
+    Parameters: (latent + K)·98w + 2w·w·16 + w·16 + 1, plus 98w + w when ``bias``
+    (Dense, ConvTranspose, ConvTranspose weights; the output bias), plus 2·(98w + w) of
+    BatchNorm's γ and β.
     """
     rng = own_generator(rng)
-    return nn.Sequential(
-        nn.Dense(latent_dim + n_classes, 2 * width * 49, rng=rng),
+    weight_init = _dcgan_init("dcgan_generator", init)
+    dense_init = "glorot_uniform" if weight_init is None else weight_init
+    generator = nn.Sequential(
+        nn.Dense(latent_dim + n_classes, 2 * width * 49, bias=bias, init=dense_init, rng=rng),
         nn.BatchNorm1D(2 * width * 49), nn.ReLU(), nn.Reshape((2 * width, 7, 7)),
-        nn.ConvTranspose2D(2 * width, width, 4, stride=2, padding=1, rng=rng),
+        nn.ConvTranspose2D(2 * width, width, 4, stride=2, padding=1, bias=bias,
+                           init=weight_init, rng=rng),
         nn.BatchNorm2D(width), nn.ReLU(),
-        nn.ConvTranspose2D(width, 1, 4, stride=2, padding=1, activation=output, rng=rng))
+        nn.ConvTranspose2D(width, 1, 4, stride=2, padding=1, activation=output,
+                           init=weight_init, rng=rng))
+    if init == "dcgan":
+        for module in generator.modules():
+            if isinstance(module, (nn.BatchNorm1D, nn.BatchNorm2D)):
+                gamma = rng.normal(1.0, DCGAN_STD, size=module.weight.shape)
+                module.weight.data[...] = gamma.astype(module.weight.dtype)
+    return generator
 
 
 def dcgan_discriminator(width: int = 64, pack: int = 1, n_classes: int = 0,
-                        spectral_norm: bool = False,
+                        spectral_norm: bool = False, init: str = "default",
                         rng: np.random.Generator | int | None = None) -> nn.Sequential:
     """The DCGAN discriminator for 28×28 images: strided convolutions, LeakyReLU(0.2).
 
     Conv2D 4×4 stride 2 (pack·(1 + K) -> w channels) -> 14×14; Conv2D 4×4 stride 2
     (-> 2w) -> 7×7; flatten; Dense -> one logit. No BatchNorm, so that it also works as a
-    WGAN-GP critic (the penalty is per sample).
+    WGAN-GP critic (the penalty is per sample), and so every layer keeps its bias.
+    ``init="dcgan"`` draws every weight from N(0, 0.02²) (the paper's), ``"default"``
+    keeps each layer's own initialiser.
     """
     rng = own_generator(rng)
+    weight_init = _dcgan_init("dcgan_discriminator", init)
+    dense_init = "glorot_uniform" if weight_init is None else weight_init
 
     def wrap(layer: nn.Module) -> nn.Module:
         return nn.SpectralNorm(layer, rng=rng) if spectral_norm else layer
 
     return nn.Sequential(
-        wrap(nn.Conv2D(pack * (1 + n_classes), width, 4, stride=2, padding=1, rng=rng)),
+        wrap(nn.Conv2D(pack * (1 + n_classes), width, 4, stride=2, padding=1,
+                       init=weight_init, rng=rng)),
         nn.LeakyReLU(0.2),
-        wrap(nn.Conv2D(width, 2 * width, 4, stride=2, padding=1, rng=rng)), nn.LeakyReLU(0.2),
-        nn.Flatten(), wrap(nn.Dense(2 * width * 49, 1, rng=rng)))
+        wrap(nn.Conv2D(width, 2 * width, 4, stride=2, padding=1, init=weight_init, rng=rng)),
+        nn.LeakyReLU(0.2),
+        nn.Flatten(), wrap(nn.Dense(2 * width * 49, 1, init=dense_init, rng=rng)))
