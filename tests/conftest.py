@@ -42,6 +42,7 @@ def pytest_configure(config):
     retrains it cannot touch the original). Writes go to the temporary home only.
     """
     from scratchnet.datasets import data_home
+    from scratchnet.models import default_classifier_path
 
     student_home = data_home()  # before the override
     root = Path(tempfile.mkdtemp(prefix="scratchnet-tests-"))
@@ -50,9 +51,10 @@ def pytest_configure(config):
     figures.mkdir()
     if (student_home / "mnist").is_dir():
         (home / "mnist").symlink_to((student_home / "mnist").resolve(), target_is_directory=True)
-    cached = student_home / "models" / "mnist_cnn.npz"
+    # The classifier's file name carries its version; a stale cache is never copied.
+    cached = student_home / "models" / default_classifier_path().name
     if cached.is_file():
-        shutil.copy2(cached, home / "models" / "mnist_cnn.npz")
+        shutil.copy2(cached, home / "models" / cached.name)
     _SESSION_DIRS.update(root=str(root), previous_data=os.environ.get("SCRATCHNET_DATA", ""),
                          previous_figures=os.environ.get("SCRATCHNET_FIGURES", ""))
     os.environ["SCRATCHNET_DATA"] = str(home)

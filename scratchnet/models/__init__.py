@@ -9,10 +9,12 @@ from scratchnet.models.autoencoders import (
 )
 from scratchnet.models.char_rnn import CharRNN
 from scratchnet.models.classifier import (
+    NOT_A_DIGIT,
     accuracy,
     default_classifier_path,
     mnist_classifier,
     mnist_cnn,
+    not_digit_images,
     train_mnist_cnn,
 )
 from scratchnet.models.colorization import Colorization
@@ -35,11 +37,11 @@ from scratchnet.models.rbm import DBN, RBM, ais_schedule
 from scratchnet.models.sequence_autoencoder import SequenceAutoencoder
 from scratchnet.models.vae import VAE, conv_vae, mlp_vae, reparameterize
 
-__all__ = ["DBN", "GAN", "PCA", "RBM", "VAE", "Autoencoder", "CharRNN", "Colorization",
-           "ContextEncoder", "JigsawPuzzle", "LinearAutoencoder", "NGramModel",
+__all__ = ["DBN", "GAN", "NOT_A_DIGIT", "PCA", "RBM", "VAE", "Autoencoder", "CharRNN",
+           "Colorization", "ContextEncoder", "JigsawPuzzle", "LinearAutoencoder", "NGramModel",
            "RotationPrediction", "SequenceAutoencoder", "SimCLR", "TiedDense", "UNet", "accuracy",
            "ais_schedule", "conv_autoencoder", "conv_vae", "dcgan_discriminator",
            "dcgan_generator", "deep_autoencoder", "default_classifier_path", "inpainting_loss",
-           "interpolate", "min_hamming_distance", "mlp_discriminator", "mlp_generator",
-           "mlp_vae", "mnist_classifier", "mnist_cnn", "patchgan_discriminator",
+           "interpolate", "min_hamming_distance", "mlp_discriminator", "mlp_generator", "mlp_vae",
+           "mnist_classifier", "mnist_cnn", "not_digit_images", "patchgan_discriminator",
            "permutation_set", "reparameterize", "semantic_inpainting", "train_mnist_cnn"]
