@@ -9,6 +9,7 @@ import pytest
 import scratchnet as sn
 from scratchnet import models, nn
 from scratchnet.models.inpainting import (
+    context_weights,
     hole_psnr,
     inpainting_loss,
     inpainting_mask,
@@ -170,3 +171,37 @@ def test_hole_psnr_reads_only_the_hole():
     assert hole_psnr(truth, truth, known) == float("inf")
     with pytest.raises(ValueError, match="hole_psnr: known has no hole"):
         hole_psnr(truth, truth, np.ones_like(truth))
+
+
+def test_context_weights_count_the_hole_around_each_known_pixel():
+    known = inpainting_mask("random", 2, (1, 9, 8), rng=0)
+    weights = context_weights(known, 3)
+    hole = np.pad(1 - known, [(0, 0), (0, 0), (1, 1), (1, 1)])     # outside counts as known
+    brute = np.array([[[[hole[n, 0, i:i + 3, j:j + 3].sum() / 9 for j in range(8)]
+                        for i in range(9)]] for n in range(2)])
+    np.testing.assert_allclose(weights, known * brute, atol=1e-6)
+    centre = context_weights(inpainting_mask("center", 1), 7)[0, 0]
+    assert centre[7:21, 7:21].sum() == 0                              # the hole weighs nothing
+    assert centre[0].sum() == 0 and centre[6, 10] == pytest.approx(3 / 7)  # 3 hole rows of 7
+    with pytest.raises(ValueError, match="context_weights: window must be odd"):
+        context_weights(known, 4)
+
+
+def test_the_weighted_objective_and_the_best_start():
+    flat = tiny_gan()
+    gan = models.GAN(nn.Sequential(flat.generator, nn.Reshape((1, 2, 3))),   # images (N, 1, 2, 3)
+                     nn.Sequential(nn.Flatten(), flat.discriminator), 2, rng=3)
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=(3, 1, 2, 3))
+    known = (rng.random((3, 1, 2, 3)) < 0.6).astype(np.float64)
+    z = sn.Tensor(rng.normal(size=(3, 2)), requires_grad=True)
+    with sn.no_grad():
+        drawn = gan.generate(z).data
+    weights = context_weights(known, 3)
+    expected = np.abs((drawn - y) * weights).reshape(3, -1).sum(axis=1)
+    np.testing.assert_allclose(inpainting_loss(gan, z, y, known, 0.0, window=3).data, expected)
+    # The best of many starts has a lower objective than a single draw, before any step.
+    one = semantic_inpainting(gan, y, known, steps=1, lr=1e-9, prior_weight=0.0, rng=0)
+    many = semantic_inpainting(gan, y, known, steps=1, lr=1e-9, prior_weight=0.0,
+                               candidates=50, rng=0)
+    assert many["loss"][0] < one["loss"][0]

@@ -40,8 +40,8 @@ from scratchnet.models.pretext import _evaluation
 from scratchnet.models.vae import VAE
 from scratchnet.random import get_generator
 
-__all__ = ["MASKS", "hole_psnr", "inpainting_loss", "inpainting_mask", "mean_fill",
-           "nearest_neighbour_fill", "semantic_inpainting"]
+__all__ = ["MASKS", "context_weights", "hole_psnr", "inpainting_loss", "inpainting_mask",
+           "mean_fill", "nearest_neighbour_fill", "semantic_inpainting"]
 
 MASKS = ("center", "left", "random")
 
@@ -69,8 +69,37 @@ def _check_images(fn: str, corrupted: Any, known: Any) -> tuple[Tensor, Tensor]:
     return y, m
 
 
+def context_weights(known: Any, window: int = 7) -> Any:
+    """Yeh et al.'s importance weights: W = M ⊙ (the share of hole pixels in a window).
+
+        W_i = M_i · Σ_{j ∈ window(i)} (1 − M_j) / window²
+
+    over a ``window`` × ``window`` square centred on each pixel i of the last two axes
+    (pixels outside the frame count as known). A known pixel next to the hole weighs most,
+    one far from it nothing: the background far away says little about what fills the hole.
+    Shape: known (..., H, W) -> W of the same shape and dtype. ``window`` must be odd.
+    """
+    fn = "context_weights"
+    window = check_int(fn, "window", window)
+    if window % 2 == 0:
+        raise ValueError(f"{fn}: window must be odd, so that it has a centre, got {window}")
+    m = known.data if isinstance(known, Tensor) else known
+    xp = get_array_module(m)
+    m = xp.asarray(m)
+    if m.ndim < 2:
+        raise ValueError(f"{fn}: known must have at least two axes (..., H, W), got {m.shape}")
+    half = window // 2
+    hole = xp.pad(1 - m, [(0, 0)] * (m.ndim - 2) + [(half + 1, half), (half + 1, half)])
+    # A box sum from a summed-area table: S[b] − S[a] along each axis.
+    table = hole.cumsum(axis=-2).cumsum(axis=-1)
+    h, w = m.shape[-2:]
+    box = (table[..., window:window + h, window:window + w] - table[..., :h, window:window + w]
+           - table[..., window:window + h, :w] + table[..., :h, :w])
+    return (m * box / window ** 2).astype(m.dtype)
+
+
 def inpainting_loss(gan: GAN | VAE, z: Any, corrupted: Any, known: Any,
-                    prior_weight: float = 0.003) -> Tensor:
+                    prior_weight: float = 0.003, window: int = 0) -> Tensor:
     """Yeh et al.'s objective for each image, differentiable in z: shape (N,).
 
         L(z) = Σ_pixels |M ⊙ (G(z) − y)| + λ · softplus(−D_logit(G(z)))   (a GAN)
@@ -79,16 +108,20 @@ def inpainting_loss(gan: GAN | VAE, z: Any, corrupted: Any, known: Any,
     Shapes: z (N, latent_dim); corrupted y and known M of G's output shape (N, ...), with M
     1 on known pixels and 0 on the hole (y's values in the hole are never read).
     softplus(−logit) = −log σ(logit) = −log D(G(z)). λ = ``prior_weight``; Yeh et al. used
-    0.003. For a VAE the prior term is minus log N(z; 0, I) up to a constant.
+    0.003. For a VAE the prior term is minus log N(z; 0, I) up to a constant. With
+    ``window`` > 0, M in the contextual term becomes :func:`context_weights` (M, window),
+    Yeh et al.'s importance-weighted context (they used a 7 × 7 window).
     """
     fn = "inpainting_loss"
     y, m = _check(fn, gan, corrupted, known)
     prior_weight = check_number(fn, "prior_weight", prior_weight, low=0.0)
+    window = check_int(fn, "window", window, minimum=0)
     z = as_tensor(z)
     generated = gan.decode(z) if isinstance(gan, VAE) else gan.generate(z)
     if generated.shape != y.shape:
         raise ValueError(f"{fn}: the generator draws {generated.shape}, corrupted is {y.shape}")
-    context = F.abs((generated - y) * m).reshape(y.shape[0], -1).sum(axis=1)
+    weights = m if window == 0 else Tensor(context_weights(m, window))
+    context = F.abs((generated - y) * weights).reshape(y.shape[0], -1).sum(axis=1)
     if prior_weight == 0:
         return context
     if isinstance(gan, VAE):
@@ -96,14 +129,32 @@ def inpainting_loss(gan: GAN | VAE, z: Any, corrupted: Any, known: Any,
     return context + F.softplus(-gan.score(generated)) * prior_weight
 
 
+def _best_start(gan: GAN | VAE, y: Tensor, m: Tensor, prior_weight: float, window: int,
+                candidates: int, rng: np.random.Generator | int | None) -> Tensor:
+    """For each image, the code with the lowest objective among ``candidates`` draws."""
+    n = y.shape[0]
+    z = gan.sample_latent(n * candidates, rng=rng)
+    repeat = (candidates,) + (1,) * (y.ndim - 1)
+    xp = get_array_module(y.data)
+    with no_grad():
+        losses = inpainting_loss(gan, z, xp.tile(y.data, repeat), xp.tile(m.data, repeat),
+                                 prior_weight, window).data.reshape(candidates, n)
+    # Draw c of image i is row c·n + i: pick, per image, the row of the smallest loss.
+    return Tensor(z.data[losses.argmin(axis=0) * n + xp.arange(n)])
+
+
 def semantic_inpainting(gan: GAN | VAE, corrupted: Any, known: Any, steps: int = 300,
-                        lr: float = 0.05, prior_weight: float = 0.003,
-                        rng: np.random.Generator | int | None = None) -> dict[str, Any]:
+                        lr: float = 0.05, prior_weight: float = 0.003, window: int = 0,
+                        candidates: int = 1, rng: np.random.Generator | int | None = None
+                        ) -> dict[str, Any]:
     """Fill the holes of ``corrupted`` by searching each image's code z (Yeh et al., 2017).
 
-    Starts from z ~ N(0, I) (from ``rng``, else the GAN's generator), takes ``steps`` Adam
-    steps on :func:`inpainting_loss` with respect to z only, in evaluation mode (batch norm
-    with its running statistics) and with the networks' weights held constant, then blends:
+    Starts from z ~ N(0, I) (from ``rng``, else the GAN's generator) or, with ``candidates``
+    = K > 1, from the best of K draws per image by the objective (forward passes only: the
+    search is not convex, and a start near the right digit avoids the wrong valleys); takes
+    ``steps`` Adam steps on :func:`inpainting_loss` (with ``prior_weight`` and ``window``)
+    with respect to z only, in evaluation mode (batch norm with its running statistics) and
+    with the networks' weights held constant, then blends:
 
         completed = M ⊙ y + (1 − M) ⊙ G(z*)
 
@@ -119,15 +170,18 @@ def semantic_inpainting(gan: GAN | VAE, corrupted: Any, known: Any, steps: int =
     y, m = _check(fn, gan, corrupted, known)
     steps = check_int(fn, "steps", steps)
     lr = check_number(fn, "lr", lr, low=0.0, low_open=True)
-    z = gan.sample_latent(y.shape[0], rng=rng).detach()
-    z.requires_grad_(True)
-    optimizer = optim.Adam([z], lr=lr)
+    candidates = check_int(fn, "candidates", candidates)
+    window = check_int(fn, "window", window, minimum=0)
     history = []
     networks = (gan.encoder, gan.decoder) if isinstance(gan, VAE) else (gan.generator,
                                                                          gan.discriminator)
     with _evaluation(gan), _constants(networks[0]), _constants(networks[1]):
+        z = (gan.sample_latent(y.shape[0], rng=rng) if candidates == 1
+             else _best_start(gan, y, m, prior_weight, window, candidates, rng)).detach()
+        z.requires_grad_(True)
+        optimizer = optim.Adam([z], lr=lr)
         for _ in range(steps):
-            loss = inpainting_loss(gan, z, y, m, prior_weight).mean()
+            loss = inpainting_loss(gan, z, y, m, prior_weight, window).mean()
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
