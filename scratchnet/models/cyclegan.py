@@ -24,11 +24,12 @@ calls real but that lie far from the real data, and the paper found it more stab
 paper also trains D on a history of 50 past fakes; here D sees the current batch's fakes.
 
 **DiscoGAN** (Kim et al., 2017), published at the same time, has the same two generators
-and the same "there and back" reconstruction loss. It differs in the details: its
-reconstruction term is a distance that may be the squared error, it has no identity term
-and no fixed λ, its networks are plain convolutional encoder-decoders with a whole-image
-discriminator (no ResNet blocks, no PatchGAN), and it uses the standard GAN loss rather
-than least squares.
+and the same "there and back" reconstruction loss. It differs in the recipe: the
+reconstruction distance is the squared error in the authors' code (the paper leaves the
+distance open), the paper adds the adversarial and reconstruction terms with equal weight
+instead of a λ, there is no identity term, the generators are encoder-decoders without
+skips or ResNet blocks, the discriminator gives one probability per image (no PatchGAN),
+and the GAN loss is the cross-entropy one rather than least squares.
 
 Reference: Zhu, Park, Isola & Efros (2017), "Unpaired Image-to-Image Translation using
 Cycle-Consistent Adversarial Networks", ICCV; Kim, Cha, Kim, Lee & Kim (2017), "Learning
