@@ -63,6 +63,8 @@ def test_the_l1_baseline_has_no_adversarial_term():
     assert set(model.configure_optimizers()) == {"generator"}
     # The generator's optimizer alone is accepted too.
     model.training_step((x, y), optim.SGD(model.generator.parameters(), lr=0.1))
+    with pytest.raises(KeyError, match=r"Pix2Pix: the optimizers dict has no 'generator'"):
+        model.training_step((x, y), {"discriminator": None})
 
 
 def test_shapes_with_the_unet_and_the_patchgan():

@@ -168,8 +168,12 @@ class Pix2Pix(nn.Module):
         source, target = self._pairs(*batch)
         logs: dict[str, float] = {}
         if self.adversarial == 0:
-            g_optimizer = (optimizers["generator"] if isinstance(optimizers, Mapping)
-                           else optimizers)
+            g_optimizer = optimizers
+            if isinstance(optimizers, Mapping):
+                if "generator" not in optimizers:
+                    raise KeyError(f"Pix2Pix: the optimizers dict has no 'generator', got keys "
+                                   f"{sorted(optimizers)}")
+                g_optimizer = optimizers["generator"]
             total, parts = self.generator_loss(source, target)
         else:
             g_optimizer, d_optimizer = _players("Pix2Pix", optimizers)
