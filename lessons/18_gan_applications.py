@@ -277,8 +277,9 @@ for kind, (known, done) in inpainted.items():
 # The learned upsampler (`sr_upsampler`) works at the thumbnail's size and grows the
 # image with two **sub-pixel convolutions** (Shi et al., 2016): a convolution makes
 # $4C$ channels at 7×7, and `F.pixel_shuffle(·, 2)` rearranges each group of four into a
-# 2×2 block of one channel, giving $C$ channels at 14×14; once more gives 28×28. Every
-# kernel runs at the low resolution, which is cheap, and nothing is interpolated. The
+# 2×2 block of one channel, giving $C$ channels at 14×14; once more gives 28×28. Each
+# enlarging convolution runs *before* its enlargement, at the smaller size, which is
+# cheap, and nothing is interpolated. The
 # network's output is *added* to the bilinear enlargement, so it only learns the
 # correction (a residual, as in Kim et al.'s VDSR, 2016).
 #
