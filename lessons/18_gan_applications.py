@@ -255,10 +255,14 @@ for kind, (known, done) in inpainted.items():
 # * **The masks differ in how much they leave.** Random pixels leave a thinned-out but
 #   complete outline of the digit, the most information of the three; the centre square
 #   removes most of the ink, and the printed line under the table says how the GAN search
-#   fared there against the two copying baselines. How good a search through a generator
-#   can be is bounded by the generator: a DCGAN whose samples are often not clear digits
-#   (section 1's confident share) also completes digits into non-digits. Lesson 11's
-#   improved recipe lifts that share; rerun this lesson with it to see both numbers move.
+#   fared there against the two copying baselines. With most of the ink hidden, several
+#   digits fit the border, and the search has no reason to prefer the true one: it finds
+#   *a* code that fits, and look at the centre figure for how often that code draws a
+#   different digit. A better generator does not by itself fix this: in our trials a
+#   DCGAN trained twice as long, whose samples the classifier was far more often sure
+#   of, kept the class no more often. The nearest neighbour faces the same ambiguity but
+#   picks among thousands of real digits, and the context encoder was trained on this
+#   very hole with the answers in hand.
 # * **The context encoder** was trained on exactly the centre square. Compare its centre
 #   row with its left and random rows: a network trained for one hole shape has learned
 #   that shape, while the search methods use whatever pixels they are given.
