@@ -257,7 +257,7 @@ for kind, (known, done) in inpainted.items():
 #   removes most of the ink, and the printed line under the table says how the GAN search
 #   fared there against the two copying baselines. With most of the ink hidden, several
 #   digits fit the border, and the search has no reason to prefer the true one: it finds
-#   *a* code that fits, and look at the centre figure for how often that code draws a
+#   *a* code that fits, and the centre figure shows how often that code draws a
 #   different digit. A better generator does not by itself fix this: in our trials a
 #   DCGAN trained twice as long, whose samples the classifier was far more often sure
 #   of, kept the class no more often. The nearest neighbour faces the same ambiguity but

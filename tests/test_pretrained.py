@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from scratchnet import models
+from scratchnet.checkpoint import read_checkpoint
 from scratchnet.models.pretrained import (
     DCGAN_RECIPE,
     VAE_RECIPE,
@@ -60,6 +61,22 @@ def test_a_changed_recipe_never_reuses_the_default_file(tmp_path, monkeypatch):
     written = sorted(p.name for p in (tmp_path / "models").iterdir())
     assert written == [pretrained_path("mnist_vae", {**VAE_RECIPE, **TINY}, VAE_RECIPE).name]
     assert "mnist_vae_v1.npz" not in written
+
+
+def test_a_file_trained_with_other_settings_is_trained_again(tmp_path):
+    path = tmp_path / "vae.npz"
+    mnist_vae(path, progress=False, **TINY)
+    assert read_checkpoint(path)[1]["recipe"]["train_size"] == 64
+    stamp = path.stat().st_mtime_ns
+    other = {**TINY, "train_size": 32}
+    mnist_vae(path, progress=False, **other)                       # not loaded: retrained
+    assert path.stat().st_mtime_ns != stamp
+    assert read_checkpoint(path)[1]["recipe"]["train_size"] == 32
+    stamp = path.stat().st_mtime_ns
+    mnist_vae(path, progress=False, **other)                       # now it matches
+    assert path.stat().st_mtime_ns == stamp
+    mnist_vae(path, retrain=True, progress=False, **other)
+    assert path.stat().st_mtime_ns != stamp
 
 
 def test_unknown_settings_are_named():

@@ -9,8 +9,10 @@ use and its weights are saved in the data home; later calls load them.
 setting of the two trainings. The cache file's name is versioned (``_v1``), and any call
 whose settings differ from the recipe (a quick run with one epoch, say) gets its own file,
 named with a short hash of those settings, so a half-trained model never lands where a full
-run would later load it. Changing a recipe's defaults changes no hash of the default file:
-bump :data:`CACHE_VERSION` then, so that old caches are not loaded as the new recipe.
+run would later load it. Each file also records the settings it was trained with, and a
+file whose settings differ from the ones asked for (a cache made before the defaults
+changed) is trained again rather than loaded. Bump :data:`CACHE_VERSION` when the
+training code itself changes in a way the settings do not show.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from scratchnet import optim
-from scratchnet.checkpoint import load, save
+from scratchnet.checkpoint import load, read_checkpoint, save
 from scratchnet.datasets import DataLoader, data_home, load_mnist
 from scratchnet.models.gan import GAN, dcgan_discriminator, dcgan_generator
 from scratchnet.models.vae import VAE, conv_vae
@@ -75,6 +77,22 @@ def _training_digits(train_size: int | None) -> np.ndarray:
     return images if train_size is None else images[:train_size]
 
 
+def _as_json(recipe: dict[str, Any]) -> dict[str, Any]:
+    """The settings as they read back from a checkpoint's JSON metadata (tuples as lists)."""
+    return json.loads(json.dumps(recipe, sort_keys=True))
+
+
+def _load_if_same(model: Any, path: Path, recipe: dict[str, Any]) -> bool:
+    """Load ``path`` into ``model`` if it exists and was trained with ``recipe``."""
+    if not path.is_file():
+        return False
+    _, meta = read_checkpoint(path)
+    if meta.get("recipe") != _as_json(recipe):
+        return False
+    load(model, path)
+    return True
+
+
 def _build_dcgan(recipe: dict[str, Any]) -> GAN:
     generator = dcgan_generator(recipe["latent_dim"], recipe["width"], rng=0)
     discriminator = dcgan_discriminator(recipe["width"], rng=1)
@@ -96,16 +114,16 @@ def mnist_dcgan(path: str | os.PathLike[str] | None = None, retrain: bool = Fals
     """Lesson 11's DCGAN (generator and discriminator) trained on the bundled digits.
 
     Loads the weights cached at ``path`` (default :func:`pretrained_path` of the settings)
-    or, when the file is missing or ``retrain`` is set, trains with the settings and saves
-    them there. ``recipe`` overrides entries of :data:`DCGAN_RECIPE` (``epochs``,
-    ``train_size``, ``width``, ...). Returned in evaluation mode; the generator maps
-    z (N, latent_dim) to images (N, 1, 28, 28) in [0, 1].
+    or, when the file is missing, holds another recipe's model, or ``retrain`` is set,
+    trains with the settings and saves them there. ``recipe`` overrides entries of
+    :data:`DCGAN_RECIPE` (``epochs``, ``train_size``, ``width``, ...). Returned in
+    evaluation mode; the generator maps z (N, latent_dim) to images (N, 1, 28, 28) in
+    [0, 1].
     """
     recipe = _settings("mnist_dcgan", DCGAN_RECIPE, recipe)
     path = _cached(path, "mnist_dcgan", DCGAN_RECIPE, recipe)
     gan = _build_dcgan(recipe)
-    if path.is_file() and not retrain:
-        load(gan, path)
+    if not retrain and _load_if_same(gan, path, recipe):
         return gan.eval()
     manual_seed(recipe["seed"])
     history = fit(gan, optimizer=gan.configure_optimizers(lr=recipe["lr"],
@@ -115,8 +133,8 @@ def mnist_dcgan(path: str | os.PathLike[str] | None = None, retrain: bool = Fals
                                     batch_size=recipe["batch_size"], drop_last=True,
                                     rng=gan.rng),
                   epochs=recipe["epochs"], progress=progress)
-    save(gan, path, epochs=history.epochs, d_real=history["d_real"][-1],
-         d_fake=history["d_fake"][-1])
+    save(gan, path, recipe=_as_json(recipe), epochs=history.epochs,
+         d_real=history["d_real"][-1], d_fake=history["d_fake"][-1])
     return gan.eval()
 
 
@@ -131,13 +149,12 @@ def mnist_vae(path: str | os.PathLike[str] | None = None, retrain: bool = False,
     recipe = _settings("mnist_vae", VAE_RECIPE, recipe)
     path = _cached(path, "mnist_vae", VAE_RECIPE, recipe)
     vae = _build_vae(recipe)
-    if path.is_file() and not retrain:
-        load(vae, path)
+    if not retrain and _load_if_same(vae, path, recipe):
         return vae.eval()
     manual_seed(recipe["seed"])
     history = fit(vae, lambda m, x: m.loss(x), optim.Adam(vae.parameters(), lr=recipe["lr"]),
                   DataLoader(_training_digits(recipe["train_size"]),
                              batch_size=recipe["batch_size"], rng=recipe["seed"]),
                   recipe["epochs"], progress=progress)
-    save(vae, path, epochs=history.epochs, loss=history["loss"][-1])
+    save(vae, path, recipe=_as_json(recipe), epochs=history.epochs, loss=history["loss"][-1])
     return vae.eval()
