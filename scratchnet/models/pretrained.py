@@ -40,8 +40,10 @@ CACHE_VERSION = 1
 
 # Lesson 11's DCGAN: width 16, z of size 64, batches of 32, Adam 8e-4 for both players with
 # β = (0.5, 0.999), 30 epochs on the 4,000 bundled training digits (about a minute).
+# ``bias`` is the generator's bias before each BatchNorm (dcgan_generator's option);
+# ``d_lr`` None means the discriminator's rate is ``lr``.
 DCGAN_RECIPE: dict[str, Any] = {
-    "latent_dim": 64, "width": 16, "batch_size": 32, "lr": 8e-4, "d_lr": None,
+    "latent_dim": 64, "width": 16, "bias": True, "batch_size": 32, "lr": 8e-4, "d_lr": None,
     "betas": (0.5, 0.999), "epochs": 30, "train_size": None, "seed": 1}
 
 # A small convolutional VAE (Bernoulli likelihood) on the same digits.
@@ -94,7 +96,8 @@ def _load_if_same(model: Any, path: Path, recipe: dict[str, Any]) -> bool:
 
 
 def _build_dcgan(recipe: dict[str, Any]) -> GAN:
-    generator = dcgan_generator(recipe["latent_dim"], recipe["width"], rng=0)
+    generator = dcgan_generator(recipe["latent_dim"], recipe["width"], bias=recipe["bias"],
+                                rng=0)
     discriminator = dcgan_discriminator(recipe["width"], rng=1)
     return GAN(generator, discriminator, recipe["latent_dim"], loss="non_saturating",
                rng=recipe["seed"])
