@@ -43,7 +43,7 @@ SUMMARY = KeyNumbers("Key numbers from this lesson:")
 
 sn.manual_seed(0)
 x_train, y_train, x_test, y_test = bundled_mnist(QUICK)
-PIX2PIX_STEPS = 8 if QUICK else 800    # generator updates per pix2pix model
+PIX2PIX_STEPS = 8 if QUICK else 1600   # generator updates per pix2pix model
 CYCLE_STEPS = 8 if QUICK else 500      # updates of each CycleGAN
 BATCH = 32
 WIDTH = 16                             # channels of every network's first layer
@@ -84,9 +84,9 @@ print("saved", viz.save_figure(fig, FIGURES / "data.png"))
 # digit? the hue was drawn at random), the median is a compromise that no real image
 # has: for a hue drawn uniformly around the colour wheel, each of the red, green and blue
 # channels is full for a third of the hues, zero for a third and in between for the rest,
-# so its median is one half, and the L1 answer is a dim, nearly grey digit. Any uncertainty does
-# the same on a smaller scale: an unsure stroke becomes a blur, the median of the places
-# it could be.
+# so its median is one half, and the L1 answer is a dim, nearly grey digit. Any
+# uncertainty does the same on a smaller scale: an unsure stroke becomes a blur, the
+# median of the places it could be.
 #
 # pix2pix keeps the L1 term and adds a **conditional discriminator** D(x, y), which sees
 # the input beside an output and says whether the pair is real. The generator minimises
@@ -140,7 +140,7 @@ for task, (source, target) in {"edges -> digit": (edges_train, x_train),
 #
 # Per-pixel errors reward the median, so they cannot say what is wrong with it. We ask
 # instead how far the *set* of outputs is from the set of real images, with the Fréchet
-# distance of lesson 11 (`metrics.frechet_distance`): fit a Gaussian to each set's
+# distance (`metrics.frechet_distance`, Heusel et al., 2017): fit a Gaussian to each set's
 # features and measure the distance between the two Gaussians. Lower is closer. It is
 # biased upwards for finite sets, so the table also gives the **floor**: real test images
 # against the same real training images, at the same sample sizes. An output can come
@@ -232,13 +232,14 @@ for task, _, _, distances in rows[1::2]:                 # the L1 + GAN rows
         print(f"{task}, {k}: L1 + GAN {fmt(v)} against L1 only {fmt(baseline[k])}: "
               f"{verdict} ({v / baseline[k] - 1:+.0%})")
 
-for task, truth, source in (("edges -> digit", x_test, edges_test),
-                            ("grey -> colour", colour_test, x_test)):
+for task, truth, source, look in (
+        ("edges -> digit", x_test, edges_test, "the inside of wide strokes and loops"),
+        ("grey -> colour", colour_test, x_test, "the colours")):
     grid = [source[:10], outputs[task, 0.0][:10], outputs[task, 1.0][:10], truth[:10]]
     grid = [np.repeat(g, 3, axis=1) if g.shape[1] == 1 else g for g in grid]
     fig = viz.image_grid(np.concatenate(grid), nrow=4,
                          title=f"pix2pix {task}: input, L1 only, L1 + GAN, truth (rows);\n"
-                         "compare the sharpness and the colour of rows 2 and 3")
+                         f"compare {look} in rows 2 and 3")
     print("saved", viz.save_figure(fig, FIGURES / f"pix2pix_{task.split()[0]}.png"))
 
 # %% [markdown]
@@ -253,21 +254,21 @@ for task, truth, source in (("edges -> digit", x_test, edges_test),
 # * **Grey -> colour** leaves the hue entirely open. The L1 answer (second row of the
 #   colour figure) is the median: a dim digit of no particular colour, and the colour
 #   column of the table says how far its ink lies from real ink. The discriminator rejects
-#   that, so the generator commits to saturated colours (third row), and both distances
-#   fall. But look at *which* colours: a real digit has one hue, while the generator
-#   paints patches of different hues within one digit. The PatchGAN judges 18×18-pixel
+#   that, so the generator commits to saturated colours (third row); the printed
+#   comparisons give the change in both distances. But look at *which* colours: a real
+#   digit has one hue, while the generator paints patches of different hues within one
+#   digit. The PatchGAN judges 18×18-pixel
 #   patches one at a time, and each patch on its own is a plausible piece of a tinted
 #   digit; nothing it sees asks two distant patches to agree. And pix2pix's generator gets
 #   no noise, so it cannot draw a random hue per digit as the data do. That is why the
 #   colour distance, even where it drops, stays far above its floor.
 # * **Edges -> digit** leaves little open: the two borders of a stroke fix where its ink
-#   is, and only the brightness inside wide strokes is uncertain. That is where the L1
-#   model's output is blotchy (look inside the wide strokes in the second row of the edges
-#   figure), and where the discriminator fills some of it in. The Fréchet distance reads
-#   the digit through the classifier's features, which care about where the strokes are
-#   more than about their texture, and the printed comparison says whether it separates
-#   the two models at this budget. When the input nearly fixes the output, the median is
-#   already close to a real image, and learning the loss has little left to fix.
+#   is, and only the brightness inside wide strokes and small closed loops is uncertain
+#   (look inside the loops in the edges figure, in both output rows). So the median is
+#   already close to a real digit, both models end close to the floor, and the printed
+#   comparison says whether the discriminator makes a measurable difference at this
+#   budget. When the input nearly fixes the output, learning the loss has little left to
+#   fix; the gain is largest where the input leaves most open.
 #
 # ## 4. CycleGAN: translation without pairs
 #
@@ -287,9 +288,9 @@ for task, truth, source in (("edges -> digit", x_test, edges_test),
 # term is averaged over the PatchGAN's 7×7 map). `models.CycleGAN` also has the paper's
 # optional identity term, λ_id(‖G(b) − b‖₁ + ‖F(a) − a‖₁); here λ_id = 0.
 #
-# **Why not a U-Net here?** A U-Net's skip connections let its output copy the input
-# whatever the loss says, so even without a cycle it would keep the digit, and removing the
-# cycle would show nothing. Our generators are `encoder_decoder`: the same layers without
+# **Why not a U-Net here?** A U-Net's skip connections can let its output copy the input
+# whatever the loss says, so even without a cycle it might keep the digit, and removing
+# the cycle could show little. Our generators are `encoder_decoder`: the same layers without
 # the skips, so everything reaches the output through a 7×7 bottleneck. What they keep of
 # the input, they keep because a loss asks for it, or because convolutions find it the
 # easiest thing to do.
