@@ -768,7 +768,7 @@ print(f"read as the requested digit: {cgan_score['matches_label']:.1%} of the fi
       f"three epochs: {last_checks}")
 print(f"confident samples: {cgan_score['confident']:.1%} for the conditional GAN, "
       f"{dcgan_score['confident']:.1%} for the unconditional DCGAN of the starting recipe "
-      f"(same epochs: {EPOCHS_CGAN} and {EPOCHS_DCGAN}), {final['confident']:.1%} for the "
+      f"(epochs: {EPOCHS_CGAN} and {EPOCHS_DCGAN}), {final['confident']:.1%} for the "
       f"final recipe")
 
 # %% [markdown]
