@@ -288,7 +288,7 @@ def classifier_score(images: Any, labels: Any = None, classifier: Any = None,
         from scratchnet.models import mnist_classifier
 
         classifier = mnist_classifier(progress=False)
-    x = getattr(images, "data", images)
+    x = images.data if isinstance(images, Tensor) else images
     if np.ndim(x) != 4 or tuple(x.shape[1:]) != (1, 28, 28):
         raise ValueError(f"classifier_score: images must have shape (N, 1, 28, 28), got "
                          f"{tuple(np.shape(x))}")
@@ -418,7 +418,8 @@ def frechet_distance(a: Any, b: Any, features: Any = None, batch_size: int = 500
         classifier.eval()
     try:
         for name, samples in (("a", a), ("b", b)):
-            x = getattr(samples, "data", samples)
+            # Not getattr(samples, "data"): a NumPy array's .data is its raw memoryview.
+            x = samples.data if isinstance(samples, Tensor) else samples
             if np.ndim(x) < 1 or len(x) < 2:
                 raise ValueError(f"{fn}: {name} needs at least 2 samples to fit a covariance, "
                                  f"got shape {tuple(np.shape(x))}")

@@ -90,3 +90,22 @@ def test_bad_input_is_named():
         metrics.frechet_distance(x, x, features=identity, batch_size=0)
     with pytest.raises(ValueError, match=r"gaussian_frechet_distance: expected means \(D,\)"):
         metrics.gaussian_frechet_distance(np.zeros(2), np.eye(3), np.zeros(2), np.eye(2))
+
+
+def test_a_features_callable_receives_array_slices_of_a_numpy_input():
+    # A NumPy array's own .data is a memoryview: the features must see arrays, which have
+    # .max, .reshape and the rest, and the same numbers for an array and a Tensor input.
+    seen = []
+
+    def features(x):
+        seen.append(type(x))
+        return np.stack([x.max(axis=(1, 2, 3)), x.mean(axis=(1, 2, 3))], axis=1)
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((40, 1, 4, 4)), rng.random((30, 1, 4, 4)) ** 2
+    from_arrays = metrics.frechet_distance(a, b, features=features, batch_size=16)
+    assert all(kind is np.ndarray for kind in seen)
+    from scratchnet import Tensor
+    assert from_arrays == pytest.approx(
+        metrics.frechet_distance(Tensor(a), Tensor(b), features=features, batch_size=16))
+    assert from_arrays > 0
