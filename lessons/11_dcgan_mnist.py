@@ -446,7 +446,7 @@ print("saved", viz.save_figure(fig, FIGURES / "dcgan_final_samples.png"))
 #   copy 44%: several points of confidence, and several per cent of Fréchet distance, are
 #   chance here.
 # * TTUR landed inside that spread. The paper's initialisation did too in confidence,
-#   but raised the Fréchet distance by about a tenth in both of our runs.
+#   but raised the Fréchet distance by more than a tenth in both of our runs.
 # * The moving average of the generator raised confidence in one seed and not in the
 #   other, and its Fréchet distance was higher in every check: averaged weights draw
 #   smoother, more average strokes. With a memory of 1,000 steps it also lags a generator
@@ -557,8 +557,8 @@ SUMMARY["latent midpoints, linear / spherical: confident, Fréchet"] = (
 # network whose first layer is followed by BatchNorm and ReLU sees a shorter $z$ as a
 # weaker signal for every unit, and draws fainter, more average shapes, which the
 # classifier is less sure of. In our runs the linear midpoints were confident less often
-# and further from the real digits than fresh samples, and the spherical midpoints
-# scored like fresh samples: that is why slerp is the default.
+# than fresh samples and further from the real digits than the spherical midpoints,
+# which scored like fresh samples: that is why slerp is the default.
 #
 # **Arithmetic on an attribute we measure.** Radford et al. chose their images by eye
 # ("smiling", "wearing glasses"). We choose ours by measurement, so that the result can be
@@ -685,8 +685,8 @@ print("saved", viz.save_figure(fig, FIGURES / "latent_arithmetic_thickness.png")
 # spread, not just the medians: look at whether the boxes overlap.
 #
 # In our runs the answer was a qualified yes. The direction thickened the thin 1s by about
-# half the gap to the thick 1s, several times more than the random step of the same
-# length did. But fewer of the edited 1s stayed confident 1s than after the random step:
+# half the gap to the thick 1s, while the random step of the same length changed them
+# little. But fewer of the edited 1s stayed confident 1s than after the random step:
 # "thick minus thin 7" also carries some of what makes a 7 a 7 (its bar, its slant), and
 # adding it to a 1 pulls the 1 towards other shapes. The latent space is linear enough to
 # carry the attribute, not so clean that the attribute comes alone. Radford et al.
