@@ -12,6 +12,7 @@ from scratchnet.datasets.edges import dilate, sobel_edges
 from scratchnet.datasets.idx import IDXError, read_idx, write_idx
 from scratchnet.datasets.loader import DataLoader, StreamLoader
 from scratchnet.datasets.mnist import data_home, load_mnist
+from scratchnet.datasets.strokes import stroke_thickness
 from scratchnet.datasets.synthetic import (
     make_bars_and_stripes,
     make_circle,
@@ -26,4 +27,4 @@ __all__ = ["CharVocab", "DataLoader", "DownloadError", "IDXError", "StreamLoader
            "colorize", "data_home", "dilate", "download_mnist", "hue_to_rgb", "load_mnist",
            "load_text", "make_bars_and_stripes", "make_circle", "make_grid", "make_ring",
            "make_shapes", "make_swiss_roll", "random_binarize", "random_shift", "read_idx",
-           "rgb_to_hue", "sobel_edges", "split_blocks", "write_idx"]
+           "rgb_to_hue", "sobel_edges", "split_blocks", "stroke_thickness", "write_idx"]
