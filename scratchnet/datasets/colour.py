@@ -61,6 +61,25 @@ def rgb_to_hue(rgb: Any) -> Any:
     return xp.where((spread > 0) & (hue < 1.0), hue, 0.0)
 
 
+def _grey_images(fn: str, images: Any) -> Any:
+    """``images`` as an array (a Tensor gives its data), checked: float, (N, 1, H, W), in [0, 1].
+
+    The one check of the grey-digit functions (``colorize``, ``sobel_edges``, ``dilate``);
+    its errors name the caller ``fn``.
+    """
+    images = getattr(images, "data", images)
+    images = get_array_module(images).asarray(images)
+    if images.ndim != 4 or images.shape[1] != 1:
+        raise ValueError(f"{fn}: expected grey images of shape (N, 1, H, W), got shape "
+                         f"{tuple(images.shape)}")
+    if images.dtype.kind != "f":
+        raise TypeError(f"{fn}: images must be floats in [0, 1], got dtype {images.dtype}")
+    if images.size and (float(images.min()) < 0 or float(images.max()) > 1):
+        raise ValueError(f"{fn}: values must lie in [0, 1], got "
+                         f"[{float(images.min())}, {float(images.max())}]")
+    return images
+
+
 def colorize(images: Any, rng: np.random.Generator | int | None = None,
              return_hues: bool = False) -> Any:
     """Tint each grey image with its own random hue: (N, 1, H, W) -> (N, 3, H, W) float32.
@@ -80,17 +99,8 @@ def colorize(images: Any, rng: np.random.Generator | int | None = None,
         The colour images, float32 of shape (N, 3, H, W); with ``return_hues``, the pair
         ``(images, hues)``.
     """
-    images = getattr(images, "data", images)
+    images = _grey_images("colorize", images)
     xp = get_array_module(images)
-    images = xp.asarray(images)
-    if images.ndim != 4 or images.shape[1] != 1:
-        raise ValueError(f"colorize: expected grey images of shape (N, 1, H, W), got shape "
-                         f"{tuple(images.shape)}")
-    if images.dtype.kind != "f":
-        raise TypeError(f"colorize: images must be floats in [0, 1], got dtype {images.dtype}")
-    if images.size and (float(images.min()) < 0 or float(images.max()) > 1):
-        raise ValueError(f"colorize: values must lie in [0, 1], got "
-                         f"[{float(images.min())}, {float(images.max())}]")
     hues = xp.asarray(get_generator(rng).random(images.shape[0], dtype=np.float32))
     colours = hue_to_rgb(hues).astype(xp.float32)
     tinted = images.astype(xp.float32) * colours[:, :, None, None]

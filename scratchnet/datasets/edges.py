@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from scratchnet.backend import get_array_module
+from scratchnet.datasets.colour import _grey_images
 
 __all__ = ["FOOTPRINTS", "SOBEL_MAX", "dilate", "sobel_edges"]
 
@@ -22,22 +23,6 @@ __all__ = ["FOOTPRINTS", "SOBEL_MAX", "dilate", "sobel_edges"]
 #     0 0 1     with G_x = 2 and G_y = 4, so √(2² + 4²) = √20.
 #     1 1 1
 SOBEL_MAX = float(np.sqrt(20.0))
-
-
-def _check_images(fn: str, images: Any) -> Any:
-    """The images as an array (a Tensor gives its data): float, (N, 1, H, W), in [0, 1]."""
-    images = getattr(images, "data", images)
-    xp = get_array_module(images)
-    images = xp.asarray(images)
-    if images.ndim != 4 or images.shape[1] != 1:
-        raise ValueError(f"{fn}: expected grey images of shape (N, 1, H, W), got shape "
-                         f"{tuple(images.shape)}")
-    if images.dtype.kind != "f":
-        raise TypeError(f"{fn}: images must be floats in [0, 1], got dtype {images.dtype}")
-    if images.size and (float(images.min()) < 0 or float(images.max()) > 1):
-        raise ValueError(f"{fn}: values must lie in [0, 1], got "
-                         f"[{float(images.min())}, {float(images.max())}]")
-    return images
 
 
 def sobel_edges(images: Any) -> Any:
@@ -58,7 +43,7 @@ def sobel_edges(images: Any) -> Any:
     magnitude does not depend on the sign. Computed with nine shifted slices of the padded
     images, no loop over images; float32 in, float32 out.
     """
-    images = _check_images("sobel_edges", images)
+    images = _grey_images("sobel_edges", images)
     xp = get_array_module(images)
     h, w = images.shape[2:]
     padded = xp.pad(images, ((0, 0), (0, 0), (1, 1), (1, 1)))
@@ -96,7 +81,7 @@ def dilate(images: Any, size: int = 3, footprint: str = "square") -> Any:
     count as 0 (black). ``size`` must be odd, so that the neighbourhood is centred.
     Computed as the running maximum of shifted slices, no loop over images.
     """
-    images = _check_images("dilate", images)
+    images = _grey_images("dilate", images)
     if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)) \
             or size < 1 or size % 2 == 0:
         raise ValueError(f"dilate: size must be an odd integer >= 1, got {size!r}")
