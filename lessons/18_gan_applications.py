@@ -74,8 +74,9 @@ print(f"quick mode: {QUICK}; {len(x_train)} training and {len(x_test)} test digi
 # ## 1. The trained models
 #
 # The DCGAN is lesson 11's, trained with that lesson's starting recipe (the first row of
-# its ablation table) on the same 4,000 bundled training digits. `models.pretrained.mnist_dcgan()` trains it the first time it is called
-# (a minute or a few) and caches its weights in the data home, as `mnist_classifier()`
+# its ablation table) on the same 4,000 bundled training digits.
+# `models.pretrained.mnist_dcgan()` trains it the first time it is called (a minute or a
+# few) and caches its weights in the data home, as `mnist_classifier()`
 # does for the classifier, so later runs load it at once. Its discriminator is kept too:
 # the inpainting search uses it. `mnist_vae()` does the same for a small convolutional
 # VAE (lesson 08), our second generative model. The settings of both trainings are in

@@ -63,7 +63,7 @@ def accuracy(model: nn.Module, images: Any, labels: Any) -> float:
     return float((logits.argmax(axis=1) == labels).mean())
 
 
-def not_digit_images(n: int, digits: Any,
+def not_digit_images(n: int, digits: Any,  # host: drawn from a seed
                      rng: np.random.Generator | int | None = None) -> np.ndarray:
     """``n`` images that are clearly no digit, for the classifier's NOT_A_DIGIT class.
 
@@ -136,9 +136,10 @@ def train_mnist_cnn(model: nn.Module, epochs: int = 15, batch_size: int = 64, lr
             return F.cross_entropy(m(x), y)
         shifted = random_shift(x.data, max_shift, generator)
         rejects = not_digit_images(rejects_per_batch, x.data, generator)
-        labels = np.concatenate([as_numpy(y.data),
+        labels = np.concatenate([as_numpy(y.data),  # host: labels of one batch
                                  np.full(rejects_per_batch, NOT_A_DIGIT, as_numpy(y.data).dtype)])
-        return F.cross_entropy(m(Tensor(np.concatenate([shifted, rejects]))), Tensor(labels))
+        batch = np.concatenate([shifted, rejects])  # host: shifts and rejects are host arrays
+        return F.cross_entropy(m(Tensor(batch)), Tensor(labels))
 
     optimizer = optim.Adam(model.parameters(), lr=lr)
     return fit(model, loss_fn, optimizer, DataLoader(images, labels, batch_size=batch_size,

@@ -33,7 +33,7 @@ import numpy as np
 import scratchnet.functional as F
 from scratchnet import optim
 from scratchnet.autograd import Tensor, as_tensor, no_grad
-from scratchnet.backend import get_array_module
+from scratchnet.backend import as_numpy, get_array_module
 from scratchnet.checks import check_int, check_number
 from scratchnet.models.gan import GAN, _constants
 from scratchnet.models.pretext import _evaluation
@@ -196,7 +196,7 @@ def semantic_inpainting(gan: GAN | VAE, corrupted: Any, known: Any, steps: int =
 
 # -- masks, baselines and the measure ---------------------------------------------------------
 def inpainting_mask(kind: str, n: int, image_shape: tuple[int, int, int] = (1, 28, 28),
-                    size: int | None = None, fraction: float = 0.5,
+                    size: int | None = None, fraction: float = 0.5,  # host: seeded masks
                     rng: np.random.Generator | int | None = None) -> np.ndarray:
     """Which pixels are known: float32 array (n, C, H, W), 1 known and 0 in the hole.
 
@@ -239,8 +239,8 @@ def inpainting_mask(kind: str, n: int, image_shape: tuple[int, int, int] = (1, 2
 
 
 def _check_pair(fn: str, images: Any, known: Any) -> tuple[np.ndarray, np.ndarray]:
-    y = np.asarray(getattr(images, "data", images))
-    m = np.asarray(getattr(known, "data", known))
+    y = np.asarray(as_numpy(getattr(images, "data", images)))
+    m = np.asarray(as_numpy(getattr(known, "data", known)))
     if y.ndim < 2 or y.shape != m.shape:
         raise ValueError(f"{fn}: images and known must have one shape (N, ...), got "
                          f"{y.shape} and {m.shape}")
@@ -249,21 +249,21 @@ def _check_pair(fn: str, images: Any, known: Any) -> tuple[np.ndarray, np.ndarra
     return y, m
 
 
-def mean_fill(corrupted: Any, known: Any, mean_image: Any) -> np.ndarray:
+def mean_fill(corrupted: Any, known: Any, mean_image: Any) -> np.ndarray:  # host: a baseline
     """The hole filled with the average training image: M ⊙ y + (1 − M) ⊙ x̄.
 
     Shapes: corrupted and known (N, ...), mean_image (...) (one image, e.g. the pixelwise
     mean of the training set). The baseline that knows digits only on average.
     """
     y, m = _check_pair("mean_fill", corrupted, known)
-    mean = np.asarray(getattr(mean_image, "data", mean_image))
+    mean = np.asarray(as_numpy(getattr(mean_image, "data", mean_image)))
     if mean.shape != y.shape[1:]:
         raise ValueError(f"mean_fill: mean_image must have one image's shape {y.shape[1:]}, "
                          f"got {mean.shape}")
     return np.where(m > 0, y, mean[None]).astype(y.dtype)
 
 
-def nearest_neighbour_fill(corrupted: Any, known: Any, references: Any,
+def nearest_neighbour_fill(corrupted: Any, known: Any, references: Any,  # host: a baseline
                            batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Fill each hole from the reference image closest to it on the known pixels.
 
@@ -274,7 +274,7 @@ def nearest_neighbour_fill(corrupted: Any, known: Any, references: Any,
     """
     fn = "nearest_neighbour_fill"
     y, m = _check_pair(fn, corrupted, known)
-    refs = np.asarray(getattr(references, "data", references))
+    refs = np.asarray(as_numpy(getattr(references, "data", references)))
     if refs.shape[1:] != y.shape[1:] or len(refs) == 0:
         raise ValueError(f"{fn}: references must be (N_ref, ...) images of shape "
                          f"{y.shape[1:]}, got {refs.shape}")
@@ -291,7 +291,8 @@ def nearest_neighbour_fill(corrupted: Any, known: Any, references: Any,
     return completed, chosen
 
 
-def hole_psnr(truth: Any, completed: Any, known: Any, data_range: float = 1.0) -> float:
+def hole_psnr(truth: Any, completed: Any, known: Any,
+              data_range: float = 1.0) -> float:  # host: a metric on host copies
     """PSNR in decibels over the hole pixels only: 10 log10(range² / MSE_hole).
 
     MSE_hole = Σ (1 − M) ⊙ (x − x̂)² / Σ (1 − M), pooled over every image's hole, so the
@@ -299,7 +300,7 @@ def hole_psnr(truth: Any, completed: Any, known: Any, data_range: float = 1.0) -
     """
     fn = "hole_psnr"
     x, m = _check_pair(fn, truth, known)
-    estimate = np.asarray(getattr(completed, "data", completed))
+    estimate = np.asarray(as_numpy(getattr(completed, "data", completed)))
     if estimate.shape != x.shape:
         raise ValueError(f"{fn}: completed has shape {estimate.shape}, truth {x.shape}")
     data_range = check_number(fn, "data_range", data_range, low=0.0, low_open=True)

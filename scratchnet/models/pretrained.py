@@ -39,8 +39,9 @@ __all__ = ["CACHE_VERSION", "DCGAN_RECIPE", "VAE_RECIPE", "mnist_dcgan", "mnist_
 CACHE_VERSION = 1
 
 # Lesson 11's starting DCGAN recipe (the first row of its ablation; its final recipe is
-# the same trained for 60 epochs): width 16, z of size 64, batches of 32, Adam 8e-4 for both players with
-# β = (0.5, 0.999), 30 epochs on the 4,000 bundled training digits (about a minute).
+# the same trained for 60 epochs): width 16, z of size 64, batches of 32, Adam 8e-4 for
+# both players with β = (0.5, 0.999), 30 epochs on the 4,000 bundled training digits
+# (about a minute).
 # ``bias`` is the generator's bias before each BatchNorm (dcgan_generator's option);
 # ``d_lr`` None means the discriminator's rate is ``lr``.
 DCGAN_RECIPE: dict[str, Any] = {

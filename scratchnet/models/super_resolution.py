@@ -33,6 +33,7 @@ import numpy as np
 import scratchnet.functional as F
 from scratchnet import nn, optim
 from scratchnet.autograd import Tensor, as_tensor, no_grad
+from scratchnet.backend import get_array_module
 from scratchnet.checks import check_int, check_number
 from scratchnet.models.gan import _constants, _players, dcgan_discriminator
 from scratchnet.models.pretext import _check_modules, _check_rank, _evaluation
@@ -46,7 +47,8 @@ METHODS = ("nearest", "bilinear")
 
 
 def _images(fn: str, images: Any) -> np.ndarray:
-    x = np.asarray(getattr(images, "data", images))
+    x = images.data if isinstance(images, Tensor) else images
+    x = get_array_module(x).asarray(x)
     if x.ndim != 4:
         raise ValueError(f"{fn}: images must have shape (N, C, H, W), got {x.shape}")
     return x
@@ -66,17 +68,17 @@ def downsample(images: Any, factor: int = 4) -> np.ndarray:
     return x.reshape(n, c, h // r, r, w // r, r).mean(axis=(3, 5)).astype(x.dtype)
 
 
-def _bilinear_weights(size: int, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _bilinear_weights(size: int, r: int, xp: Any = np) -> tuple[Any, Any, Any]:
     """For each of the r·size output positions: the two source indices and the weight of
     the second, with pixel centres aligned (source = (o + ½)/r − ½, clamped at the edges)."""
-    source = np.clip((np.arange(size * r) + 0.5) / r - 0.5, 0.0, size - 1)
-    below = np.floor(source).astype(np.int64)
-    above = np.minimum(below + 1, size - 1)
+    source = xp.clip((xp.arange(size * r) + 0.5) / r - 0.5, 0.0, size - 1)
+    below = xp.floor(source).astype(np.int64)
+    above = xp.minimum(below + 1, size - 1)
     return below, above, source - below
 
 
 def upsample(images: Any, factor: int = 4, method: str = "bilinear") -> np.ndarray:
-    """Enlarge images by ``factor``: (N, C, H, W) -> (N, C, H·r, W·r), NumPy only.
+    """Enlarge images by ``factor``: (N, C, H, W) -> (N, C, H·r, W·r), on their own backend.
 
     * ``"nearest"``: each pixel becomes an r×r block.
     * ``"bilinear"``: linear interpolation along rows, then columns, between pixel
@@ -91,9 +93,10 @@ def upsample(images: Any, factor: int = 4, method: str = "bilinear") -> np.ndarr
         raise ValueError(f"{fn}: method must be one of {METHODS}, got {method!r}")
     if method == "nearest":
         return x.repeat(r, axis=2).repeat(r, axis=3)
-    below, above, t = _bilinear_weights(x.shape[2], r)
+    xp = get_array_module(x)
+    below, above, t = _bilinear_weights(x.shape[2], r, xp)
     rows = x[:, :, below, :] * (1 - t)[:, None] + x[:, :, above, :] * t[:, None]
-    below, above, t = _bilinear_weights(x.shape[3], r)
+    below, above, t = _bilinear_weights(x.shape[3], r, xp)
     return (rows[..., below] * (1 - t) + rows[..., above] * t).astype(x.dtype)
 
 
@@ -283,9 +286,10 @@ class SuperResolution(nn.Module):
         mode, no graph."""
         low = _check_rank("SuperResolution", low)
         with _evaluation(self), no_grad():
-            out = np.concatenate([self(as_tensor(low.data[i:i + batch_size])).data
+            xp = get_array_module(low.data)
+            out = xp.concatenate([self(as_tensor(low.data[i:i + batch_size])).data
                                   for i in range(0, low.shape[0], batch_size)])
-        return np.clip(out, 0.0, 1.0)
+        return xp.clip(out, 0.0, 1.0)
 
     def extra_repr(self) -> str:
         return (f"factor={self.factor}, adversarial={self.adversarial}, "
