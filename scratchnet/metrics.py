@@ -430,12 +430,36 @@ def frechet_distance(a: Any, b: Any, features: Any = None, batch_size: int = 500
                 rows = _feature_rows(features, x, batch_size)
             if not np.isfinite(rows).all():
                 raise ValueError(f"{fn}: the features of {name} contain NaN or infinite values")
-            stats.append((rows.mean(axis=0), np.atleast_2d(np.cov(rows, rowvar=False))))
+            stats.append(rows)
     finally:
         if classifier is not None:
             classifier.train(was_training)
-    (mean_a, cov_a), (mean_b, cov_b) = stats
-    if mean_a.shape != mean_b.shape:
-        raise ValueError(f"{fn}: a's features have {mean_a.shape[0]} dimensions but b's "
-                         f"{mean_b.shape[0]}")
-    return gaussian_frechet_distance(mean_a, cov_a, mean_b, cov_b)
+    rows_a, rows_b = stats
+    if rows_a.shape[1] != rows_b.shape[1]:
+        raise ValueError(f"{fn}: a's features have {rows_a.shape[1]} dimensions but b's "
+                         f"{rows_b.shape[1]}")
+    if len(rows_a) * len(rows_b) < rows_a.shape[1] ** 2:
+        return _frechet_from_samples(rows_a, rows_b)
+    cov_a, cov_b = (np.atleast_2d(np.cov(rows, rowvar=False)) for rows in (rows_a, rows_b))
+    return gaussian_frechet_distance(rows_a.mean(axis=0), cov_a, rows_b.mean(axis=0), cov_b)
+
+
+def _frechet_from_samples(rows_a: np.ndarray, rows_b: np.ndarray) -> float:
+    """:func:`gaussian_frechet_distance` of the Gaussians fitted to two sets of rows, without
+    forming their D × D covariances: a speed trick for fewer samples than dimensions.
+
+    With the centred rows X_a (N_a, D) and X_b (N_b, D), Σ_a = X_aᵀX_a / (N_a − 1) and
+    likewise Σ_b. The nonzero eigenvalues of Σ_a Σ_b are those of (X_a X_bᵀ)(X_a X_bᵀ)ᵀ
+    / ((N_a − 1)(N_b − 1)), so tr((Σ_a^½ Σ_b Σ_a^½)^½) is the sum of the singular values of
+    the N_a × N_b matrix X_a X_bᵀ over √((N_a − 1)(N_b − 1)): one small SVD instead of
+    two D × D eigendecompositions (for 1,000 against 1,000 classifier features, D = 1,568,
+    it is several times faster). The plain version is gaussian_frechet_distance; the two
+    agree to rounding (tests/test_frechet.py).
+    """
+    mean_a, mean_b = rows_a.mean(axis=0), rows_b.mean(axis=0)
+    centred_a, centred_b = rows_a - mean_a, rows_b - mean_b
+    scale_a, scale_b = len(rows_a) - 1, len(rows_b) - 1
+    cross = np.linalg.svd(centred_a @ centred_b.T, compute_uv=False).sum()
+    distance = float(((mean_a - mean_b) ** 2).sum() + (centred_a ** 2).sum() / scale_a
+                     + (centred_b ** 2).sum() / scale_b - 2.0 * cross / np.sqrt(scale_a * scale_b))
+    return max(distance, 0.0)

@@ -109,3 +109,19 @@ def test_a_features_callable_receives_array_slices_of_a_numpy_input():
     assert from_arrays == pytest.approx(
         metrics.frechet_distance(Tensor(a), Tensor(b), features=features, batch_size=16))
     assert from_arrays > 0
+
+
+@pytest.mark.parametrize("sizes", [(6, 9, 40), (30, 25, 100), (60, 80, 7)])
+def test_fewer_samples_than_dimensions_take_the_svd_route_to_the_same_value(sizes):
+    # Both routes run: 6·9 and 30·25 are below D² (the SVD), 60·80 is not. Each must equal the
+    # closed form on the fitted Gaussians, to rounding: a rank-deficient covariance leaves
+    # eigenvalues of order 1e-12 whose square roots (1e-6 each) the closed form sums.
+    n_a, n_b, d = sizes
+    rng = np.random.default_rng(d)
+    a = rng.standard_normal((n_a, d)) @ rng.standard_normal((d, d))
+    b = 0.5 * rng.standard_normal((n_b, d)) + 1.0
+    expected = metrics.gaussian_frechet_distance(a.mean(axis=0), np.cov(a, rowvar=False),
+                                                 b.mean(axis=0), np.cov(b, rowvar=False))
+    got = metrics.frechet_distance(a, b, features=lambda x: x)
+    assert got == pytest.approx(expected, rel=1e-7)
+    assert metrics.frechet_distance(b, a, features=lambda x: x) == pytest.approx(got, rel=1e-9)
