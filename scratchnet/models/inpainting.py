@@ -239,8 +239,8 @@ def inpainting_mask(kind: str, n: int, image_shape: tuple[int, int, int] = (1, 2
 
 
 def _check_pair(fn: str, images: Any, known: Any) -> tuple[np.ndarray, np.ndarray]:
-    y = np.asarray(as_numpy(getattr(images, "data", images)))
-    m = np.asarray(as_numpy(getattr(known, "data", known)))
+    y = np.asarray(as_numpy(images.data if isinstance(images, Tensor) else images))
+    m = np.asarray(as_numpy(known.data if isinstance(known, Tensor) else known))
     if y.ndim < 2 or y.shape != m.shape:
         raise ValueError(f"{fn}: images and known must have one shape (N, ...), got "
                          f"{y.shape} and {m.shape}")
@@ -256,7 +256,7 @@ def mean_fill(corrupted: Any, known: Any, mean_image: Any) -> np.ndarray:  # hos
     mean of the training set). The baseline that knows digits only on average.
     """
     y, m = _check_pair("mean_fill", corrupted, known)
-    mean = np.asarray(as_numpy(getattr(mean_image, "data", mean_image)))
+    mean = np.asarray(as_numpy(mean_image.data if isinstance(mean_image, Tensor) else mean_image))
     if mean.shape != y.shape[1:]:
         raise ValueError(f"mean_fill: mean_image must have one image's shape {y.shape[1:]}, "
                          f"got {mean.shape}")
@@ -274,7 +274,7 @@ def nearest_neighbour_fill(corrupted: Any, known: Any, references: Any,  # host:
     """
     fn = "nearest_neighbour_fill"
     y, m = _check_pair(fn, corrupted, known)
-    refs = np.asarray(as_numpy(getattr(references, "data", references)))
+    refs = np.asarray(as_numpy(references.data if isinstance(references, Tensor) else references))
     if refs.shape[1:] != y.shape[1:] or len(refs) == 0:
         raise ValueError(f"{fn}: references must be (N_ref, ...) images of shape "
                          f"{y.shape[1:]}, got {refs.shape}")
@@ -300,7 +300,7 @@ def hole_psnr(truth: Any, completed: Any, known: Any,
     """
     fn = "hole_psnr"
     x, m = _check_pair(fn, truth, known)
-    estimate = np.asarray(as_numpy(getattr(completed, "data", completed)))
+    estimate = np.asarray(as_numpy(completed.data if isinstance(completed, Tensor) else completed))
     if estimate.shape != x.shape:
         raise ValueError(f"{fn}: completed has shape {estimate.shape}, truth {x.shape}")
     data_range = check_number(fn, "data_range", data_range, low=0.0, low_open=True)
