@@ -19,6 +19,7 @@ from scratchnet.datasets.synthetic import make_ring
 from scratchnet.metrics import ring_coverage
 from scratchnet.models.gan import (
     GAN,
+    _constants,
     dcgan_discriminator,
     dcgan_generator,
     mlp_discriminator,
@@ -737,6 +738,30 @@ def test_generator_step_leaves_the_discriminator_weights_constant():
         assert p.requires_grad
         np.testing.assert_array_equal(p.grad.data, snapshot[id(p)])  # G added nothing
     assert all(p.grad is not None for p in gan.generator.parameters())
+
+
+def test_constants_gives_each_parameter_back_its_own_flag():
+    # A weight the caller froze must stay frozen after D is held constant for G's step.
+    gan = GAN(mlp_generator(2, 2, hidden=(8,), rng=0), mlp_discriminator(2, hidden=(8,), rng=1),
+              2, rng=2)
+    frozen = gan.discriminator.parameters()[0]
+    frozen.requires_grad_(False)
+    flags = [p.requires_grad for p in gan.discriminator.parameters()]
+    assert flags.count(False) == 1
+    with _constants(gan.discriminator):
+        assert not any(p.requires_grad for p in gan.discriminator.parameters())
+    assert [p.requires_grad for p in gan.discriminator.parameters()] == flags
+    with pytest.raises(RuntimeError, match="inside"), _constants(gan.discriminator):
+        raise RuntimeError("inside")                   # restored on the way out of an error too
+    assert [p.requires_grad for p in gan.discriminator.parameters()] == flags
+
+    kept = frozen.data.copy()
+    trainable = [p for p in gan.discriminator.parameters() if p.requires_grad]
+    optimizers = (optim.Adam(gan.generator.parameters(), lr=1e-2), optim.Adam(trainable, lr=1e-2))
+    gan.training_step(np.random.default_rng(3).normal(size=(16, 2)).astype(np.float32),
+                      optimizers)
+    assert [p.requires_grad for p in gan.discriminator.parameters()] == flags
+    np.testing.assert_array_equal(frozen.data, kept)   # and no optimizer moved it
 
 
 # -- the DCGAN builders' options: the paper's initialisation, no bias before BatchNorm ------

@@ -124,16 +124,20 @@ def _constants(module: nn.Module) -> Iterator[None]:
     """Treat ``module``'s weights as constants for a while.
 
     The generator's step backpropagates *through* D to reach G, but needs no gradient *for*
-    D's weights; with them constant, D's layers skip those products.
+    D's weights; with them constant, D's layers skip those products. On exit each parameter
+    gets back its own ``requires_grad`` flag, so a weight the caller froze stays frozen.
+    Only the weights are held: layers with running statistics (BatchNorm in training mode)
+    still update them when D runs inside this block.
     """
-    parameters = module.parameters()
+    parameters = list(module.parameters())
+    flags = [parameter.requires_grad for parameter in parameters]
     for parameter in parameters:
         parameter.requires_grad_(False)
     try:
         yield
     finally:
-        for parameter in parameters:
-            parameter.requires_grad_(True)
+        for parameter, flag in zip(parameters, flags):
+            parameter.requires_grad_(flag)
 
 
 class GAN(LatentVariableModel):
