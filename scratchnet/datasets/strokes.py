@@ -31,6 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from scratchnet.autograd import Tensor
+from scratchnet.backend import as_numpy
+
 __all__ = ["stroke_thickness"]
 
 
@@ -43,7 +46,8 @@ def stroke_thickness(images: Any) -> np.ndarray:
     with ∇u from each 2×2 block. An image with no ink (P = 0) gets NaN, since it has no
     stroke to measure.
     """
-    x = np.asarray(getattr(images, "data", images))
+    # A Tensor gives its data; an array is read as itself (its own .data is a raw buffer).
+    x = np.asarray(as_numpy(images.data if isinstance(images, Tensor) else images))
     if x.ndim == 4 and x.shape[1] == 1:
         x = x[:, 0]
     if x.ndim != 3 or x.shape[1] < 1 or x.shape[2] < 1:
