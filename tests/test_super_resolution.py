@@ -45,6 +45,18 @@ def test_nearest_repeats_and_bilinear_matches_a_hand_computation():
         upsample(x, 2, "bicubic")
 
 
+@pytest.mark.parametrize("method", ["nearest", "bilinear"])
+def test_integer_images_are_refused_not_truncated(method):
+    # Bilinear of [0, 1] gives 0.25 and 0.75, which an int dtype would round down to 0.
+    ints = np.array([[[[0, 1], [2, 4]]]], dtype=np.uint8)
+    with pytest.raises(TypeError, match=r"upsample: images must have a floating-point dtype, "
+                                        r"got uint8"):
+        upsample(ints, 2, method)
+    with pytest.raises(TypeError, match=r"downsample: images must have a floating-point dtype"):
+        downsample(ints.astype(np.int64), 2)
+    assert upsample(ints.astype(np.float32), 2, method).dtype == np.float32
+
+
 def test_bilinear_matches_torch():
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(0).random((2, 3, 7, 5))
@@ -56,6 +68,13 @@ def test_bilinear_matches_torch():
 def test_the_upsampler_grows_7_by_7_to_28_by_28_with_two_pixel_shuffles():
     net = sr_upsampler(rng=0)
     assert sum(isinstance(m, PixelShuffle) for m in net.modules()) == 2
+    # The docstring's count for r = 4, w = 32, C = 1: 320 + 2 · 36,992 + 289.
+    assert sum(p.data.size for p in net.parameters()) == 74_593
+    width, channels = 8, 3          # the formula, at another width, channel count and factor
+    assert sum(p.data.size for p in sr_upsampler(factor=8, width=width, channels=channels,
+                                                 rng=0).parameters()) == (
+        (9 * channels + 1) * width + 3 * (36 * width ** 2 + 4 * width) + 9 * width * channels
+        + channels)
     assert net(sn.Tensor(np.zeros((3, 1, 7, 7), np.float32))).shape == (3, 1, 28, 28)
     assert sr_upsampler(factor=2, width=8, rng=0)(sn.Tensor(np.zeros((1, 1, 5, 5)))).shape == (
         1, 1, 10, 10)

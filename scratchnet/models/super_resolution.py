@@ -51,6 +51,11 @@ def _images(fn: str, images: Any) -> np.ndarray:
     x = get_array_module(x).asarray(x)
     if x.ndim != 4:
         raise ValueError(f"{fn}: images must have shape (N, C, H, W), got {x.shape}")
+    # Averages and interpolations are fractions; cast back to an integer dtype they would
+    # be rounded down silently, so integer (and bool) images are refused, not truncated.
+    if x.dtype.kind != "f":
+        raise TypeError(f"{fn}: images must have a floating-point dtype, got {x.dtype}; "
+                        f"convert them first, e.g. images.astype(np.float32) / 255")
     return x
 
 
@@ -58,7 +63,8 @@ def downsample(images: Any, factor: int = 4) -> np.ndarray:
     """Block averages: (N, C, H, W) -> (N, C, H / r, W / r), r = ``factor``.
 
     Each low-resolution pixel is the mean of an r×r block ("area" downsampling), so a
-    thumbnail keeps every pixel's ink, spread out. H and W must be multiples of r.
+    thumbnail keeps every pixel's ink, spread out. H and W must be multiples of r, and the
+    images floating point (the means are fractions); the output keeps their dtype.
     """
     x = _images("downsample", images)
     r = check_int("downsample", "factor", factor)
@@ -79,6 +85,9 @@ def _bilinear_weights(size: int, r: int, xp: Any = np) -> tuple[Any, Any, Any]:
 
 def upsample(images: Any, factor: int = 4, method: str = "bilinear") -> np.ndarray:
     """Enlarge images by ``factor``: (N, C, H, W) -> (N, C, H·r, W·r), on their own backend.
+
+    Images must be floating point (an integer dtype is refused with a TypeError rather than
+    rounded down); the output keeps their dtype.
 
     * ``"nearest"``: each pixel becomes an r×r block.
     * ``"bilinear"``: linear interpolation along rows, then columns, between pixel
@@ -121,7 +130,9 @@ def sr_upsampler(factor: int = 4, width: int = 32, channels: int = 1,
     Conv 3×3 C→w + ReLU at the input's size; then, once per doubling (r a power of 2),
     Conv 3×3 w→4w, PixelShuffle(2), ReLU; last a linear Conv 3×3 w→C (a correction to add
     to the bilinear enlargement, see :class:`SuperResolution`). For r = 4 and w = 32:
-    7×7 → 14×14 → 28×28, about 47,000 parameters.
+    7×7 → 14×14 → 28×28. Parameters, with k = log2 r doublings:
+    (9C + 1)·w + k·(36w² + 4w) + 9w·C + C, which is 320 + 2 · 36,992 + 289 = 74,593
+    (about 75,000) for r = 4, w = 32, C = 1.
     """
     fn = "sr_upsampler"
     factor, width = check_int(fn, "factor", factor), check_int(fn, "width", width)
