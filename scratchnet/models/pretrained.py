@@ -9,28 +9,34 @@ use and its weights are saved in the data home; later calls load them.
 setting of the two trainings. The cache file's name is versioned (``_v1``), and any call
 whose settings differ from the recipe (a quick run with one epoch, say) gets its own file,
 named with a short hash of those settings, so a half-trained model never lands where a full
-run would later load it. Each file also records the settings it was trained with, and a
-file whose settings differ from the ones asked for (a cache made before the defaults
-changed) is trained again rather than loaded. Bump :data:`CACHE_VERSION` when the
-training code itself changes in a way the settings do not show.
+run would later load it. Each file also records the settings it was trained with and
+:data:`CACHE_VERSION`, and a file whose settings or version differ from the ones asked for
+(a cache made before the defaults changed) is trained again rather than loaded. Bump
+:data:`CACHE_VERSION` when the training code itself changes in a way the settings do not
+show.
+
+Training is seeded by the recipe's ``seed``, and the library's global generator is put back
+as it was afterwards, so a caller's later ``sn`` draws do not depend on whether a cache
+existed.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from scratchnet import optim
-from scratchnet.checkpoint import load, read_checkpoint, save
-from scratchnet.datasets import DataLoader, data_home, load_mnist
+from scratchnet.checkpoint import save
+from scratchnet.datasets import DataLoader, load_mnist
+from scratchnet.models._cache import as_json, load_if_same, settings, settings_path
 from scratchnet.models.gan import GAN, dcgan_discriminator, dcgan_generator
 from scratchnet.models.vae import VAE, conv_vae
-from scratchnet.random import manual_seed
+from scratchnet.random import get_generator
 from scratchnet.train import fit
 
 __all__ = ["CACHE_VERSION", "DCGAN_RECIPE", "VAE_RECIPE", "mnist_dcgan", "mnist_vae",
@@ -43,23 +49,19 @@ CACHE_VERSION = 1
 # both players with β = (0.5, 0.999), 30 epochs on the 4,000 bundled training digits
 # (about a minute).
 # ``bias`` is the generator's bias before each BatchNorm (dcgan_generator's option);
-# ``d_lr`` None means the discriminator's rate is ``lr``.
+# ``d_lr`` None means the discriminator's rate is ``lr``. ``seed`` seeds the GAN's own
+# generator (latent draws, batch order); the initial weights do not depend on it: the
+# generator's are always drawn with seed 0 and the discriminator's with seed 1, so a sweep
+# over ``seed`` shares its starting weights.
 DCGAN_RECIPE: dict[str, Any] = {
     "latent_dim": 64, "width": 16, "bias": True, "batch_size": 32, "lr": 8e-4, "d_lr": None,
     "betas": (0.5, 0.999), "epochs": 30, "train_size": None, "seed": 1}
 
-# A small convolutional VAE (Bernoulli likelihood) on the same digits.
+# A small convolutional VAE (Bernoulli likelihood) on the same digits. ``seed`` seeds its
+# initial weights, its own generator and the batch order.
 VAE_RECIPE: dict[str, Any] = {
     "latent_dim": 16, "channels": (16, 32), "batch_size": 64, "lr": 1e-3, "epochs": 30,
     "train_size": None, "seed": 0}
-
-
-def _settings(fn: str, defaults: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(changes) - set(defaults))
-    if unknown:
-        raise TypeError(f"{fn}: unknown settings {unknown}; expected some of "
-                        f"{sorted(defaults)}")
-    return {**defaults, **changes}
 
 
 def pretrained_path(name: str, recipe: dict[str, Any], defaults: dict[str, Any]) -> Path:
@@ -68,12 +70,7 @@ def pretrained_path(name: str, recipe: dict[str, Any], defaults: dict[str, Any])
     The hash (8 hex digits of the SHA-256 of the settings as JSON) is added only when
     ``recipe`` differs from ``defaults``, so every other recipe has a file of its own.
     """
-    stem = f"{name}_v{CACHE_VERSION}"
-    if recipe != defaults:
-        text = json.dumps({k: list(v) if isinstance(v, tuple) else v
-                           for k, v in sorted(recipe.items())})
-        stem += "_" + hashlib.sha256(text.encode()).hexdigest()[:8]
-    return data_home() / "models" / f"{stem}.npz"
+    return settings_path(f"{name}_v{CACHE_VERSION}", recipe, defaults)
 
 
 def _training_digits(train_size: int | None) -> np.ndarray:
@@ -81,20 +78,26 @@ def _training_digits(train_size: int | None) -> np.ndarray:
     return images if train_size is None else images[:train_size]
 
 
-def _as_json(recipe: dict[str, Any]) -> dict[str, Any]:
-    """The settings as they read back from a checkpoint's JSON metadata (tuples as lists)."""
-    return json.loads(json.dumps(recipe, sort_keys=True))
-
-
 def _load_if_same(model: Any, path: Path, recipe: dict[str, Any]) -> bool:
-    """Load ``path`` into ``model`` if it exists and was trained with ``recipe``."""
-    if not path.is_file():
-        return False
-    _, meta = read_checkpoint(path)
-    if meta.get("recipe") != _as_json(recipe):
-        return False
-    load(model, path)
-    return True
+    # Files written before the version was stored were all made by version 1.
+    return load_if_same(model, path, recipe, CACHE_VERSION, unversioned=1)
+
+
+@contextmanager
+def _global_generator_seeded(seed: int) -> Iterator[None]:
+    """Seed the library's generator for a training run, then restore its state.
+
+    Whatever in training still draws from the global generator sees the same numbers as
+    after ``manual_seed(seed)``; the caller's generator object and its position are left
+    exactly as they were, which ``manual_seed`` (a new object) would not do.
+    """
+    bits = get_generator().bit_generator
+    saved = bits.state
+    bits.state = type(bits)(seed).state
+    try:
+        yield
+    finally:
+        bits.state = saved
 
 
 def _build_dcgan(recipe: dict[str, Any]) -> GAN:
@@ -125,20 +128,20 @@ def mnist_dcgan(path: str | os.PathLike[str] | None = None, retrain: bool = Fals
     evaluation mode; the generator maps z (N, latent_dim) to images (N, 1, 28, 28) in
     [0, 1].
     """
-    recipe = _settings("mnist_dcgan", DCGAN_RECIPE, recipe)
+    recipe = settings("mnist_dcgan", DCGAN_RECIPE, recipe)
     path = _cached(path, "mnist_dcgan", DCGAN_RECIPE, recipe)
     gan = _build_dcgan(recipe)
     if not retrain and _load_if_same(gan, path, recipe):
         return gan.eval()
-    manual_seed(recipe["seed"])
-    history = fit(gan, optimizer=gan.configure_optimizers(lr=recipe["lr"],
-                                                          betas=tuple(recipe["betas"]),
-                                                          d_lr=recipe["d_lr"]),
-                  loader=DataLoader(_training_digits(recipe["train_size"]),
-                                    batch_size=recipe["batch_size"], drop_last=True,
-                                    rng=gan.rng),
-                  epochs=recipe["epochs"], progress=progress)
-    save(gan, path, recipe=_as_json(recipe), epochs=history.epochs,
+    with _global_generator_seeded(recipe["seed"]):
+        history = fit(gan, optimizer=gan.configure_optimizers(lr=recipe["lr"],
+                                                              betas=tuple(recipe["betas"]),
+                                                              d_lr=recipe["d_lr"]),
+                      loader=DataLoader(_training_digits(recipe["train_size"]),
+                                        batch_size=recipe["batch_size"], drop_last=True,
+                                        rng=gan.rng),
+                      epochs=recipe["epochs"], progress=progress)
+    save(gan, path, recipe=as_json(recipe), version=CACHE_VERSION, epochs=history.epochs,
          d_real=history["d_real"][-1], d_fake=history["d_fake"][-1])
     return gan.eval()
 
@@ -151,15 +154,17 @@ def mnist_vae(path: str | os.PathLike[str] | None = None, retrain: bool = False,
     Trained by Adam on minus the ELBO; returned in evaluation mode, with ``decode`` mapping
     z (N, latent_dim) to images (N, 1, 28, 28) in [0, 1].
     """
-    recipe = _settings("mnist_vae", VAE_RECIPE, recipe)
+    recipe = settings("mnist_vae", VAE_RECIPE, recipe)
     path = _cached(path, "mnist_vae", VAE_RECIPE, recipe)
     vae = _build_vae(recipe)
     if not retrain and _load_if_same(vae, path, recipe):
         return vae.eval()
-    manual_seed(recipe["seed"])
-    history = fit(vae, lambda m, x: m.loss(x), optim.Adam(vae.parameters(), lr=recipe["lr"]),
-                  DataLoader(_training_digits(recipe["train_size"]),
-                             batch_size=recipe["batch_size"], rng=recipe["seed"]),
-                  recipe["epochs"], progress=progress)
-    save(vae, path, recipe=_as_json(recipe), epochs=history.epochs, loss=history["loss"][-1])
+    with _global_generator_seeded(recipe["seed"]):
+        history = fit(vae, lambda m, x: m.loss(x),
+                      optim.Adam(vae.parameters(), lr=recipe["lr"]),
+                      DataLoader(_training_digits(recipe["train_size"]),
+                                 batch_size=recipe["batch_size"], rng=recipe["seed"]),
+                      recipe["epochs"], progress=progress)
+    save(vae, path, recipe=as_json(recipe), version=CACHE_VERSION, epochs=history.epochs,
+         loss=history["loss"][-1])
     return vae.eval()
