@@ -194,3 +194,17 @@ def test_simclr_rejects_bad_input():
     for bad in (0, -0.5):
         with pytest.raises(ValueError, match="SimCLR: temperature"):
             tiny_simclr(temperature=bad)
+
+
+def test_check_rank_names_its_owner_and_the_argument_when_given_one():
+    from scratchnet.models.pretext import _check_rank
+
+    images = np.zeros((2, 1, 4, 4), dtype=np.float32)
+    assert isinstance(_check_rank("Owner", images), sn.Tensor)
+    np.testing.assert_array_equal(_check_rank("Owner", images, "the source").numpy(), images)
+    with pytest.raises(ValueError, match=r"^Owner: expected images of shape \(N, C, H, W\), "
+                                         r"got shape \(2, 16\)$"):
+        _check_rank("Owner", np.zeros((2, 16)))
+    with pytest.raises(ValueError, match=r"^Owner: the source must be images of shape "
+                                         r"\(N, C, H, W\), got shape \(3,\)$"):
+        _check_rank("Owner", np.zeros(3), "the source")

@@ -45,18 +45,10 @@ from scratchnet import nn, optim
 from scratchnet.autograd import Tensor, as_tensor, no_grad
 from scratchnet.checks import check_number
 from scratchnet.models.gan import _constants, _players
-from scratchnet.models.pretext import _evaluation
+from scratchnet.models.pretext import _check_rank, _evaluation
 from scratchnet.train import minimize
 
 __all__ = ["CycleGAN"]
-
-
-def _check_images(name: str, x: Any) -> Tensor:
-    x = as_tensor(x)
-    if x.ndim != 4:
-        raise ValueError(f"CycleGAN: {name} must be images of shape (N, C, H, W), got shape "
-                         f"{tuple(x.shape)}")
-    return x
 
 
 def _l1(x: Tensor, y: Tensor, what: str) -> Tensor:
@@ -113,12 +105,12 @@ class CycleGAN(nn.Module):
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
             raise TypeError(f"CycleGAN: a batch is the pair (a, b) of one batch from each "
                             f"domain, got {type(batch).__name__}")
-        return _check_images("a", batch[0]), _check_images("b", batch[1])
+        return _check_rank("CycleGAN", batch[0], "a"), _check_rank("CycleGAN", batch[1], "b")
 
     def generator_loss(self, a: Any, b: Any) -> tuple[Tensor, dict[str, float], Tensor,
                                                        Tensor]:
         """Step 1's loss on (a, b), its parts, and the fakes G(a), F(b) (with graphs)."""
-        a, b = _check_images("a", a), _check_images("b", b)
+        a, b = _check_rank("CycleGAN", a, "a"), _check_rank("CycleGAN", b, "b")
         if self.identity_weight > 0 and a.shape[1:] != b.shape[1:]:
             raise ValueError(f"CycleGAN: identity_weight > 0 feeds each generator images of "
                              f"its own target domain, so the domains must have one image "
@@ -178,7 +170,7 @@ class CycleGAN(nn.Module):
 
     @staticmethod
     def _translate(generator: nn.Module, x: Any, name: str, batch_size: int) -> Tensor:
-        x = _check_images(name, x)
+        x = _check_rank("CycleGAN", x, name)
         with _evaluation(generator), no_grad():
             outs = [generator(x[i:i + batch_size]) for i in range(0, x.shape[0], batch_size)]
         return outs[0] if len(outs) == 1 else F.concatenate(outs, axis=0)

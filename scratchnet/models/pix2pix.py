@@ -30,22 +30,13 @@ from typing import Any
 
 import scratchnet.functional as F
 from scratchnet import nn, optim
-from scratchnet.autograd import Tensor, as_tensor, no_grad
+from scratchnet.autograd import Tensor, no_grad
 from scratchnet.checks import check_number
 from scratchnet.models.gan import _constants, _players
-from scratchnet.models.pretext import _evaluation
+from scratchnet.models.pretext import _check_rank, _evaluation
 from scratchnet.train import minimize
 
 __all__ = ["Pix2Pix"]
-
-
-def _check_images(owner: str, name: str, x: Any) -> Tensor:
-    """``x`` as a Tensor of images (N, C, H, W), else a ValueError naming ``owner``."""
-    x = as_tensor(x)
-    if x.ndim != 4:
-        raise ValueError(f"{owner}: {name} must be images of shape (N, C, H, W), got shape "
-                         f"{tuple(x.shape)}")
-    return x
 
 
 class Pix2Pix(nn.Module):
@@ -103,11 +94,11 @@ class Pix2Pix(nn.Module):
 
     def forward(self, x: Any) -> Tensor:
         """G(x): (N, C_in, H, W) -> (N, C_out, H, W), differentiable."""
-        return self.generator(_check_images("Pix2Pix", "the source", x))
+        return self.generator(_check_rank("Pix2Pix", x, "the source"))
 
     def _pairs(self, source: Any, target: Any) -> tuple[Tensor, Tensor]:
-        source = _check_images("Pix2Pix", "the source", source)
-        target = _check_images("Pix2Pix", "the target", target)
+        source = _check_rank("Pix2Pix", source, "the source")
+        target = _check_rank("Pix2Pix", target, "the target")
         if source.shape[0] != target.shape[0] or source.shape[2:] != target.shape[2:]:
             raise ValueError(f"Pix2Pix: sources and targets must pair up, the same N, H and "
                              f"W; got {tuple(source.shape)} and {tuple(target.shape)}")
@@ -202,7 +193,7 @@ class Pix2Pix(nn.Module):
 
         Runs ``batch_size`` images at a time; each module's training flag is restored.
         """
-        x = _check_images("Pix2Pix", "the source", x)
+        x = _check_rank("Pix2Pix", x, "the source")
         with _evaluation(self.generator), no_grad():
             outs = [self.generator(x[i:i + batch_size]) for i in range(0, x.shape[0],
                                                                       batch_size)]

@@ -230,11 +230,15 @@ def _check_modules(owner: str, **modules: Any) -> None:
                             f"{type(module).__name__}")
 
 
-def _check_rank(owner: str, x: Any) -> Tensor:
-    """``x`` as a Tensor of images (N, C, H, W), else a ValueError naming ``owner``."""
+def _check_rank(owner: str, x: Any, name: str | None = None) -> Tensor:
+    """``x`` as a Tensor of images (N, C, H, W), else a ValueError naming ``owner``.
+
+    ``name`` says which argument ``x`` is ("the source", "b") where an owner takes several.
+    """
     x = as_tensor(x)
     if x.ndim != 4:
-        raise ValueError(f"{owner}: expected images of shape (N, C, H, W), got shape {x.shape}")
+        what = "expected images" if name is None else f"{name} must be images"
+        raise ValueError(f"{owner}: {what} of shape (N, C, H, W), got shape {tuple(x.shape)}")
     return x
 
 
