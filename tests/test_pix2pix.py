@@ -67,6 +67,31 @@ def test_the_l1_baseline_has_no_adversarial_term():
         model.training_step((x, y), {"discriminator": None})
 
 
+def test_the_l1_baseline_takes_the_generators_optimizer_from_a_pair_and_refuses_the_rest():
+    # The pair form every two-player model takes: the first item is G's; it alone steps.
+    x, y = images(seed=3), images(seed=4)
+    model = tiny(adversarial=0.0)
+    before = [p.data.copy() for p in model.generator.parameters()]
+    unused = Still(model.generator.parameters())
+    for form in ((optim.SGD(model.generator.parameters(), lr=0.1), None),
+                 [optim.SGD(model.generator.parameters(), lr=0.1)],
+                 (optim.SGD(model.generator.parameters(), lr=0.1), unused)):
+        logs = model.training_step((x, y), form)
+        assert set(logs) == {"l1_loss", "g_loss"}
+        after = [p.data.copy() for p in model.generator.parameters()]
+        assert all(not np.array_equal(b, a) for b, a in zip(before, after))
+        before = after
+    with pytest.raises(TypeError, match=r"^Pix2Pix: with adversarial=0, optimizers must be "
+                                        r"the generator's optimizer .*; got tuple whose "
+                                        r"generator's entry is NoneType$"):
+        model.training_step((x, y), (None, None))
+    with pytest.raises(TypeError, match=r"Pix2Pix: .*\{'generator': \.\.\.\}.*; got str$"):
+        model.training_step((x, y), "adam")
+    with pytest.raises(TypeError, match=r"Pix2Pix: .*; got dict whose generator's entry is "
+                                        r"int$"):
+        model.training_step((x, y), {"generator": 3})
+
+
 def test_shapes_with_the_unet_and_the_patchgan():
     model = Pix2Pix(UNet(1, 3, width=4, rng=0), patchgan_discriminator(4, width=4, rng=1))
     x, y = images(3, 1, 28, 28), images(3, 3, 28, 28, seed=1)

@@ -39,6 +39,31 @@ from scratchnet.train import minimize
 __all__ = ["Pix2Pix"]
 
 
+def _generator_optimizer(optimizers: Any) -> Any:
+    """The generator's optimizer when ``adversarial=0``, from any form ``training_step`` takes.
+
+    A pair is accepted, so that code written for every two-player model (which passes
+    ``(generator's, discriminator's)``) also runs the L1-only baseline; its second item is
+    unused. Anything without ``step()`` and ``zero_grad()`` is a TypeError naming Pix2Pix.
+    """
+    optimizer = optimizers
+    if isinstance(optimizers, Mapping):
+        if "generator" not in optimizers:
+            raise KeyError(f"Pix2Pix: the optimizers dict has no 'generator', got keys "
+                           f"{sorted(optimizers)}")
+        optimizer = optimizers["generator"]
+    elif isinstance(optimizers, (tuple, list)) and len(optimizers) in (1, 2):
+        optimizer = optimizers[0]
+    if not all(callable(getattr(optimizer, method, None)) for method in ("step", "zero_grad")):
+        got = type(optimizers).__name__
+        if optimizer is not optimizers:
+            got += f" whose generator's entry is {type(optimizer).__name__}"
+        raise TypeError(f"Pix2Pix: with adversarial=0, optimizers must be the generator's "
+                        f"optimizer (with step() and zero_grad()), {{'generator': ...}} or a "
+                        f"pair (generator's, discriminator's or None); got {got}")
+    return optimizer
+
+
 class Pix2Pix(nn.Module):
     r"""A generator G and a conditional PatchGAN discriminator D trained on pairs (x, y).
 
@@ -148,7 +173,9 @@ class Pix2Pix(nn.Module):
         """One update of D (when a > 0), then one of G, on a batch ``(source, target)``.
 
         ``optimizers``: ``{"generator": ..., "discriminator": ...}`` or that pair; with
-        ``adversarial=0``, ``{"generator": ...}`` or the generator's optimizer alone. D
+        ``adversarial=0``, ``{"generator": ...}``, the generator's optimizer alone, or a
+        pair or one-item list whose first item is the generator's (the second, for a D
+        that does not exist, is ignored). D
         judges G's outputs from before G's update; G's adversarial term is scored by the
         D just updated. Returns ``g_loss``, ``l1_loss`` and, with a > 0, ``adv_loss``,
         ``d_loss``, ``d_real`` and ``d_fake`` (D's mean probability of "real").
@@ -159,12 +186,7 @@ class Pix2Pix(nn.Module):
         source, target = self._pairs(*batch)
         logs: dict[str, float] = {}
         if self.adversarial == 0:
-            g_optimizer = optimizers
-            if isinstance(optimizers, Mapping):
-                if "generator" not in optimizers:
-                    raise KeyError(f"Pix2Pix: the optimizers dict has no 'generator', got keys "
-                                   f"{sorted(optimizers)}")
-                g_optimizer = optimizers["generator"]
+            g_optimizer = _generator_optimizer(optimizers)
             total, parts = self.generator_loss(source, target)
         else:
             g_optimizer, d_optimizer = _players("Pix2Pix", optimizers)
