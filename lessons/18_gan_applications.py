@@ -427,8 +427,10 @@ SUMMARY.show(QUICK)
 # ## Exercises
 #
 # `exercises/18_gan_applications.py` holds three exercises: `hole_psnr`, the PSNR over the
-# hole pixels only, one per image (the lesson's `inpainting.hole_psnr` pools the holes of
-# the whole set into one number); `contextual_loss`, Yeh et al.'s L1 on the known pixels, checked
+# hole pixels only, one per image, given the *hole* mask (1 = missing). The lesson's
+# `inpainting.hole_psnr` takes the known mask instead (1 = given) and by default pools the
+# holes of the whole set into one number; its `per_image=True` is the exercise's answer.
+# `contextual_loss`, Yeh et al.'s L1 on the known pixels, checked
 # against `models.inpainting_loss`; and `pixel_shuffle` in NumPy, checked against
 # `F.pixel_shuffle`. Fill them in and run `scratchnet check 18` (`--file my_copy.py`
 # grades another file). Reference solutions are in `exercises/solutions/`.

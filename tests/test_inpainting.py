@@ -175,6 +175,27 @@ def test_hole_psnr_reads_only_the_hole():
         hole_psnr(truth, truth, np.ones_like(truth))
 
 
+def test_hole_psnr_per_image_measures_each_hole_alone():
+    truth = np.zeros((3, 1, 4, 4))
+    known = inpainting_mask("left", 3, (1, 4, 4))
+    known[2, 0, :, 0] = 1                    # image 2: a 4 × 1 hole instead of 4 × 2
+    completed = np.where(known > 0, 0.9, 0.0)
+    completed[0][known[0] == 0] = 0.1        # MSE 0.01 on the hole: 20 dB
+    completed[2][known[2] == 0] = 0.01       # MSE 1e-4: 40 dB; image 1 is perfect
+    per_image = hole_psnr(truth, completed, known, per_image=True)
+    assert per_image.shape == (3,)
+    np.testing.assert_allclose(per_image, [20.0, np.inf, 40.0])
+    # Pooled: (8 · 0.01 + 8 · 0 + 4 · 1e-4) / 20 hole pixels, a single number.
+    pooled = hole_psnr(truth, completed, known)
+    assert pooled == pytest.approx(10 * np.log10(20 / (8 * 0.01 + 4 * 1e-4)))
+    known[1] = 1
+    with pytest.raises(ValueError, match=r"hole_psnr: with per_image=True every image needs "
+                                         r"a hole; image\(s\) \[1\] have none"):
+        hole_psnr(truth, completed, known, per_image=True)
+    with pytest.raises(TypeError, match="hole_psnr: per_image must be True or False"):
+        hole_psnr(truth, completed, known, per_image="yes")
+
+
 def test_context_weights_count_the_hole_around_each_known_pixel():
     known = inpainting_mask("random", 2, (1, 9, 8), rng=0)
     weights = context_weights(known, 3)
@@ -187,6 +208,10 @@ def test_context_weights_count_the_hole_around_each_known_pixel():
     assert centre[0].sum() == 0 and centre[6, 10] == pytest.approx(3 / 7)  # 3 hole rows of 7
     with pytest.raises(ValueError, match="context_weights: window must be odd"):
         context_weights(known, 4)
+    # A bool mask gives the same weights as its 0/1 float version.
+    from_bool = context_weights(known > 0, 3)
+    assert from_bool.dtype == np.float32
+    np.testing.assert_allclose(from_bool, weights)
 
 
 def test_the_weighted_objective_and_the_best_start():

@@ -77,7 +77,8 @@ def context_weights(known: Any, window: int = 7) -> Any:
     over a ``window`` × ``window`` square centred on each pixel i of the last two axes
     (pixels outside the frame count as known). A known pixel next to the hole weighs most,
     one far from it nothing: the background far away says little about what fills the hole.
-    Shape: known (..., H, W) -> W of the same shape and dtype. ``window`` must be odd.
+    Shape: known (..., H, W), 0/1 floats or bools -> W of the same shape, in known's float
+    dtype (float32 for a bool mask). ``window`` must be odd.
     """
     fn = "context_weights"
     window = check_int(fn, "window", window)
@@ -88,6 +89,9 @@ def context_weights(known: Any, window: int = 7) -> Any:
     m = xp.asarray(m)
     if m.ndim < 2:
         raise ValueError(f"{fn}: known must have at least two axes (..., H, W), got {m.shape}")
+    if m.dtype.kind != "f":
+        # 1 − m is not defined for bools, and W is a fraction: count in floats.
+        m = m.astype(np.float32)
     half = window // 2
     hole = xp.pad(1 - m, [(0, 0)] * (m.ndim - 2) + [(half + 1, half), (half + 1, half)])
     # A box sum from a summed-area table: S[b] − S[a] along each axis.
@@ -204,7 +208,7 @@ def inpainting_mask(kind: str, n: int, image_shape: tuple[int, int, int] = (1, 2
       (H − s) // 2 … (H − s) // 2 + s − 1, the square ``ContextEncoder(mask="center")``
       hides;
     * ``"left"``: the left half, columns 0 … W // 2 − 1;
-    * ``"random"``: round(``fraction`` · H · W) pixels per image, drawn without replacement
+    * ``"random"``: hides round(``fraction`` · H · W) pixels per image, drawn without replacement
       from ``rng`` (a different set for each image; all channels of a pixel together).
     """
     fn = "inpainting_mask"
@@ -291,12 +295,20 @@ def nearest_neighbour_fill(corrupted: Any, known: Any, references: Any,  # host:
     return completed, chosen
 
 
-def hole_psnr(truth: Any, completed: Any, known: Any,
-              data_range: float = 1.0) -> float:  # host: a metric on host copies
+def hole_psnr(truth: Any, completed: Any, known: Any, data_range: float = 1.0,
+              per_image: bool = False) -> float | np.ndarray:  # host: a metric on host copies
     """PSNR in decibels over the hole pixels only: 10 log10(range² / MSE_hole).
 
+    Shapes: truth x, completed x̂ and known M (N, ...), M 1 on the *known* pixels and 0 on
+    the hole, as in every function of this module. By default one number for the set:
     MSE_hole = Σ (1 − M) ⊙ (x − x̂)² / Σ (1 − M), pooled over every image's hole, so the
-    known pixels (copied exactly by every method) do not inflate the score.
+    known pixels (copied exactly by every method) do not inflate the score and an image
+    with a larger hole weighs more. With ``per_image=True``, a float64 array (N,): image
+    n's PSNR from the mean over its own hole pixels (every image needs a hole); a perfect
+    hole gives inf.
+
+    Exercise 18's ``hole_psnr`` is the per-image case, but it takes the *hole* mask
+    (1 = missing pixel, i.e. 1 − M) and always returns one PSNR per image.
     """
     fn = "hole_psnr"
     x, m = _check_pair(fn, truth, known)
@@ -304,8 +316,19 @@ def hole_psnr(truth: Any, completed: Any, known: Any,
     if estimate.shape != x.shape:
         raise ValueError(f"{fn}: completed has shape {estimate.shape}, truth {x.shape}")
     data_range = check_number(fn, "data_range", data_range, low=0.0, low_open=True)
+    if not isinstance(per_image, bool):
+        raise TypeError(f"{fn}: per_image must be True or False, got {per_image!r}")
     hole = m == 0
+    squared = (x.astype(np.float64) - estimate) ** 2
+    if per_image:
+        counts = hole.reshape(len(x), -1).sum(axis=1)
+        if not counts.all():
+            raise ValueError(f"{fn}: with per_image=True every image needs a hole; image(s) "
+                             f"{np.flatnonzero(counts == 0).tolist()} have none")
+        errors = np.where(hole, squared, 0.0).reshape(len(x), -1).sum(axis=1) / counts
+        with np.errstate(divide="ignore"):      # a perfect hole: PSNR is +inf, on purpose
+            return 10 * np.log10(data_range ** 2 / errors)
     if not hole.any():
         raise ValueError(f"{fn}: known has no hole (every pixel is 1)")
-    error = float(((x[hole].astype(np.float64) - estimate[hole]) ** 2).mean())
+    error = float(squared[hole].mean())
     return float("inf") if error == 0 else float(10 * np.log10(data_range ** 2 / error))
