@@ -275,13 +275,20 @@ print(f"per-epoch grids of 64 samples in {FIGURES / 'dcgan_epochs'}: {grids}")
 # test digits: the floor that a perfect generator would reach with sets of this size.
 
 # %%
+CLASSIFIER = models.mnist_classifier(progress=False)    # loaded once, in evaluation mode
+
+
+def probabilities(images: np.ndarray) -> np.ndarray:
+    """The classifier's softmax (N, 11) for images (N, 1, 28, 28): digits 0-9, then
+    "not a digit"."""
+    with sn.no_grad():
+        return sn.functional.softmax(CLASSIFIER(sn.Tensor(images)), axis=1).numpy()
+
+
 def class_counts(images: np.ndarray, threshold: float = 0.9) -> np.ndarray:
     """How many of ``images`` the classifier puts in each digit class (0-9) with
     confidence; images it calls "not a digit" count in none."""
-    with sn.no_grad():
-        logits = models.mnist_classifier(progress=False)(sn.Tensor(images)).numpy()
-    p = np.exp(logits - logits.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
+    p = probabilities(images)
     sure = (p.max(axis=1) > threshold) & (p.argmax(axis=1) != NOT_A_DIGIT)
     return np.bincount(p.argmax(axis=1)[sure], minlength=10)
 
@@ -605,10 +612,7 @@ SUMMARY["latent midpoints, linear / spherical: confident, Fréchet"] = (
 N_POOL = 1000 if QUICK else 10000
 pool_z = np.random.default_rng(7).standard_normal((N_POOL, LATENT)).astype(np.float32)
 pool = decode(pool_z)
-with sn.no_grad():
-    logits = models.mnist_classifier(progress=False)(sn.Tensor(pool)).numpy()
-p = np.exp(logits - logits.max(axis=1, keepdims=True))
-p /= p.sum(axis=1, keepdims=True)
+p = probabilities(pool)
 thickness = stroke_thickness(pool)
 GROUP = N_POOL // 50          # the samples surest to be a 7 (a 1): 200 of 10,000
 QUARTER = GROUP // 4
@@ -637,10 +641,7 @@ one_image = decode(one_code[None])
 
 def still_ones(images: np.ndarray) -> float:
     """The fraction of ``images`` that the classifier calls a 1 with confidence."""
-    with sn.no_grad():
-        out = models.mnist_classifier(progress=False)(sn.Tensor(images)).numpy()
-    q = np.exp(out - out.max(axis=1, keepdims=True))
-    q /= q.sum(axis=1, keepdims=True)
+    q = probabilities(images)
     return float(((q.argmax(axis=1) == 1) & (q.max(axis=1) > 0.9)).mean())
 
 
