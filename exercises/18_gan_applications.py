@@ -26,6 +26,10 @@ def hole_psnr(reference: np.ndarray, estimate: np.ndarray, hole: np.ndarray) -> 
 
     The mean runs over the hole pixels of image n only (all channels), not over the
     whole image; the result has one PSNR per image, in the batch's order.
+
+    Mind the mask: ``hole`` is 1 on the missing pixels. The library's
+    ``models.hole_psnr(reference, estimate, known, per_image=True)`` takes the opposite
+    mask, ``known = 1 − hole``, and computes the same numbers: use it to check yours.
     """
     raise NotImplementedError("exercise: hole_psnr")
 
