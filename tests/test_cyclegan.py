@@ -110,6 +110,34 @@ def test_each_update_changes_only_its_own_player():
             assert all(p.requires_grad for p in d.parameters())
 
 
+def test_the_generators_step_moves_the_discriminators_batchnorm_statistics_not_weights():
+    # As documented (and as the paper's code does): D's weights are constants in G's step,
+    # but a BatchNorm layer in training mode still updates its running mean and variance.
+    model = CycleGAN(nn.Conv2D(1, 1, 1, activation="sigmoid", rng=0),
+                     nn.Conv2D(1, 1, 1, activation="sigmoid", rng=1),
+                     patchgan_discriminator(1, width=4, rng=2),
+                     patchgan_discriminator(1, width=4, rng=3))
+    optimizers = model.configure_optimizers(lr=0.1)
+    before = {name: {k: v.copy() for k, v in getattr(model, name).state_dict().items()}
+              for name in ("d_a", "d_b")}
+    at_g_step = {}
+    g_step = optimizers["generator"].step
+
+    def recording_step():
+        at_g_step.update({name: {k: v.copy() for k, v in getattr(model, name).state_dict()
+                                 .items()} for name in ("d_a", "d_b")})
+        g_step()
+
+    optimizers["generator"].step = recording_step
+    model.training_step((images(h=8, w=8, seed=3), images(h=8, w=8, seed=4)), optimizers)
+    for name, state in before.items():
+        statistics = [k for k in state if "running" in k]
+        assert statistics, name
+        for key, value in state.items():
+            moved = not np.array_equal(at_g_step[name][key], value)
+            assert moved == (key in statistics), (name, key)
+
+
 def test_shapes_and_translations():
     model = CycleGAN(encoder_decoder(1, 3, width=4, rng=0), encoder_decoder(3, 1, width=4, rng=1),
                      patchgan_discriminator(1, width=4, rng=2),

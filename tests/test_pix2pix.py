@@ -153,6 +153,28 @@ def test_the_generator_step_gives_the_discriminator_no_gradient():
     assert all(np.abs(p.grad.numpy()).sum() > 0 for p in model.generator.parameters())
 
 
+def test_the_generators_step_moves_the_patchgans_batchnorm_statistics_not_its_weights():
+    # As generator_loss documents: D's weights are constants in G's step, but its BatchNorm
+    # layer, in training mode, updates its running statistics from the fake pairs.
+    model = Pix2Pix(nn.Conv2D(1, 1, 1, activation="sigmoid", rng=0),
+                    patchgan_discriminator(2, width=4, rng=1))
+    optimizers = model.configure_optimizers(lr=0.1)
+    after_d_step = {}
+    d_step = optimizers["discriminator"].step
+
+    def recording_step():
+        d_step()
+        after_d_step.update({k: v.copy() for k, v in model.discriminator.state_dict().items()})
+
+    optimizers["discriminator"].step = recording_step
+    model.training_step((images(seed=5), images(seed=6)), optimizers)
+    after = model.discriminator.state_dict()
+    statistics = [k for k in after if "running" in k]
+    assert statistics
+    for key, value in after.items():
+        assert (not np.array_equal(value, after_d_step[key])) == (key in statistics), key
+
+
 @pytest.mark.parametrize(("kwargs", "error", "words"), [
     ({"adversarial": 0.0, "l1_weight": 0.0}, ValueError, "both 0"),
     ({"adversarial": -1.0}, ValueError, "adversarial"),

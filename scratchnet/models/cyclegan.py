@@ -68,14 +68,17 @@ class CycleGAN(nn.Module):
 
     One :meth:`training_step` on a batch (a, b), as the paper's code orders it:
 
-    1. **generators**, with both discriminators held constant: fakes G(a), F(b), the
-       cycles F(G(a)), G(F(b)), and (when λ_id > 0) G(b), F(a); minimise
+    1. **generators**, with both discriminators' weights held constant: fakes G(a), F(b),
+       the cycles F(G(a)), G(F(b)), and (when λ_id > 0) G(b), F(a); minimise
 
            (s_B(G(a)) − 1)² + (s_A(F(b)) − 1)²
            + λ_cyc (mean|F(G(a)) − a| + mean|G(F(b)) − b|)
            + λ_id (mean|G(b) − b| + mean|F(a) − a|)
 
-       (each squared term a mean over the batch and D's output map, each L1 over pixels);
+       (each squared term a mean over the batch and D's output map, each L1 over pixels).
+       Only D's weights are constant: a BatchNorm layer in D, in training mode, normalises
+       by these fake-only batches and updates its running statistics from them, as the
+       paper's code does. Those are read only in evaluation mode, which no step uses;
     2. **discriminators**, on the fakes of step 1 (made before the generators' update):
        D_B minimises ½[(s_B(b) − 1)² + s_B(G(a))²], D_A likewise with a and F(b).
 
@@ -147,6 +150,8 @@ class CycleGAN(nn.Module):
         :meth:`configure_optimizers` makes them, each over both networks of its player.
         Returns ``g_loss``, its parts (``adv_ab``, ``adv_ba``, ``cycle_loss``,
         ``identity_loss`` where their weights are > 0) and ``d_a_loss``, ``d_b_loss``.
+        The generators' update leaves D_A's and D_B's weights alone but not the running
+        statistics of their BatchNorm layers, which both steps update.
         """
         a, b = self._batch(batch)
         g_optimizer, d_optimizer = _players("CycleGAN", optimizers)

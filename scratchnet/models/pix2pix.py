@@ -85,7 +85,8 @@ class Pix2Pix(nn.Module):
 
     Training: :meth:`training_step` makes one update of D (when a > 0) on real pairs
     against G's current outputs, then one of G, through the updated D with D's weights
-    held constant. ``sn.train.fit(model, loader=DataLoader(x, y, batch_size=64),
+    held constant (its BatchNorm running statistics still move; see :meth:`generator_loss`).
+    ``sn.train.fit(model, loader=DataLoader(x, y, batch_size=64),
     epochs=...)`` calls it, with :meth:`configure_optimizers`' defaults.
 
     Args:
@@ -154,7 +155,15 @@ class Pix2Pix(nn.Module):
 
     def generator_loss(self, source: Any, target: Any, fake: Tensor | None = None
                        ) -> tuple[Tensor, dict[str, float]]:
-        """a · mean softplus(−ℓ(x, G(x))) + λ · mean |G(x) − y|, and its parts."""
+        """a · mean softplus(−ℓ(x, G(x))) + λ · mean |G(x) − y|, and its parts.
+
+        ``fake`` is G(x) when already computed (with its graph). Scoring G(x) runs D in
+        whatever mode it is in: :meth:`training_step` holds D's *weights* constant here,
+        but a D in training mode with BatchNorm (the PatchGAN) normalises by this fake-only
+        batch and updates its running mean and variance from it, as the reference pix2pix
+        code does. Those statistics are read only in evaluation mode, which no training step
+        uses, so they do not change what D outputs during training.
+        """
         source, target = self._pairs(source, target)
         fake = self.generator(source) if fake is None else fake
         if fake.shape != target.shape:
