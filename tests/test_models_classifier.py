@@ -101,22 +101,90 @@ def test_not_digit_images_errors(test_digits):
         not_digit_images(3, test_digits[0][:0])
 
 
+QUICK = {"epochs": 1, "train_size": 256, "source": "bundled"}
+
+
 def test_mnist_classifier_trains_once_then_loads_the_cache(tmp_path, monkeypatch):
     path = tmp_path / "cnn.npz"
-    first = mnist_classifier(path, progress=False, epochs=1, train_size=256, source="bundled")
+    first = mnist_classifier(path, progress=False, **QUICK)
     assert path.is_file() and not first.training
     meta = sn.checkpoint.read_checkpoint(path)[1]
     assert meta["epochs"] == 1 and 0.0 <= meta["test_accuracy"] <= 1.0
+    assert meta["version"] == 2
+    assert meta["recipe"] == {"epochs": 1, "batch_size": 64, "lr": 2e-3, "max_shift": 2,
+                              "source": "bundled", "train_size": 256, "rng": 0,
+                              "rejects_per_batch": 16}
 
     def no_training(*args, **kwargs):
         raise AssertionError("the cached weights should have been loaded")
 
     monkeypatch.setattr(classifier, "train_mnist_cnn", no_training)
-    second = mnist_classifier(path)
+    second = mnist_classifier(path, **QUICK)
     for (name, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items()):
         np.testing.assert_array_equal(a, b, err_msg=name)
     with pytest.raises(AssertionError, match="cached weights"):
-        mnist_classifier(path, retrain=True)
+        mnist_classifier(path, retrain=True, **QUICK)
+
+
+@pytest.fixture
+def trainings(monkeypatch):
+    """Replaces train_mnist_cnn by a stand-in that records the options of each call."""
+    calls = []
+
+    def fake(model, progress=True, **options):
+        calls.append(options)
+        history = sn.train.History()
+        history.record({"val_accuracy": 0.5})
+        return history
+
+    monkeypatch.setattr(classifier, "train_mnist_cnn", fake)
+    return calls
+
+
+def test_a_file_trained_with_other_settings_is_trained_again(tmp_path, trainings):
+    path = tmp_path / "cnn.npz"
+    mnist_classifier(path, progress=False, epochs=1)
+    mnist_classifier(path, progress=False, epochs=1)                   # the same: loaded
+    assert trainings == [{"epochs": 1}]
+    mnist_classifier(path, progress=False, epochs=2)                   # other settings
+    mnist_classifier(path, progress=False)                             # the defaults
+    assert trainings == [{"epochs": 1}, {"epochs": 2}, {}]
+    assert sn.checkpoint.read_checkpoint(path)[1]["recipe"]["epochs"] == 15
+
+
+def test_other_settings_get_their_own_file_and_never_touch_the_default_one(
+        tmp_path, monkeypatch, trainings):
+    monkeypatch.setenv("SCRATCHNET_DATA", str(tmp_path))
+    default = default_classifier_path()
+    assert default == tmp_path / "models" / "mnist_cnn_reject_v2.npz"
+    mnist_classifier(progress=False, epochs=1, train_size=256)
+    mnist_classifier(progress=False, epochs=2, train_size=256)
+    written = sorted(p.name for p in (tmp_path / "models").iterdir())
+    assert len(written) == 2 and default.name not in written
+    assert all(name.startswith("mnist_cnn_reject_v2_") for name in written)
+    mnist_classifier(progress=False, train_size=256, epochs=1)         # found again: loaded
+    assert len(trainings) == 2
+    mnist_classifier(progress=False)
+    assert default.is_file() and len(trainings) == 3
+
+
+def test_a_cache_without_recorded_settings_is_loaded_for_the_defaults_only(
+        tmp_path, monkeypatch, trainings):
+    # As lesson 2 writes it, and as every cache was written before settings were stored.
+    monkeypatch.setenv("SCRATCHNET_DATA", str(tmp_path))
+    saved = mnist_cnn(rng=5)
+    sn.save(saved, default_classifier_path(), test_accuracy=0.9, epochs=3)
+    loaded = mnist_classifier(progress=False)
+    assert trainings == []
+    for (name, a), (_, b) in zip(saved.state_dict().items(), loaded.state_dict().items()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    mnist_classifier(default_classifier_path(), progress=False, epochs=1)
+    assert trainings == [{"epochs": 1}]
+
+
+def test_unknown_training_options_are_named():
+    with pytest.raises(TypeError, match=r"mnist_classifier: unknown settings \['epoch'\]"):
+        mnist_classifier(epoch=3)
 
 
 def test_a_short_run_beats_chance_and_learns_to_reject_noise_only_from_the_rejects(test_digits):

@@ -17,6 +17,7 @@ Conv 3×3 1→16 + ReLU, MaxPool 2, Conv 3×3 16→32 + ReLU, MaxPool 2, Flatten
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,10 @@ import scratchnet.functional as F
 from scratchnet import nn, optim
 from scratchnet.autograd import Tensor, as_tensor, no_grad
 from scratchnet.backend import as_numpy
-from scratchnet.checkpoint import CheckpointError, load, save
-from scratchnet.datasets import DataLoader, data_home, load_mnist
+from scratchnet.checkpoint import CheckpointError, load, read_checkpoint, save
+from scratchnet.datasets import DataLoader, load_mnist
 from scratchnet.datasets.augment import random_shift
+from scratchnet.models._cache import as_json, load_if_same, settings, settings_path
 from scratchnet.random import get_generator
 from scratchnet.train import History, fit
 
@@ -70,14 +72,16 @@ def not_digit_images(n: int, digits: Any,  # host: drawn from a seed
     Shapes: digits (M, 1, 28, 28) in [0, 1], M >= 1 -> (n, 1, 28, 28) float32 in [0, 1].
     Seven kinds, drawn with equal chance per image: uniform noise and clipped Gaussian
     noise (each at a random brightness), blank (all 0), white (all 1), a constant grey at a
-    random level, smooth blobs (uniform noise on a 4×4 to 7×7 grid, blown up bilinearly),
+    random level, smooth blobs (uniform noise on a k×k grid, blown up bilinearly; k is
+    drawn from 4 to 7 once per call, so all the blobs of one call share it),
     and a digit from ``digits`` cut into 7×7 tiles of 4×4 pixels put back in a random
     order (the ink of a digit without its shape). Nothing here is a passable digit, so a
     generator's imperfect but digit-like sample is never taught to be "not a digit".
     """
     if n < 0:
         raise ValueError(f"not_digit_images: n must be >= 0, got {n}")
-    digits = np.asarray(as_numpy(getattr(digits, "data", digits)), dtype=np.float32)
+    digits = np.asarray(as_numpy(digits.data if isinstance(digits, Tensor) else digits),
+                        dtype=np.float32)
     if digits.ndim != 4 or digits.shape[1:] != (1, 28, 28) or len(digits) == 0:
         raise ValueError(f"not_digit_images: digits must have shape (M, 1, 28, 28) with "
                          f"M >= 1, got {digits.shape}")
@@ -150,34 +154,68 @@ def train_mnist_cnn(model: nn.Module, epochs: int = 15, batch_size: int = 64, lr
                scheduler=optim.CosineLR(optimizer, epochs))
 
 
+# The version of the classifier's training code, also part of the default file's name.
+_VERSION = 2
+
+
+# train_mnist_cnn's defaults, read from its signature once so that they cannot drift
+# apart: the settings that the default cache file is trained with.
+_DEFAULTS: dict[str, Any] = {
+    name: p.default for name, p in inspect.signature(train_mnist_cnn).parameters.items()
+    if name not in ("model", "progress")}
+
+
 def default_classifier_path() -> Path:
     """Where the trained classifier is cached: ``<data home>/models/mnist_cnn_reject_v2.npz``.
 
     The name changed when the NOT_A_DIGIT class was added, so that an older ten-class
-    ``mnist_cnn.npz`` in a data home is never loaded into this network.
+    ``mnist_cnn.npz`` in a data home is never loaded into this network. This file holds
+    the classifier trained with :func:`train_mnist_cnn`'s default settings; other settings
+    get files of their own (see :func:`mnist_classifier`).
     """
-    return data_home() / "models" / "mnist_cnn_reject_v2.npz"
+    return settings_path(f"mnist_cnn_reject_v{_VERSION}", _DEFAULTS, _DEFAULTS)
 
 
 def mnist_classifier(path: str | os.PathLike[str] | None = None, retrain: bool = False,
                      progress: bool = True, **train_options: Any) -> nn.Sequential:
     """The trained MNIST classifier, in evaluation mode.
 
-    Loads the weights cached at ``path`` (default :func:`default_classifier_path`);
-    trains with :func:`train_mnist_cnn` and caches them when the file is missing or
-    ``retrain`` is set. ``train_options`` go to :func:`train_mnist_cnn`.
+    ``train_options`` go to :func:`train_mnist_cnn` (``epochs``, ``train_size``, ``source``,
+    ...); unknown ones are a TypeError. The weights are cached at ``path``: by default
+    :func:`default_classifier_path` for the default settings, and for any other settings a
+    file of their own next to it (``mnist_cnn_reject_v2_<hash>.npz``, a short hash of the
+    settings), so a quick, weak run never replaces the classifier that the metrics load.
+
+    The file records the settings it was trained with. It is loaded when they are the
+    ones asked for, and trained again (and overwritten) when they differ, when the file is
+    missing, or when ``retrain`` is set. A file without recorded settings (one cached
+    before they were stored, or saved by lesson 2 with ``sn.save``) is loaded as it is
+    when the default settings are asked for, as long as its weights fit the network, so
+    an existing cache is not retrained; asked for other settings, it is trained again.
     """
-    path = default_classifier_path() if path is None else Path(path)
+    recipe = settings("mnist_classifier", _DEFAULTS, train_options)
+    path = settings_path(f"mnist_cnn_reject_v{_VERSION}", recipe, _DEFAULTS) if path is None \
+        else Path(path)
     model = mnist_cnn(rng=0)
     if path.is_file() and not retrain:
-        try:
-            load(model, path)
-        except CheckpointError as exc:
-            raise CheckpointError(
-                f"mnist_classifier: the weights cached at {path} do not fit the "
-                f"{NOT_A_DIGIT + 1}-output classifier (an older ten-class cache?); delete the "
-                f"file or pass retrain=True. The checkpoint said: {exc}") from exc
-        return model.eval()
+        if "recipe" not in read_checkpoint(path)[1]:
+            if recipe == _DEFAULTS:
+                _load_unrecorded(model, path)
+                return model.eval()
+        elif load_if_same(model, path, recipe, _VERSION):
+            return model.eval()
     history = train_mnist_cnn(model, progress=progress, **train_options)
-    save(model, path, test_accuracy=history["val_accuracy"][-1], epochs=history.epochs)
+    save(model, path, recipe=as_json(recipe), version=_VERSION,
+         test_accuracy=history["val_accuracy"][-1], epochs=history.epochs)
     return model.eval()
+
+
+def _load_unrecorded(model: nn.Module, path: Path) -> None:
+    """Load a cache without recorded settings, or say why its weights do not fit."""
+    try:
+        load(model, path)
+    except CheckpointError as exc:
+        raise CheckpointError(
+            f"mnist_classifier: the weights cached at {path} do not fit the "
+            f"{NOT_A_DIGIT + 1}-output classifier (an older ten-class cache?); delete the "
+            f"file or pass retrain=True. The checkpoint said: {exc}") from exc
