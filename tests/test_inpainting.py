@@ -66,6 +66,16 @@ def test_the_search_recovers_the_hole_when_the_known_pixels_determine_z():
         assert p.requires_grad
 
 
+def test_a_weight_the_caller_froze_stays_frozen_after_the_search():
+    gan = tiny_gan()
+    frozen = next(iter(gan.discriminator.parameters()))
+    frozen.requires_grad_(False)
+    known = np.array([[1, 1, 1, 0, 0, 1]], dtype=np.float64)
+    semantic_inpainting(gan, np.zeros((1, 6)), known, steps=3, rng=0)
+    assert not frozen.requires_grad
+    assert all(p.requires_grad for p in gan.generator.parameters())
+
+
 def test_bad_input_is_named():
     gan = tiny_gan()
     y = np.zeros((2, 6))
