@@ -1,5 +1,6 @@
 """The GAN metrics: ring_coverage on constructed samples (and against a plain-Python
-recount), and classifier_score on real digits, noise, blank and grey images, shuffled labels."""
+recount), and classifier_score on real digits, noise, blank and grey images, held-out
+non-digits (salt-and-pepper, checkerboards), overlaid digits, shuffled labels."""
 
 from __future__ import annotations
 
@@ -196,12 +197,42 @@ def test_a_ten_output_classifier_rejects_nothing(digits):
     assert score["confident"] == pytest.approx((top > 0.2).mean())
 
 
-def test_what_the_reject_class_cannot_catch(classifier, digits):
-    # Two digits drawn over each other are no digit, yet look like handwriting: still
-    # mostly confident (the docstring's caveat; measured: 0.853).
-    overlaid = np.maximum(digits[0][:150], digits[0][150:])
+def _held_out() -> dict[str, np.ndarray]:
+    """Non-digits of kinds that not_digit_images never makes, so the classifier never saw."""
+    rng = np.random.default_rng(1)
+    cases = {f"salt-and-pepper {p}": (rng.random((300, 1, 28, 28)) < p)
+             for p in (0.05, 0.2, 0.5)}
+    rows, cols = np.mgrid[:28, :28]
+    for side in (1, 2, 4, 7):
+        board = (rows // side + cols // side) % 2
+        cases[f"checkerboard {side}"] = np.broadcast_to(board, (4, 1, 28, 28))
+    return {name: x.astype(np.float32) for name, x in cases.items()}
+
+
+@pytest.mark.parametrize("name", list(_held_out()))
+def test_held_out_non_digits_are_rejected_too(classifier, name):
+    # The reject class generalises beyond its training kinds. Measured with the default
+    # classifier: confident 0.0 and rejected 1.0 for every case (also for stripes).
+    score = classifier_score(_held_out()[name], classifier=classifier)
+    assert score["confident"] < 0.1
+    assert score["rejected"] > 0.9
+
+
+def test_overlaid_digits_are_scored_by_the_definition(classifier, digits):
+    # Two digits drawn over each other are no digit, yet look like handwriting: the
+    # docstring's caveat. Measured with the default classifier: confident 0.853, rejected
+    # 0.0. That is a limit of this classifier, not a property to hold it to, so the test
+    # only checks that the score counts what its definition says on such images.
+    overlaid = np.maximum(digits[0][:150], digits[0][150:300])
     score = classifier_score(overlaid, classifier=classifier)
-    assert score["confident"] > 0.5 and score["rejected"] < 0.05
+    with sn.no_grad():
+        p = F.softmax(classifier(sn.Tensor(overlaid)), axis=1).numpy()
+    top = p.argmax(axis=1)
+    confident = (p.max(axis=1) > 0.9) & (top != NOT_A_DIGIT)
+    assert score["confident"] == pytest.approx(confident.mean())
+    assert score["rejected"] == pytest.approx((top == NOT_A_DIGIT).mean())
+    assert score["classes"] == len(np.unique(top[confident]))
+    assert score["confident"] + score["rejected"] <= 1.0
 
 
 def test_the_default_classifier_is_the_cached_one_and_its_mode_is_restored(classifier, digits):
