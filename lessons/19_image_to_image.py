@@ -32,7 +32,6 @@ import scratchnet as sn
 from scratchnet import datasets, metrics, viz
 from scratchnet.datasets.edges import dilate, sobel_edges
 from scratchnet.lesson import KeyNumbers, bundled_mnist, figure_dir, quick_mode
-from scratchnet.models import mnist_classifier
 from scratchnet.models.cyclegan import CycleGAN
 from scratchnet.models.image_to_image import UNet, encoder_decoder, patchgan_discriminator
 from scratchnet.models.pix2pix import Pix2Pix
@@ -161,16 +160,7 @@ for task, (source, target) in {"edges -> digit": (edges_train, x_train),
 # Neither is the one number a benchmark would want, but each says plainly what it sees.
 
 # %%
-classifier = mnist_classifier(progress=False)
-penultimate = list(classifier)[:-1]
-
-
-def classifier_features(images):
-    """The classifier's penultimate activations of grey images (N, 1, 28, 28)."""
-    h = sn.Tensor(np.asarray(images, dtype=np.float32))
-    for layer in penultimate:
-        h = layer(h)
-    return h
+classifier_features = metrics.classifier_features()  # the default features, as a function
 
 
 def shape_features(images):

@@ -17,9 +17,9 @@ from scratchnet.backend import as_numpy
 from scratchnet.datasets.synthetic import ShapeFactors
 from scratchnet.probes import knn_accuracy, labelled_examples, linear_probe
 
-__all__ = ["classifier_score", "frechet_distance", "gaussian_frechet_distance", "knn_accuracy",
-           "labelled_examples", "linear_probe", "mig", "mutual_information", "psnr",
-           "ring_coverage", "subspace_angles"]
+__all__ = ["classifier_features", "classifier_score", "frechet_distance",
+           "gaussian_frechet_distance", "knn_accuracy", "labelled_examples", "linear_probe", "mig",
+           "mutual_information", "psnr", "ring_coverage", "subspace_angles"]
 
 
 def _orthonormal_basis(A: np.ndarray, name: str) -> np.ndarray:
@@ -356,8 +356,21 @@ def gaussian_frechet_distance(mean_a: Any, cov_a: Any, mean_b: Any, cov_b: Any) 
     return max(distance, 0.0)
 
 
-def _classifier_features(classifier: Any) -> Any:
-    """The classifier's penultimate activations: every layer but the last, in eval mode."""
+def classifier_features(classifier: Any = None) -> Any:
+    """The MNIST classifier's penultimate activations, as a features function.
+
+    Returns ``features(images)``: images (N, 1, 28, 28) in [0, 1] -> a Tensor (N, D) of the
+    activations of every layer but the last (D = 1,568 for the default classifier). These
+    are :func:`frechet_distance`'s default features; pass the function to
+    ``frechet_distance(..., features=...)`` to build others on top of them, e.g. the
+    features of a colour image's brightest channel. ``classifier`` defaults to
+    :func:`scratchnet.models.mnist_classifier`; it is used in whatever mode it is in (the
+    default one is in evaluation mode).
+    """
+    if classifier is None:
+        from scratchnet.models import mnist_classifier
+
+        classifier = mnist_classifier(progress=False)
     layers = list(classifier)[:-1]
 
     def features(x: Any) -> Any:
@@ -408,7 +421,7 @@ def frechet_distance(a: Any, b: Any, features: Any = None, batch_size: int = 500
         from scratchnet.models import mnist_classifier
 
         classifier = mnist_classifier(progress=False)
-        features = _classifier_features(classifier)
+        features = classifier_features(classifier)
     elif not callable(features):
         raise TypeError(f"{fn}: features must be None or a callable, got "
                         f"{type(features).__name__}")

@@ -125,3 +125,11 @@ def test_fewer_samples_than_dimensions_take_the_svd_route_to_the_same_value(size
     got = metrics.frechet_distance(a, b, features=lambda x: x)
     assert got == pytest.approx(expected, rel=1e-7)
     assert metrics.frechet_distance(b, a, features=lambda x: x) == pytest.approx(got, rel=1e-9)
+
+
+def test_the_public_classifier_features_are_the_default_features():
+    digits = load_mnist("test", source="bundled")[0][:60]
+    features = metrics.classifier_features(mnist_classifier(progress=False))
+    assert features(digits[:5]).shape == (5, 1568)
+    assert metrics.frechet_distance(digits[:30], digits[30:], features=features) == (
+        pytest.approx(metrics.frechet_distance(digits[:30], digits[30:])))
