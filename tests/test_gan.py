@@ -812,6 +812,27 @@ def test_dcgan_generator_parameter_counts_with_and_without_the_biases_before_bat
     assert dense.bias is None and conv[0].bias is None and conv[1].bias is not None
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_dcgan_generator_extra_layer_adds_a_size_keeping_7x7_convolution_and_nothing_else(bias):
+    w = 4
+    plain = dcgan_generator(latent_dim=8, width=w, bias=bias, rng=0)
+    deeper = dcgan_generator(latent_dim=8, width=w, bias=bias, extra_layer=True, rng=0)
+    extra = 2 * w * 2 * w * 9 + 2 * (2 * w) + (2 * w if bias else 0)
+    assert deeper.num_parameters() == plain.num_parameters() + extra
+    first = _layers(deeper, nn.ConvTranspose2D)[0]
+    assert first.weight.shape[2:] == (3, 3) and (first.bias is not None) == bias
+    # the other layers start from exactly the weights they have without the option
+    for kind in (nn.Dense, nn.ConvTranspose2D):
+        kept = _layers(deeper, kind)[1:] if kind is nn.ConvTranspose2D else _layers(deeper,
+                                                                                   kind)
+        for p, q in zip(_layers(plain, kind), kept, strict=True):
+            np.testing.assert_array_equal(p.weight.data, q.weight.data)
+    z = sn.Tensor(np.random.default_rng(0).standard_normal((5, 8)))
+    assert deeper(z).shape == (5, 1, 28, 28)
+    layers = list(deeper)
+    assert isinstance(layers[layers.index(first) + 1], nn.BatchNorm2D)
+
+
 def test_a_bias_before_batchnorm_has_no_effect_on_the_generators_output():
     g = dcgan_generator(latent_dim=4, width=4, rng=0)
     z = sn.Tensor(np.random.default_rng(0).standard_normal((8, 4)))
@@ -819,6 +840,48 @@ def test_a_bias_before_batchnorm_has_no_effect_on_the_generators_output():
     for layer in (_layers(g, nn.Dense)[0], _layers(g, nn.ConvTranspose2D)[0]):
         layer.bias.data[...] = np.random.default_rng(1).normal(0, 3, layer.bias.shape)
     np.testing.assert_allclose(g(z).data, before, atol=1e-5)
+
+
+def test_dcgan_discriminator_batch_norm_follows_the_second_convolution_which_drops_its_bias():
+    plain = dcgan_discriminator(width=4, rng=1)
+    normed = dcgan_discriminator(width=4, batch_norm=True, rng=1)
+    first, second = _layers(normed, nn.Conv2D)
+    assert first.bias is not None and second.bias is None
+    (bn,) = _layers(normed, nn.BatchNorm2D)
+    assert bn.weight.shape == (8,)
+    layers = list(normed)
+    assert layers.index(second) + 1 == layers.index(bn)
+    assert not _layers(plain, nn.BatchNorm2D)
+    # γ and β (2·2w) added, the second convolution's bias (2w) gone
+    assert normed.num_parameters() == plain.num_parameters() + 2 * 8 - 8
+    # the option adds a layer without changing the weights the builder draws
+    for kind in (nn.Conv2D, nn.Dense):
+        for p, q in zip(_layers(plain, kind), _layers(normed, kind), strict=True):
+            np.testing.assert_array_equal(p.weight.data, q.weight.data)
+    x = sn.Tensor(np.random.default_rng(0).random((6, 1, 28, 28)))
+    assert normed(x).shape == (6, 1)
+
+
+def test_batch_norm_makes_each_score_depend_on_the_rest_of_its_batch():
+    """Why GAN calls D on the real and the generated batch apart, and why WGAN-GP refuses
+    such a critic: in training mode, one image's logit changes with its batch-mates."""
+    d = dcgan_discriminator(width=4, batch_norm=True, rng=1)
+    x = np.random.default_rng(0).random((6, 1, 28, 28))
+    alone = d(sn.Tensor(x[:3])).data[0]
+    mixed = d(sn.Tensor(np.concatenate([x[:1], x[3:]]))).data[0]
+    assert abs(alone - mixed) > 1e-3
+    d.eval()                                          # running statistics: no coupling
+    np.testing.assert_allclose(d(sn.Tensor(x[:3])).data[0],
+                               d(sn.Tensor(np.concatenate([x[:1], x[3:]]))).data[0],
+                               rtol=1e-5)
+
+
+def test_wgan_gp_refuses_a_critic_with_batch_norm():
+    with pytest.raises(ValueError, match="GAN: loss='wgan_gp' needs a critic without BatchNorm"):
+        GAN(dcgan_generator(latent_dim=4, width=4, rng=0),
+            dcgan_discriminator(width=4, batch_norm=True, rng=1), 4, loss="wgan_gp")
+    GAN(dcgan_generator(latent_dim=4, width=4, rng=0),     # the other losses accept it
+        dcgan_discriminator(width=4, batch_norm=True, rng=1), 4, loss="non_saturating")
 
 
 @pytest.mark.parametrize("builder", [dcgan_generator, dcgan_discriminator])

@@ -28,6 +28,7 @@ from scratchnet.models.gan import (
     mlp_generator,
 )
 from scratchnet.models.image_to_image import UNet, encoder_decoder, patchgan_discriminator
+from scratchnet.models.infogan import InfoGAN
 from scratchnet.models.inpainting import (
     context_weights,
     hole_psnr,
@@ -56,13 +57,14 @@ from scratchnet.models.super_resolution import (
 from scratchnet.models.vae import VAE, conv_vae, mlp_vae, reparameterize
 
 __all__ = ["DBN", "GAN", "NOT_A_DIGIT", "PCA", "RBM", "VAE", "Autoencoder", "CharRNN",
-           "Colorization", "ContextEncoder", "CycleGAN", "JigsawPuzzle", "LinearAutoencoder",
-           "NGramModel", "Pix2Pix", "PixelShuffle", "RotationPrediction", "SequenceAutoencoder",
-           "SimCLR", "SuperResolution", "TiedDense", "UNet", "accuracy", "ais_schedule",
-           "context_weights", "conv_autoencoder", "conv_vae", "dcgan_discriminator",
-           "dcgan_generator", "deep_autoencoder", "default_classifier_path", "downsample",
-           "encoder_decoder", "hole_psnr", "inpainting_loss", "inpainting_mask", "interpolate",
-           "mean_fill", "min_hamming_distance", "mlp_discriminator", "mlp_generator", "mlp_vae",
-           "mnist_classifier", "mnist_cnn", "mnist_dcgan", "mnist_vae", "nearest_neighbour_fill",
-           "not_digit_images", "patchgan_discriminator", "permutation_set", "reparameterize",
-           "semantic_inpainting", "sr_upsampler", "train_mnist_cnn", "upsample"]
+           "Colorization", "ContextEncoder", "CycleGAN", "InfoGAN", "JigsawPuzzle",
+           "LinearAutoencoder", "NGramModel", "Pix2Pix", "PixelShuffle", "RotationPrediction",
+           "SequenceAutoencoder", "SimCLR", "SuperResolution", "TiedDense", "UNet", "accuracy",
+           "ais_schedule", "context_weights", "conv_autoencoder", "conv_vae",
+           "dcgan_discriminator", "dcgan_generator", "deep_autoencoder", "default_classifier_path",
+           "downsample", "encoder_decoder", "hole_psnr", "inpainting_loss", "inpainting_mask",
+           "interpolate", "mean_fill", "min_hamming_distance", "mlp_discriminator",
+           "mlp_generator", "mlp_vae", "mnist_classifier", "mnist_cnn", "mnist_dcgan", "mnist_vae",
+           "nearest_neighbour_fill", "not_digit_images", "patchgan_discriminator",
+           "permutation_set", "reparameterize", "semantic_inpainting", "sr_upsampler",
+           "train_mnist_cnn", "upsample"]

@@ -177,6 +177,12 @@ class GAN(LatentVariableModel):
         if loss not in LOSSES:
             raise ValueError(f"GAN: loss must be one of {LOSSES}, got {loss!r}")
         self.generator, self.discriminator = generator, discriminator
+        if loss == "wgan_gp" and any(isinstance(m, nn.BatchNorm1D | nn.BatchNorm2D)
+                                     for m in discriminator.modules()):
+            raise ValueError("GAN: loss='wgan_gp' needs a critic without BatchNorm: its "
+                             "gradient penalty is per sample, and BatchNorm mixes the samples "
+                             "of a batch (Gulrajani et al., 2017, use layer norm instead); got "
+                             "a discriminator with BatchNorm")
         self.loss_name = loss
         self.d_steps = check_int("GAN", "d_steps", d_steps)
         self.gp_weight = check_number("GAN", "gp_weight", gp_weight, low=0.0)
@@ -284,7 +290,11 @@ class GAN(LatentVariableModel):
     def generator_loss(self, n: int, labels: Any = None) -> Tensor:
         """The loss G minimises for n fresh samples."""
         codes = self._label_codes(labels, n)
-        fake_score = self.score(self.generate(self.sample_latent(n), codes), codes)
+        return self.adversarial_loss(self.score(self.generate(self.sample_latent(n), codes),
+                                                codes))
+
+    def adversarial_loss(self, fake_score: Tensor) -> Tensor:
+        """G's term of the game, from D's logits (critic scores) of G's samples."""
         if self.loss_name == "wgan_gp":
             return -fake_score.mean()
         if self.loss_name == "minimax":
@@ -387,39 +397,54 @@ def _dcgan_init(name: str, init: str) -> Any:
 
 def dcgan_generator(latent_dim: int = 64, width: int = 64, n_classes: int = 0,
                     output: str = "sigmoid", init: str = "default", bias: bool = True,
+                    extra_layer: bool = False,
                     rng: np.random.Generator | int | None = None) -> nn.Sequential:
     """The DCGAN generator for 28×28 images (Radford et al., 2016), sized for MNIST.
 
     Dense(latent (+K) -> 2w·7·7) + BatchNorm + ReLU, reshape to (2w, 7, 7);
+    [``extra_layer``: ConvTranspose2D 3×3 stride 1 -> (2w, 7, 7) + BatchNorm2D + ReLU;]
     ConvTranspose2D 4×4 stride 2 -> (w, 14, 14) + BatchNorm2D + ReLU;
     ConvTranspose2D 4×4 stride 2 -> (1, 28, 28) + ``output`` (sigmoid for [0, 1] images,
     tanh for [−1, 1]).
+
+    ``extra_layer=True`` adds one convolution at 7×7 that keeps the size, as the generator
+    of TensorFlow's DCGAN tutorial has: more depth at the resolution where the digit's
+    overall shape is laid out, for about 2w·2w·9 more weights and little time (7×7 is the
+    cheapest resolution). Its bias follows ``bias``, as BatchNorm comes after it.
 
     Args:
         init: ``"default"`` keeps each layer's own initialiser (Glorot uniform for the
             Dense and the linear transposed convolutions, BatchNorm's γ = 1); ``"dcgan"``
             is the paper's: every Dense and convolution weight from N(0, 0.02²) and every
             BatchNorm scale γ from N(1, 0.02²), biases and shifts β at 0.
-        bias: False drops the bias of the two layers that BatchNorm follows. BatchNorm
+        bias: False drops the bias of every layer that BatchNorm follows. BatchNorm
             subtracts the batch mean of each feature, so a constant added before it
             cancels: such a bias is a parameter with no effect on the output and zero
             gradient. The output layer keeps its bias either way.
 
     Parameters: (latent + K)·98w + 2w·w·16 + w·16 + 1, plus 98w + w when ``bias``
     (Dense, ConvTranspose, ConvTranspose weights; the output bias), plus 2·(98w + w) of
-    BatchNorm's γ and β.
+    BatchNorm's γ and β. ``extra_layer`` adds 2w·2w·9 weights and 2·2w of γ and β, and 2w
+    biases when ``bias``.
     """
     rng = own_generator(rng)
     weight_init = _dcgan_init("dcgan_generator", init)
     dense_init = "glorot_uniform" if weight_init is None else weight_init
-    generator = nn.Sequential(
+    layers = [
         nn.Dense(latent_dim + n_classes, 2 * width * 49, bias=bias, init=dense_init, rng=rng),
         nn.BatchNorm1D(2 * width * 49), nn.ReLU(), nn.Reshape((2 * width, 7, 7)),
         nn.ConvTranspose2D(2 * width, width, 4, stride=2, padding=1, bias=bias,
                            init=weight_init, rng=rng),
         nn.BatchNorm2D(width), nn.ReLU(),
         nn.ConvTranspose2D(width, 1, 4, stride=2, padding=1, activation=output,
-                           init=weight_init, rng=rng))
+                           init=weight_init, rng=rng)]
+    if extra_layer:
+        # Drawn last, so that the option leaves every other layer's initial weights as they
+        # are without it: an ablation then changes one thing only.
+        layers[4:4] = [nn.ConvTranspose2D(2 * width, 2 * width, 3, stride=1, padding=1,
+                                          bias=bias, init=weight_init, rng=rng),
+                       nn.BatchNorm2D(2 * width), nn.ReLU()]
+    generator = nn.Sequential(*layers)
     if init == "dcgan":
         for module in generator.modules():
             if isinstance(module, (nn.BatchNorm1D, nn.BatchNorm2D)):
@@ -430,14 +455,20 @@ def dcgan_generator(latent_dim: int = 64, width: int = 64, n_classes: int = 0,
 
 def dcgan_discriminator(width: int = 64, pack: int = 1, n_classes: int = 0,
                         spectral_norm: bool = False, init: str = "default",
+                        batch_norm: bool = False,
                         rng: np.random.Generator | int | None = None) -> nn.Sequential:
     """The DCGAN discriminator for 28×28 images: strided convolutions, LeakyReLU(0.2).
 
     Conv2D 4×4 stride 2 (pack·(1 + K) -> w channels) -> 14×14; Conv2D 4×4 stride 2
-    (-> 2w) -> 7×7; flatten; Dense -> one logit. No BatchNorm, so that it also works as a
-    WGAN-GP critic (the penalty is per sample), and so every layer keeps its bias.
-    ``init="dcgan"`` draws every weight from N(0, 0.02²) (the paper's), ``"default"``
-    keeps each layer's own initialiser.
+    (-> 2w) -> 7×7; flatten; Dense -> one logit. ``init="dcgan"`` draws every weight from
+    N(0, 0.02²) (the paper's), ``"default"`` keeps each layer's own initialiser.
+
+    ``batch_norm=True`` puts a BatchNorm2D after the second convolution, as the DCGAN
+    paper does in every discriminator layer but the first; that convolution then has no
+    bias (BatchNorm would subtract it again). Each call normalises over the batch it is
+    given, so D sees a batch of real and a batch of generated images apart, as
+    :class:`GAN` calls it. The default has no BatchNorm so that D also works as a WGAN-GP
+    critic: the gradient penalty is per sample, and a batch statistic couples the samples.
     """
     rng = own_generator(rng)
     weight_init = _dcgan_init("dcgan_discriminator", init)
@@ -446,10 +477,12 @@ def dcgan_discriminator(width: int = 64, pack: int = 1, n_classes: int = 0,
     def wrap(layer: nn.Module) -> nn.Module:
         return nn.SpectralNorm(layer, rng=rng) if spectral_norm else layer
 
+    middle = [nn.BatchNorm2D(2 * width)] if batch_norm else []
     return nn.Sequential(
         wrap(nn.Conv2D(pack * (1 + n_classes), width, 4, stride=2, padding=1,
                        init=weight_init, rng=rng)),
         nn.LeakyReLU(0.2),
-        wrap(nn.Conv2D(width, 2 * width, 4, stride=2, padding=1, init=weight_init, rng=rng)),
-        nn.LeakyReLU(0.2),
+        wrap(nn.Conv2D(width, 2 * width, 4, stride=2, padding=1, bias=not batch_norm,
+                       init=weight_init, rng=rng)),
+        *middle, nn.LeakyReLU(0.2),
         nn.Flatten(), wrap(nn.Dense(2 * width * 49, 1, init=dense_init, rng=rng)))
