@@ -73,8 +73,10 @@ print(f"quick mode: {QUICK}; {len(x_train)} training and {len(x_test)} test digi
 # %% [markdown]
 # ## 1. The trained models
 #
-# The DCGAN is lesson 11's, trained with that lesson's starting recipe (the first row of
-# its ablation table) on the same 4,000 bundled training digits.
+# The DCGAN is lesson 11's, trained with that lesson's starting recipe (the mark its
+# targets refer to) on the same 4,000 bundled training digits. Lesson 11's final recipe
+# adds a categorical code to the generator's input, and the search below is over a plain
+# Gaussian z, so we keep the starting recipe here.
 # `models.pretrained.mnist_dcgan()` trains it the first time it is called (a minute or a
 # few) and caches its weights in the data home, as `mnist_classifier()`
 # does for the classifier, so later runs load it at once. Its discriminator is kept too:

@@ -44,10 +44,10 @@ __all__ = ["CACHE_VERSION", "DCGAN_RECIPE", "VAE_RECIPE", "mnist_dcgan", "mnist_
 
 CACHE_VERSION = 1
 
-# Lesson 11's starting DCGAN recipe (the first row of its ablation; its final recipe is
-# the same trained for 60 epochs): width 16, z of size 64, batches of 32, Adam 8e-4 for
-# both players with β = (0.5, 0.999), 30 epochs on the 4,000 bundled training digits
-# (about a minute).
+# Lesson 11's starting DCGAN recipe (the mark its ablation and its targets refer to; its
+# final recipe adds an InfoGAN code, whose categorical input lesson 18's search over z
+# does not handle): width 16, z of size 64, batches of 32, Adam 8e-4 for both players
+# with β = (0.5, 0.999), 30 epochs on the 4,000 bundled training digits (about a minute).
 # ``bias`` is the generator's bias before each BatchNorm (dcgan_generator's option);
 # ``d_lr`` None means the discriminator's rate is ``lr``. ``seed`` seeds the GAN's own
 # generator (latent draws, batch order); the initial weights do not depend on it: the
