@@ -313,10 +313,9 @@ print(f"per-epoch grids of 64 samples in {FIGURES / 'dcgan_epochs'}: {grids}")
 # is a few thousand steps per model. We use width 16 and batches of 32, about 2 s per
 # epoch. The paper's learning rate of $2 \cdot 10^{-4}$ is too slow for so few steps: in
 # our trials, after 4 epochs it still drew blobs of one class where $8 \cdot 10^{-4}$
-# for both players already drew strokes of most digits. Width 32 or 64 cost 5 to 10
-# times as much per step, so within this budget they would train for a few epochs only;
-# in our runs of up to 30 epochs they were no more confident than width 16 (section 4's
-# notes).
+# for both players already drew strokes of most digits. Width 32 for both players costs
+# about 2.5 times as much per epoch, and width 64 far more, so within this budget they
+# would train for a few epochs only; section 4 widens the discriminator alone.
 
 # %% [markdown]
 # ## 3. How good are the samples?
@@ -535,11 +534,16 @@ for i, (name, (score, _)) in enumerate(alone.items()):
                      label=f"+ {name}")
 ax_alone.set_title(f"Each change alone, after {EPOCHS_ALONE} epochs:\nwhich move right "
                    "(more confident) and down (closer to real digits)?")
-for i, (name, (score, _)) in enumerate(final_rows.items()):
-    ax_final.scatter(100 * score["confident"], score["frechet"], s=70,
-                     color="black" if name.startswith("starting") else f"C{i}",
-                     marker="*" if name.startswith("final recipe,") and "live" not in name
-                     else "o", label=name.strip())
+# The starting recipe in black and grey; the final recipe's live checkpoints in blues that
+# darken with training, and its result (the averaged weights) as a red star.
+live = [name for name in final_rows if "live" in name]
+shades = dict(zip(live, plt.cm.Blues(np.linspace(0.45, 0.9, len(live))), strict=True))
+for name, (score, _) in final_rows.items():
+    result = name.startswith("final recipe,") and name not in shades
+    colour = ("black" if name.startswith("starting") else "0.55" if "average" in name
+              else shades.get(name, "C3"))
+    ax_final.scatter(100 * score["confident"], score["frechet"], s=160 if result else 70,
+                     color=colour, marker="*" if result else "o", label=name.strip())
 ax_final.axvline(60, color="gray", linestyle="--", linewidth=1, label="target: 60% confident")
 ax_final.axhline(0.7 * base, color="gray", linestyle="-.", linewidth=1,
                  label="target: 30% below the start")
@@ -574,10 +578,10 @@ print("saved", viz.save_figure(fig, FIGURES / "dcgan_final_samples.png"))
 #
 # Read the second table against its first row, the mark. The averaged weights of the
 # starting recipe show what averaging alone does at the full budget. The final recipe's
-# rows show it improving with every block of epochs, and its last row, sampled from the
-# averaged weights, is the one the targets are judged on; the lines printed after the code
-# figure below say whether it reaches them. The recipe spends all the time the lesson has
-# left; set `EPOCHS_FINAL` higher to see what more epochs buy.
+# rows show what each block of its epochs bought, and its last row, sampled from the
+# averaged weights, is the one the targets are judged on; the verdict lines in the
+# summary at the end say whether it reaches them. The recipe spends all the time the
+# lesson has left; set `EPOCHS_FINAL` higher to see what more epochs buy.
 #
 # **What our side runs found** (one seed each, same classifier; your run differs by the
 # chance the bias-free row shows):
@@ -592,9 +596,9 @@ print("saved", viz.save_figure(fig, FIGURES / "dcgan_final_samples.png"))
 # * Only the categorical code lifted confidence past that level, at some cost in Fréchet
 #   distance: the codes need not split the digits evenly (see below), and the Fréchet
 #   distance counts wrong proportions as a difference. Halving λ lowered that cost.
-#   Together with the other three changes, with λ halved, it met both targets with this
-#   lesson's seeds, but only just; with another seed the same recipe met the Fréchet
-#   target and ended a hair under 60% confident. Read your run's verdict with that in
+#   Together with the other three changes, with λ halved, it came out near both targets
+#   in our runs: past them with this lesson's seeds, and with another seed past the
+#   Fréchet one but a hair under 60% confident. Read your run's verdict with that in
 #   mind: this recipe sits near the line, not far past it.
 
 # %% [markdown]
@@ -989,9 +993,9 @@ print(f"confident samples: {cgan_score['confident']:.1%} for the conditional GAN
 # draws the requested digit in every row, and with the same $z$ in every column a column
 # keeps its look (stroke width, slant) while the row changes the digit. In our full runs
 # the 0s, 1s and 7s are clean, most other rows are recognisable but rough, and the 2s
-# are the weakest. The share read as the requested digit sits close to the 80% we aimed
-# for, and the per-epoch checks move by several points from one epoch to the next, so
-# another run (or another machine) can land on either side of it. Compare its confident
+# are the weakest. Compare the share read as the requested digit with the 80% we aimed
+# for, and note that the per-epoch checks move by several points from one epoch to the
+# next: another run (or another machine) can land some points away. Compare its confident
 # share with the unconditional DCGAN's, trained with the same starting recipe: told which
 # digit to draw, the generator has less reason to draw shapes halfway between two
 # classes.
@@ -1113,8 +1117,8 @@ print("saved", viz.save_figure(fig, FIGURES / "wgan_gp_ring.png"))
 #   and the Fréchet distance of its features to real digits, and looked at them.
 # * A recipe is a list of choices, and each one can be measured alone against the same
 #   starting point, at the same budget, on the same codes. Changes that sound important
-#   can move the numbers less than a second seed does; the table of section 4 says which
-#   of them mattered here.
+#   can move the numbers less than a second seed does; section 4's first table says
+#   which of them mattered early here, and its second where their combination ended.
 # * A DCGAN's latent space is organised enough to walk and to do arithmetic in. Slerp
 #   keeps the walk on the shell where the prior's codes live; and a direction found by
 #   *measuring* the generator's own samples (thick minus thin 7s) can be tested on other

@@ -812,11 +812,14 @@ def test_dcgan_generator_parameter_counts_with_and_without_the_biases_before_bat
     assert dense.bias is None and conv[0].bias is None and conv[1].bias is not None
 
 
-@pytest.mark.parametrize("bias", [True, False])
-def test_dcgan_generator_extra_layer_adds_a_size_keeping_7x7_convolution_and_nothing_else(bias):
+@pytest.mark.parametrize("bias, init", [(True, "default"), (False, "default"),
+                                        (True, "dcgan")])
+def test_dcgan_generator_extra_layer_adds_a_size_keeping_7x7_convolution_and_nothing_else(
+        bias, init):
     w = 4
-    plain = dcgan_generator(latent_dim=8, width=w, bias=bias, rng=0)
-    deeper = dcgan_generator(latent_dim=8, width=w, bias=bias, extra_layer=True, rng=0)
+    plain = dcgan_generator(latent_dim=8, width=w, bias=bias, init=init, rng=0)
+    deeper = dcgan_generator(latent_dim=8, width=w, bias=bias, init=init, extra_layer=True,
+                             rng=0)
     extra = 2 * w * 2 * w * 9 + 2 * (2 * w) + (2 * w if bias else 0)
     assert deeper.num_parameters() == plain.num_parameters() + extra
     first = _layers(deeper, nn.ConvTranspose2D)[0]
@@ -827,6 +830,11 @@ def test_dcgan_generator_extra_layer_adds_a_size_keeping_7x7_convolution_and_not
                                                                                    kind)
         for p, q in zip(_layers(plain, kind), kept, strict=True):
             np.testing.assert_array_equal(p.weight.data, q.weight.data)
+    # and so do the BatchNorm scales, which init="dcgan" draws at random
+    scales = [bn.weight.data for bn in _layers(deeper, (nn.BatchNorm1D, nn.BatchNorm2D))]
+    for p, q in zip(_layers(plain, (nn.BatchNorm1D, nn.BatchNorm2D)),
+                    scales[:1] + scales[2:], strict=True):
+        np.testing.assert_array_equal(p.weight.data, q)
     z = sn.Tensor(np.random.default_rng(0).standard_normal((5, 8)))
     assert deeper(z).shape == (5, 1, 28, 28)
     layers = list(deeper)

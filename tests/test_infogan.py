@@ -6,7 +6,9 @@ import pytest
 
 import scratchnet as sn
 from scratchnet import datasets, models, nn
+from scratchnet.checkpoint import load, save
 from scratchnet.models.gan import (
+    GAN,
     dcgan_discriminator,
     dcgan_generator,
     mlp_discriminator,
@@ -122,8 +124,10 @@ def test_bad_arguments_are_refused_with_the_models_name():
     g = mlp_generator(6, 2, (8,), rng=0)
     with pytest.raises(TypeError, match=r"InfoGAN: the discriminator must be an nn\.Sequential"):
         InfoGAN(g, nn.Dense(2, 1), 2, n_codes=4)
-    with pytest.raises(TypeError, match="ending in Dense"):   # two outputs, not one
+    with pytest.raises(TypeError, match="it ends in Dense 2 outputs"):
         InfoGAN(g, nn.Sequential(nn.Dense(2, 4), nn.Dense(4, 2)), 2, n_codes=4)
+    with pytest.raises(TypeError, match="it ends in LeakyReLU"):
+        InfoGAN(g, nn.Sequential(nn.Dense(2, 1), nn.LeakyReLU(0.2)), 2, n_codes=4)
     with pytest.raises(ValueError, match="InfoGAN: n_codes"):
         InfoGAN(g, mlp_discriminator(2, (8,)), 5, n_codes=1)
     gan = small_infogan()
@@ -133,3 +137,35 @@ def test_bad_arguments_are_refused_with_the_models_name():
         gan.latent(np.zeros((3, 5)), np.zeros(3, dtype=int))
     with pytest.raises(ValueError, match=r"InfoGAN.latent: codes must lie in 0..3"):
         gan.latent(np.zeros((2, 2)), np.array([0, 4]))
+    with pytest.raises(TypeError, match=r"InfoGAN\.latent: codes must be integers; got "
+                                        r"dtype float64"):
+        gan.latent(np.zeros((2, 2)), np.array([0.5, 1.0]))
+    with pytest.raises(ValueError, match=r"InfoGAN.codes_of: needs latent vectors \(N, 6\); "
+                                         r"got shape \(3, 2\)"):
+        gan.codes_of(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"InfoGAN.codes_of: .* got shape \(6,\)"):
+        gan.codes_of(np.zeros(6))
+
+
+def test_q_is_saved_and_loaded_with_the_rest_of_the_model(tmp_path):
+    gan = small_infogan(seed=0)
+    gan.training_step(CORNERS[np.arange(8) % 4], gan.configure_optimizers(lr=1e-2))
+    path = save(gan, tmp_path / "infogan.npz")
+    fresh = small_infogan(seed=5)
+    load(fresh, path)
+    images = CORNERS[:4]
+    np.testing.assert_array_equal(fresh.predict_codes(images).data,
+                                  gan.predict_codes(images).data)
+    assert "q_head.weight" in gan.state_dict()
+
+
+@pytest.mark.parametrize("loss, expected", [
+    ("non_saturating", lambda s: np.log1p(np.exp(-s)).mean()),    # −log σ(ℓ)
+    ("minimax", lambda s: -np.log1p(np.exp(s)).mean()),           # log(1 − σ(ℓ))
+    ("wgan_gp", lambda s: -s.mean())])
+def test_adversarial_loss_is_each_losss_generator_term(loss, expected):
+    gan = GAN(mlp_generator(2, 2, (4,), rng=0), mlp_discriminator(2, (4,), rng=1), 2,
+              loss=loss)
+    scores = np.random.default_rng(0).normal(0, 2, size=7)
+    np.testing.assert_allclose(float(gan.adversarial_loss(sn.Tensor(scores)).data),
+                               expected(scores), rtol=1e-6)

@@ -294,7 +294,8 @@ class GAN(LatentVariableModel):
                                                 codes))
 
     def adversarial_loss(self, fake_score: Tensor) -> Tensor:
-        """G's term of the game, from D's logits (critic scores) of G's samples."""
+        """G's term of the game, a scalar, from D's logits (critic scores) (N,) of G's
+        samples: −E[ℓ] (WGAN-GP), −E[softplus(ℓ)] (minimax) or E[softplus(−ℓ)]."""
         if self.loss_name == "wgan_gp":
             return -fake_score.mean()
         if self.loss_name == "minimax":
@@ -438,19 +439,25 @@ def dcgan_generator(latent_dim: int = 64, width: int = 64, n_classes: int = 0,
         nn.BatchNorm2D(width), nn.ReLU(),
         nn.ConvTranspose2D(width, 1, 4, stride=2, padding=1, activation=output,
                            init=weight_init, rng=rng)]
-    if extra_layer:
-        # Drawn last, so that the option leaves every other layer's initial weights as they
-        # are without it: an ablation then changes one thing only.
-        layers[4:4] = [nn.ConvTranspose2D(2 * width, 2 * width, 3, stride=1, padding=1,
-                                          bias=bias, init=weight_init, rng=rng),
-                       nn.BatchNorm2D(2 * width), nn.ReLU()]
-    generator = nn.Sequential(*layers)
     if init == "dcgan":
-        for module in generator.modules():
-            if isinstance(module, (nn.BatchNorm1D, nn.BatchNorm2D)):
-                gamma = rng.normal(1.0, DCGAN_STD, size=module.weight.shape)
-                module.weight.data[...] = gamma.astype(module.weight.dtype)
-    return generator
+        _draw_batchnorm_scales(layers, rng)
+    # The extra layer and its BatchNorm scale are drawn after everything else, so that the
+    # option leaves every other initial weight as it is without it: an ablation then
+    # changes one thing only.
+    extra = ([nn.ConvTranspose2D(2 * width, 2 * width, 3, stride=1, padding=1, bias=bias,
+                                 init=weight_init, rng=rng),
+              nn.BatchNorm2D(2 * width), nn.ReLU()] if extra_layer else [])
+    if init == "dcgan":
+        _draw_batchnorm_scales(extra, rng)
+    return nn.Sequential(*layers[:4], *extra, *layers[4:])
+
+
+def _draw_batchnorm_scales(layers: list[nn.Module], rng: np.random.Generator) -> None:
+    """The DCGAN paper's γ ~ N(1, 0.02²) for each BatchNorm among ``layers``, in order."""
+    for module in layers:
+        if isinstance(module, (nn.BatchNorm1D, nn.BatchNorm2D)):
+            gamma = rng.normal(1.0, DCGAN_STD, size=module.weight.shape)
+            module.weight.data[...] = gamma.astype(module.weight.dtype)
 
 
 def dcgan_discriminator(width: int = 64, pack: int = 1, n_classes: int = 0,

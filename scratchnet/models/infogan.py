@@ -26,6 +26,7 @@ with G by the generator's optimizer; D's own layers learn from the real/fake gam
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -61,19 +62,24 @@ class InfoGAN(GAN):
 
     def __init__(self, generator: nn.Module, discriminator: nn.Sequential, noise_dim: int,
                  n_codes: int = 10, info_weight: float = 1.0, loss: str = "non_saturating",
-                 d_steps: int = 1, data_range: tuple[float, float] | str | None = "auto",
+                 d_steps: int = 1, gp_weight: float = 10.0,
+                 data_range: tuple[float, float] | str | None = "auto",
                  rng: np.random.Generator | int | None = None) -> None:
         fn = "InfoGAN"
         noise_dim = check_int(fn, "noise_dim", noise_dim)
         n_codes = check_int(fn, "n_codes", n_codes, minimum=2)
-        last = discriminator[-1] if isinstance(discriminator, nn.Sequential) else None
-        if not isinstance(last, nn.Dense) or last.weight.shape[1] != 1:
+        if not isinstance(discriminator, nn.Sequential):
             raise TypeError(f"{fn}: the discriminator must be an nn.Sequential that ends in a "
                             f"Dense layer with one output (Q reads that layer's input); got "
-                            f"{type(discriminator).__name__} ending in "
-                            f"{type(last).__name__ if last is not None else 'no layer list'}")
+                            f"{type(discriminator).__name__}")
+        last = discriminator[-1]
+        if not isinstance(last, nn.Dense) or last.weight.shape[1] != 1:
+            outputs = f"{last.weight.shape[1]} outputs" if isinstance(last, nn.Dense) else ""
+            raise TypeError(f"{fn}: the discriminator must end in a Dense layer with one "
+                            f"output (Q reads that layer's input); it ends in "
+                            f"{type(last).__name__} {outputs}".rstrip())
         super().__init__(generator, discriminator, noise_dim + n_codes, loss=loss,
-                         d_steps=d_steps, data_range=data_range, rng=rng)
+                         d_steps=d_steps, gp_weight=gp_weight, data_range=data_range, rng=rng)
         self.noise_dim, self.n_codes = noise_dim, n_codes
         self.info_weight = check_number(fn, "info_weight", info_weight, low=0.0)
         self.q_head = nn.Dense(last.weight.shape[0], n_codes, rng=self.rng)
@@ -90,6 +96,8 @@ class InfoGAN(GAN):
         if noise.ndim != 2 or noise.shape[1] != self.noise_dim or codes.shape != (len(noise),):
             raise ValueError(f"InfoGAN.latent: needs noise (N, {self.noise_dim}) and codes "
                              f"(N,); got {tuple(noise.shape)} and {tuple(codes.shape)}")
+        if codes.dtype.kind not in "iu":
+            raise TypeError(f"InfoGAN.latent: codes must be integers; got dtype {codes.dtype}")
         if codes.size and (codes.min() < 0 or codes.max() >= self.n_codes):
             raise ValueError(f"InfoGAN.latent: codes must lie in 0..{self.n_codes - 1}; got "
                              f"{int(codes.min())}..{int(codes.max())}")
@@ -97,13 +105,16 @@ class InfoGAN(GAN):
                                      axis=1))
 
     def codes_of(self, z: Any) -> Any:
-        """The integer code c (N,) of each latent vector [z, one-hot(c)]."""
+        """The integer code c (N,) of each latent vector [z, one-hot(c)] (N, latent_dim)."""
         z = z.data if isinstance(z, Tensor) else z
+        if getattr(z, "ndim", None) != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"InfoGAN.codes_of: needs latent vectors (N, {self.latent_dim}); "
+                             f"got shape {tuple(getattr(z, 'shape', ()))}")
         return z[:, self.noise_dim:].argmax(axis=1)
 
     def sample_latent(self, n: int, rng: np.random.Generator | int | None = None) -> Tensor:
-        """n latent vectors: z ~ N(0, I) and c uniform on 0..K − 1, from ``rng`` (default:
-        the model's generator)."""
+        """n latent vectors (n, noise_dim + K): z ~ N(0, I) and c uniform on 0..K − 1, from
+        ``rng`` (default: the model's generator)."""
         n = check_int("InfoGAN.sample_latent", "n", n)
         draws = get_generator(self.rng if rng is None else rng)
         noise = draws.standard_normal((n, self.noise_dim))
@@ -111,7 +122,7 @@ class InfoGAN(GAN):
 
     # -- Q, and the generator's loss --------------------------------------------------------
     def features(self, x: Any) -> Tensor:
-        """D's features of x: the input of its last (Dense) layer."""
+        """D's features of x (N, ...): the input of its last (Dense) layer, (N, F)."""
         x = as_tensor(x)
         for layer in list(self.discriminator)[:-1]:
             x = layer(x)
@@ -138,7 +149,7 @@ class InfoGAN(GAN):
         ``info_bound`` = log K − L_info, the lower bound on I(c; G(z, c))."""
         logs = super().training_step(batch, optimizers)
         logs["info_loss"] = self._info_loss
-        logs["info_bound"] = float(np.log(self.n_codes)) - self._info_loss
+        logs["info_bound"] = math.log(self.n_codes) - self._info_loss
         return logs
 
     def configure_optimizers(self, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999),
@@ -151,5 +162,7 @@ class InfoGAN(GAN):
         return optimizers
 
     def extra_repr(self) -> str:
-        return (f"noise_dim={self.noise_dim}, n_codes={self.n_codes}, "
-                f"info_weight={self.info_weight:g}, loss={self.loss_name!r}")
+        steps = f", d_steps={self.d_steps}" if self.d_steps != 1 else ""
+        return (f"noise_dim={self.noise_dim}, n_codes={self.n_codes}, latent_dim="
+                f"{self.latent_dim}, info_weight={self.info_weight:g}, "
+                f"loss={self.loss_name!r}{steps}")
