@@ -57,7 +57,7 @@ class InfoGAN(GAN):
 
     A latent vector is [z, one-hot(c)]: :meth:`latent` builds one from given noise and
     codes, :meth:`codes_of` reads the codes back, and :meth:`sample_latent` draws both.
-    ``loss``, ``d_steps`` and ``data_range`` are :class:`GAN`'s.
+    ``loss``, ``d_steps``, ``gp_weight`` and ``data_range`` are :class:`GAN`'s.
     """
 
     def __init__(self, generator: nn.Module, discriminator: nn.Sequential, noise_dim: int,
@@ -87,7 +87,8 @@ class InfoGAN(GAN):
 
     # -- the latent vector [z, one-hot(c)] --------------------------------------------------
     def latent(self, noise: Any, codes: Any) -> Tensor:
-        """[z, one-hot(c)] for noise z (N, noise_dim) and integer codes c (N,)."""
+        """[z, one-hot(c)] (N, noise_dim + K) for noise z (N, noise_dim) and integer codes c
+        (N,)."""
         like = self._like()
         xp = get_array_module(like)
         noise = xp.asarray(noise.data if isinstance(noise, Tensor) else noise,
