@@ -263,9 +263,10 @@ for kind, (known, done) in inpainted.items():
 #   *a* code that fits, and the centre figure shows how often that code draws a
 #   different digit. A better generator does not by itself fix this: in our trials a
 #   DCGAN trained twice as long, whose samples the classifier was far more often sure
-#   of, kept the class no more often. The nearest neighbour faces the same ambiguity but
-#   picks among thousands of real digits, and the context encoder was trained on this
-#   very hole with the answers in hand.
+#   of, kept the class no more often, and lesson 11's stronger networks (without their
+#   code) gained a few points, still well short of the nearest neighbour. The nearest
+#   neighbour faces the same ambiguity but picks among thousands of real digits, and the
+#   context encoder was trained on this very hole with the answers in hand.
 # * **The context encoder** was trained on exactly the centre square. Compare its centre
 #   row with its left and random rows: a network trained for one hole shape has learned
 #   that shape, while the search methods use whatever pixels they are given.
