@@ -180,6 +180,16 @@ def frechet(a, b, features):
     return metrics.frechet_distance(a, b, features=features)
 
 
+def in_between(images, low=0.2, high=0.8):
+    """The share of pixels whose brightest channel lies strictly between low and high.
+
+    A direct measure of blur: a blurred or dimmed stroke has more such pixels, a stroke
+    with hard black-and-white borders fewer. Compare it with real images' share.
+    """
+    brightest = np.asarray(images).max(axis=1)
+    return float(((brightest > low) & (brightest < high)).mean())
+
+
 reference = slice(0, len(x_test))            # as many real training images as test ones
 rows = []
 outputs = {}
@@ -195,6 +205,8 @@ for (task, adversarial), model in pix2pix.items():
         distances = {"Fréchet (shape)": frechet(out, colour_train[reference], shape_features),
                      "Fréchet (colour)": frechet(out, colour_train[reference], ink_colour)}
     rows.append((task, name, l1, distances))
+    print(f"{task}, {name}: {in_between(out):.1%} of pixels in between (0.2 to 0.8), "
+          f"real test images {in_between(truth):.1%}")
 
 floors = {"Fréchet": frechet(x_test, x_train[reference], classifier_features),
           "Fréchet (shape)": frechet(colour_test, colour_train[reference], shape_features),
@@ -267,8 +279,13 @@ for task, truth, source, look in (
 #   (look inside the loops in the edges figure, in both output rows). So the median is
 #   already close to a real digit; the ratio lines say whether both models end close to
 #   the floor, and the comparison line whether the discriminator makes a measurable
-#   difference at this budget. When the input nearly fixes the output, learning the
-#   loss has little left to fix; the gain is largest where the input leaves most open.
+#   difference at this budget. The in-between lines measure blur directly: set each
+#   model's share beside the real digits'. Where L1 alone is already near the real share,
+#   there is no blur for the discriminator to remove, and all it can do is push stroke
+#   borders to be harder than real ones. In our side runs (three seeds, and λ = 100 and
+#   10) L1 + GAN never came out clearly below L1 alone on this task's Fréchet distance.
+#   When the input nearly fixes the output, learning the loss has little left to fix;
+#   the gain is largest where the input leaves most open.
 #
 # ## 4. CycleGAN: translation without pairs
 #
