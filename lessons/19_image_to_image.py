@@ -189,7 +189,7 @@ IN_BETWEEN = (0.2, 0.8)   # a pixel this bright is neither background nor full i
 
 
 def in_between_share(images):
-    """(N, C, H, W) in [0, 1] -> the share in [0, 1] of pixels in between, a number.
+    """The share of pixels that are in between: images (N, C, H, W) in [0, 1] -> a float.
 
     A pixel counts when its brightest channel lies strictly inside ``IN_BETWEEN``. A
     direct measure of blur: a blurred or dimmed stroke has more such pixels, a stroke
@@ -274,18 +274,17 @@ for task, truth, source, look in (
 # that is what decides the gap:
 #
 # * **Grey -> colour** leaves the hue entirely open. The L1 answer (second row of the
-#   colour figure) is the median: a dim digit of no particular colour. Its in-between
-#   line counts the dim pixels, and the colour column of the table says how far its ink
-#   lies from real ink. The discriminator rejects
-#   that, so the generator commits to saturated colours (third row); the printed
-#   comparisons give the change in both distances. But look at *which* colours: a real
-#   digit has one hue, while the generator paints patches of different hues within one
-#   digit. The PatchGAN judges 18×18-pixel
-#   patches one at a time, and each patch on its own is a plausible piece of a tinted
-#   digit; nothing it sees asks two distant patches to agree. And pix2pix's generator gets
-#   no noise, so it cannot draw a random hue per digit as the data do. That is why the
-#   colour distance can stay far above its floor even where it drops: the printed ratios
-#   to the floor say how far it stays in this run.
+#   colour figure) is the median: a dim digit of no particular colour. Its in-between line
+#   counts the dim pixels, and the colour column of the table says how far its ink lies
+#   from real ink. The discriminator rejects that, so the generator commits to saturated
+#   colours (third row); the printed comparisons give the change in both distances. But
+#   look at *which* colours: a real digit has one hue, while the generator paints patches
+#   of different hues within one digit. The PatchGAN judges 18×18-pixel patches one at a
+#   time, and each patch on its own is a plausible piece of a tinted digit; nothing it
+#   sees asks two distant patches to agree. And pix2pix's generator gets no noise, so it
+#   cannot draw a random hue per digit as the data do. That is why the colour distance can
+#   stay far above its floor even where it drops: the printed ratios to the floor say how
+#   far it stays in this run.
 # * **Edges -> digit** leaves little open: the two borders of a stroke fix where its ink
 #   is, and only the brightness inside wide strokes and small closed loops is uncertain
 #   (look inside the loops in the edges figure, in both output rows). So the median is
@@ -296,10 +295,10 @@ for task, truth, source, look in (
 #   there is little blur for the discriminator to remove (the share is over the whole
 #   image, and can hide a blurred loop here and there); where the GAN's share falls
 #   below the real one, it has made stroke borders harder than real ones. In our side
-#   runs (three seeds, and λ = 100 and
-#   10) L1 + GAN never came out clearly below L1 alone on this task's Fréchet distance.
-#   When the input nearly fixes the output, learning the loss has little left to fix;
-#   the gain is largest where the input leaves most open.
+#   runs (three seeds, and λ = 100 and 10) L1 + GAN never came out clearly below L1
+#   alone on this task's Fréchet distance. When the input nearly fixes the output,
+#   learning the loss has little left to fix; the gain is largest where the input leaves
+#   most open.
 #
 # ## 4. CycleGAN: translation without pairs
 #
