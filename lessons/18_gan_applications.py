@@ -296,20 +296,20 @@ for source, kept in copy_kept.items():
     SUMMARY[f"inpainting, centre: copied from {source}"] = f"class kept {kept:.0%}"
 
 
-def points(share: float, other: float, more: str, less: str) -> str:
+def points(share: float, other: float) -> str:
     """How two shares differ, in percentage points of their printed (rounded) values."""
     difference = round(share * 100) - round(other * 100)
     if difference == 0:
         return "as often as"
-    return f"{abs(difference)} points {more if difference > 0 else less} often than"
+    return f"{abs(difference)} points {'more' if difference > 0 else 'less'} often than"
 
 
 real_kept = copy_kept["real training digits"]
 for model in ("GAN", "VAE"):
     searched, copied = centre[f"{model} search"][1], copy_kept[f"{model} drawings"]
     print(f"{model}: copying its drawings keeps the class "
-          f"{points(copied, real_kept, 'more', 'less')} copying real digits; its search "
-          f"keeps it {points(searched, copied, 'more', 'less')} copying its drawings")
+          f"{points(copied, real_kept)} copying real digits; its search "
+          f"keeps it {points(searched, copied)} copying its drawings")
 
 # %% [markdown]
 # Where the real digits' row is far above the GAN drawings' row, the drawings that fit a
